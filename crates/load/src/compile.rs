@@ -1,0 +1,564 @@
+//! Turns a parsed [`Plan`] into the validated form the engine runs.
+//!
+//! Everything that can be checked before the first request is checked here
+//! (URLs resolve, variables are defined, JSON paths parse, the profile fits
+//! its model) and reported with the field that is wrong, all errors at once.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json_path::JsonPath;
+
+use crate::feeder::FeederData;
+use crate::http::{Origin, PreparedRequest, Want};
+use crate::plan::{Capture, Check, LoadSpec, Model, Plan, PlanError, Stage, Step, Think};
+use crate::schedule::{ArrivalSchedule, LevelCurve};
+use crate::template::{Template, Vars};
+use crate::threshold::Threshold;
+
+/// Default request timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A plan ready to run.
+#[derive(Debug)]
+pub struct CompiledPlan {
+    /// Scenarios in plan order.
+    pub scenarios: Vec<CScenario>,
+    /// Request names, indexed by request id.
+    pub request_names: Vec<String>,
+    /// Check names, indexed by check id.
+    pub check_names: Vec<String>,
+    /// Origins, indexed by origin id.
+    pub origins: Vec<Origin>,
+    /// Use HTTP/2.
+    pub http2: bool,
+    /// Variables every user starts with.
+    pub vars: Vars,
+    /// Injection profile.
+    pub load: LoadProfile,
+    /// Time in-flight iterations get once the plan ends.
+    pub graceful_stop: Duration,
+    /// Thresholds.
+    pub thresholds: Vec<Threshold>,
+}
+
+/// The validated injection profile.
+#[derive(Debug)]
+pub enum LoadProfile {
+    /// Arrival rate.
+    Open {
+        /// When each arrival is due.
+        schedule: ArrivalSchedule,
+        /// Most iterations in flight at once (whole plan).
+        max_vus: u64,
+        /// Most iterations waiting for a free user (whole plan).
+        max_backlog: u64,
+    },
+    /// Concurrent users.
+    Closed {
+        /// Users over time (whole plan).
+        curve: LevelCurve,
+    },
+    /// A fixed number of iterations.
+    Iterations {
+        /// Total iterations (whole plan).
+        count: u64,
+        /// Users sharing them (whole plan).
+        vus: u64,
+        /// Cap on the run's length.
+        max_duration: Duration,
+    },
+}
+
+impl LoadProfile {
+    /// The planned length of the run (without graceful stop).
+    pub fn duration(&self) -> Duration {
+        match self {
+            LoadProfile::Open { schedule, .. } => schedule.duration(),
+            LoadProfile::Closed { curve } => curve.duration(),
+            LoadProfile::Iterations { max_duration, .. } => *max_duration,
+        }
+    }
+
+    /// The most users (or iterations in flight) the profile can need.
+    pub fn peak_vus(&self) -> u64 {
+        match self {
+            LoadProfile::Open { max_vus, .. } => *max_vus,
+            LoadProfile::Closed { curve } => curve.peak(),
+            LoadProfile::Iterations { vus, .. } => *vus,
+        }
+    }
+}
+
+/// A validated scenario.
+#[derive(Debug)]
+pub struct CScenario {
+    /// Name.
+    pub name: String,
+    /// Relative weight.
+    pub weight: u32,
+    /// Steps.
+    pub steps: Vec<CStep>,
+    /// Feeder rows.
+    pub feeder: Option<Arc<FeederData>>,
+}
+
+/// A validated step.
+#[derive(Debug)]
+pub enum CStep {
+    /// A request.
+    Request(Box<CRequest>),
+    /// A pause.
+    Think(Think),
+    /// Repeated steps (`None` = until the user is stopped).
+    Loop(Option<u64>, Vec<CStep>),
+}
+
+/// A validated request.
+#[derive(Debug)]
+pub struct CRequest {
+    /// Request-name id (index into `request_names`).
+    pub id: usize,
+    /// Origin id.
+    pub origin: usize,
+    /// Method.
+    pub method: http::Method,
+    /// Path and query.
+    pub path: Template,
+    /// Extra headers.
+    pub headers: Vec<(String, Template)>,
+    /// Body.
+    pub body: Option<Template>,
+    /// Pre-encoded request when nothing is templated.
+    pub fixed: Option<PreparedRequest>,
+    /// Timeout.
+    pub timeout: Duration,
+    /// Statuses counted as success (`None`: 200..=399).
+    pub expect_status: Option<Vec<u16>>,
+    /// Checks with their ids.
+    pub checks: Vec<(usize, CCheck)>,
+    /// Captures.
+    pub captures: Vec<(String, CCapture)>,
+    /// What the response must keep.
+    pub want: Want,
+}
+
+/// A compiled check.
+#[derive(Debug)]
+pub enum CCheck {
+    /// Status equals.
+    Status(u16),
+    /// Body contains.
+    BodyContains(String),
+    /// JSON path exists (or not).
+    JsonExists(JsonPath, bool),
+    /// JSON path's first match equals.
+    JsonEquals(JsonPath, serde_json::Value),
+}
+
+/// A compiled capture.
+#[derive(Debug)]
+pub enum CCapture {
+    /// First JSON path match.
+    Json(JsonPath),
+    /// Header by lower-cased name.
+    Header(String),
+}
+
+/// Names the engine sets on every user.
+pub const BUILTIN_VARS: [&str; 2] = ["__vu", "__iter"];
+
+struct Ctx<'a> {
+    file: &'a Path,
+    errors: Vec<String>,
+    request_names: Vec<String>,
+    check_names: Vec<String>,
+    origins: Vec<Origin>,
+    base: Option<(usize, String)>,
+    defaults_timeout: Duration,
+    default_headers: Vec<(String, Template)>,
+    known_vars: BTreeSet<String>,
+}
+
+impl Ctx<'_> {
+    fn err(&mut self, field: &str, msg: impl std::fmt::Display) {
+        self.errors.push(format!("{}: {field}: {msg}", self.file.display()));
+    }
+
+    fn intern(list: &mut Vec<String>, name: String) -> usize {
+        match list.iter().position(|n| *n == name) {
+            Some(i) => i,
+            None => {
+                list.push(name);
+                list.len() - 1
+            }
+        }
+    }
+
+    fn origin(&mut self, o: Origin) -> usize {
+        match self.origins.iter().position(|x| *x == o) {
+            Some(i) => i,
+            None => {
+                self.origins.push(o);
+                self.origins.len() - 1
+            }
+        }
+    }
+
+    fn template(&mut self, field: &str, s: &str) -> Option<Template> {
+        match Template::parse(s) {
+            Ok(t) => {
+                for v in t.vars() {
+                    if !self.known_vars.contains(v) {
+                        self.err(field, format!("variable `${{{v}}}` is never set (define it in `vars`, a feeder column or a capture)"));
+                    }
+                }
+                Some(t)
+            }
+            Err(e) => {
+                self.err(field, e);
+                None
+            }
+        }
+    }
+}
+
+/// Validates and compiles a plan. `file` locates relative feeder paths and
+/// names the plan in errors.
+pub fn compile(plan: &Plan, file: &Path) -> Result<CompiledPlan, PlanError> {
+    let mut cx = Ctx {
+        file,
+        errors: Vec::new(),
+        request_names: Vec::new(),
+        check_names: Vec::new(),
+        origins: Vec::new(),
+        base: None,
+        defaults_timeout: plan.defaults.timeout.map(|d| d.get()).unwrap_or(DEFAULT_TIMEOUT),
+        default_headers: Vec::new(),
+        known_vars: BTreeSet::new(),
+    };
+    if let Some(base) = &plan.base_url {
+        match Origin::parse(base) {
+            Ok((o, path)) => {
+                let id = cx.origin(o);
+                cx.base = Some((id, path.trim_end_matches('/').to_string()));
+            }
+            Err(e) => cx.err("base_url", e),
+        }
+    }
+    let global_vars: BTreeSet<String> = plan
+        .vars
+        .keys()
+        .cloned()
+        .chain(BUILTIN_VARS.iter().map(|s| s.to_string()))
+        .collect();
+    cx.known_vars = global_vars.clone();
+    for (k, v) in &plan.defaults.headers {
+        if let Some(t) = cx.template(&format!("defaults.headers.{k}"), v) {
+            cx.default_headers.push((k.clone(), t));
+        }
+    }
+    if plan.scenarios.is_empty() {
+        cx.err("scenarios", "at least one scenario is needed");
+    }
+    let mut scenarios = Vec::new();
+    for (si, s) in plan.scenarios.iter().enumerate() {
+        let field = format!("scenarios[{si}]");
+        let feeder = s.data.as_ref().and_then(|f| {
+            let path = file.parent().unwrap_or(Path::new(".")).join(&f.csv);
+            match FeederData::load(&path, f.mode) {
+                Ok(d) => Some(Arc::new(d)),
+                Err(e) => {
+                    cx.err(&format!("{field}.data.csv"), e);
+                    None
+                }
+            }
+        });
+        let mut known = global_vars.clone();
+        if let Some(f) = &feeder {
+            known.extend(f.columns.iter().cloned());
+        }
+        collect_captures(&s.steps, &mut known);
+        cx.known_vars = known;
+        if s.weight == 0 {
+            cx.err(&format!("{field}.weight"), "must be at least 1");
+        }
+        if s.steps.is_empty() {
+            cx.err(&format!("{field}.steps"), "a scenario needs at least one step");
+        }
+        let steps = compile_steps(&mut cx, &s.steps, &format!("{field}.steps"));
+        scenarios.push(CScenario { name: s.name.clone(), weight: s.weight, steps, feeder });
+    }
+    let load = compile_load(&mut cx, &plan.load);
+    let mut thresholds = Vec::new();
+    for (metric, specs) in &plan.thresholds {
+        for (i, spec) in specs.iter().enumerate() {
+            match Threshold::compile(metric, spec, &cx.request_names) {
+                Ok(t) => thresholds.push(t),
+                Err(e) => cx.err(&format!("thresholds.{metric}[{i}]"), e),
+            }
+        }
+    }
+    if !cx.errors.is_empty() {
+        return Err(PlanError::Invalid {
+            file: file.to_path_buf(),
+            location: String::new(),
+            field: String::new(),
+            message: format!("{} problem(s):\n  {}", cx.errors.len(), cx.errors.join("\n  ")),
+        });
+    }
+    Ok(CompiledPlan {
+        scenarios,
+        request_names: cx.request_names,
+        check_names: cx.check_names,
+        origins: cx.origins,
+        http2: plan.http2,
+        vars: plan.vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        load,
+        graceful_stop: plan.load.graceful_stop.map(|d| d.get()).unwrap_or(Duration::from_secs(5)),
+        thresholds,
+    })
+}
+
+fn collect_captures(steps: &[Step], out: &mut BTreeSet<String>) {
+    for s in steps {
+        match s {
+            Step::Request { captures, .. } => out.extend(captures.keys().cloned()),
+            Step::Loop(l) => collect_captures(&l.steps, out),
+            Step::Think(_) => {}
+        }
+    }
+}
+
+fn compile_steps(cx: &mut Ctx<'_>, steps: &[Step], field: &str) -> Vec<CStep> {
+    let mut out = Vec::new();
+    for (i, s) in steps.iter().enumerate() {
+        let f = format!("{field}[{i}]");
+        match s {
+            Step::Think(t) => {
+                if let Think::Uniform { min, max } = t
+                    && min > max
+                {
+                    cx.err(&format!("{f}.think"), "`min` is greater than `max`");
+                }
+                out.push(CStep::Think(t.clone()));
+            }
+            Step::Loop(l) => {
+                if l.steps.is_empty() {
+                    cx.err(&format!("{f}.loop.steps"), "a loop needs at least one step");
+                }
+                let inner = compile_steps(cx, &l.steps, &format!("{f}.loop.steps"));
+                out.push(CStep::Loop(l.count, inner));
+            }
+            Step::Request { request, checks, captures } => {
+                if let Some(r) = compile_request(cx, request, checks, captures, &f) {
+                    out.push(CStep::Request(Box::new(r)));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn compile_request(
+    cx: &mut Ctx<'_>,
+    r: &crate::plan::RequestSpec,
+    checks: &[Check],
+    captures: &BTreeMap<String, Capture>,
+    field: &str,
+) -> Option<CRequest> {
+    let method_s = r.method.as_deref().unwrap_or("GET").to_ascii_uppercase();
+    let method = match http::Method::from_bytes(method_s.as_bytes()) {
+        Ok(m) => m,
+        Err(_) => {
+            cx.err(&format!("{field}.request.method"), format!("invalid HTTP method {method_s:?}"));
+            return None;
+        }
+    };
+    // Split the URL into a fixed origin and a (possibly templated) path.
+    let (origin, path_src) = if r.url.starts_with("http://") || r.url.starts_with("https://") {
+        let after = r.url.find("://").map(|i| i + 3).unwrap_or(0);
+        let cut = r.url[after..].find('/').map(|i| i + after).unwrap_or(r.url.len());
+        let (root, path) = r.url.split_at(cut);
+        if root.contains("${") {
+            cx.err(&format!("{field}.request.url"), "variables are not allowed in the host part of a URL");
+            return None;
+        }
+        match Origin::parse(root) {
+            Ok((o, _)) => (cx.origin(o), if path.is_empty() { "/".to_string() } else { path.to_string() }),
+            Err(e) => {
+                cx.err(&format!("{field}.request.url"), e);
+                return None;
+            }
+        }
+    } else if let Some((id, base_path)) = cx.base.clone() {
+        let sep = if r.url.starts_with('/') { "" } else { "/" };
+        (id, format!("{base_path}{sep}{}", r.url))
+    } else {
+        cx.err(&format!("{field}.request.url"), format!("{:?} is a path but the plan has no `base_url`", r.url));
+        return None;
+    };
+    let path = cx.template(&format!("{field}.request.url"), &path_src)?;
+    let mut headers = cx.default_headers.clone();
+    for (k, v) in &r.headers {
+        let t = cx.template(&format!("{field}.request.headers.{k}"), v)?;
+        headers.retain(|(name, _)| !name.eq_ignore_ascii_case(k));
+        headers.push((k.clone(), t));
+    }
+    let body_src = match (&r.body, &r.json) {
+        (Some(_), Some(_)) => {
+            cx.err(&format!("{field}.request"), "give either `body` or `json`, not both");
+            return None;
+        }
+        (Some(b), None) => Some(b.clone()),
+        (None, Some(j)) => {
+            if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+                headers.push(("Content-Type".into(), Template::parse("application/json").ok()?));
+            }
+            Some(j.to_string())
+        }
+        (None, None) => None,
+    };
+    let body = match body_src {
+        Some(b) => Some(cx.template(&format!("{field}.request.body"), &b)?),
+        None => None,
+    };
+    let name = r.name.clone().unwrap_or_else(|| format!("{method_s} {}", r.url));
+    let id = Ctx::intern(&mut cx.request_names, name.clone());
+    let mut want = Want::default();
+    let mut cchecks = Vec::new();
+    for (i, c) in checks.iter().enumerate() {
+        let f = format!("{field}.checks[{i}]");
+        let (label, cc) = match c {
+            Check::Status(s) => (format!("status == {s}"), CCheck::Status(*s)),
+            Check::BodyContains(s) => {
+                want.body = true;
+                (format!("body contains {s:?}"), CCheck::BodyContains(s.clone()))
+            }
+            Check::Json(j) => {
+                want.body = true;
+                let Ok(path) = JsonPath::parse(&j.path) else {
+                    cx.err(&format!("{f}.json.path"), format!("invalid JSONPath {:?} (RFC 9535 syntax, e.g. $.items[0].id)", j.path));
+                    continue;
+                };
+                match (&j.equals, j.exists) {
+                    (Some(v), None) => (format!("json {} == {v}", j.path), CCheck::JsonEquals(path, v.clone())),
+                    (None, Some(e)) => (
+                        format!("json {} {}", j.path, if e { "exists" } else { "does not exist" }),
+                        CCheck::JsonExists(path, e),
+                    ),
+                    (None, None) => (format!("json {} exists", j.path), CCheck::JsonExists(path, true)),
+                    (Some(_), Some(_)) => {
+                        cx.err(&f, "give either `equals` or `exists`, not both");
+                        continue;
+                    }
+                }
+            }
+        };
+        let cid = Ctx::intern(&mut cx.check_names, format!("{name}: {label}"));
+        cchecks.push((cid, cc));
+    }
+    let mut ccaptures = Vec::new();
+    for (var, c) in captures {
+        let f = format!("{field}.captures.{var}");
+        match c {
+            Capture::Json(p) => match JsonPath::parse(p) {
+                Ok(path) => {
+                    want.body = true;
+                    ccaptures.push((var.clone(), CCapture::Json(path)));
+                }
+                Err(_) => cx.err(&f, format!("invalid JSONPath {p:?}")),
+            },
+            Capture::Header(h) => {
+                want.headers = true;
+                ccaptures.push((var.clone(), CCapture::Header(h.to_ascii_lowercase())));
+            }
+        }
+    }
+    let origin_ref = &cx.origins[origin];
+    let fixed = (path.is_static() && headers.iter().all(|(_, t)| t.is_static()) && body.as_ref().is_none_or(|b| b.is_static()))
+        .then(|| {
+            let empty = Vars::new();
+            PreparedRequest::new(
+                method.clone(),
+                &origin_ref.authority,
+                &path.render(&empty),
+                headers.iter().map(|(k, t)| (k.clone(), t.render(&empty))).collect(),
+                body.as_ref().map(|b| Bytes::from(b.render(&empty))).unwrap_or_default(),
+            )
+        });
+    Some(CRequest {
+        id,
+        origin,
+        method,
+        path,
+        headers,
+        body,
+        fixed,
+        timeout: r.timeout.map(|d| d.get()).unwrap_or(cx.defaults_timeout),
+        expect_status: r.expect_status.clone(),
+        checks: cchecks,
+        captures: ccaptures,
+        want,
+    })
+}
+
+fn compile_load(cx: &mut Ctx<'_>, l: &LoadSpec) -> LoadProfile {
+    let only = |cx: &mut Ctx<'_>, present: bool, name: &str, model: &str| {
+        if present {
+            cx.err(&format!("load.{name}"), format!("not used by the {model} model"));
+        }
+    };
+    match l.model {
+        Model::Open => {
+            only(cx, l.iterations.is_some(), "iterations", "open");
+            only(cx, l.vus.is_some(), "vus", "open (use max_vus)");
+            if l.stages.is_empty() {
+                cx.err("load.stages", "the open model needs at least one stage, e.g. {rate: 100, for: 30s}");
+            }
+            let max_vus = l.max_vus.unwrap_or(100);
+            if max_vus == 0 {
+                cx.err("load.max_vus", "must be at least 1");
+            }
+            LoadProfile::Open {
+                schedule: ArrivalSchedule::new(&l.stages),
+                max_vus,
+                max_backlog: l.max_backlog.unwrap_or(max_vus.saturating_mul(10)),
+            }
+        }
+        Model::Closed => {
+            only(cx, l.iterations.is_some(), "iterations", "closed");
+            only(cx, l.max_vus.is_some(), "max_vus", "closed");
+            for (i, s) in l.stages.iter().enumerate() {
+                if matches!(s, Stage::Burst(_)) {
+                    cx.err(&format!("load.stages[{i}]"), "`burst` only exists in the open model");
+                }
+            }
+            if l.stages.is_empty() {
+                cx.err("load.stages", "the closed model needs at least one stage, e.g. {users: 10, for: 30s}");
+            }
+            LoadProfile::Closed { curve: LevelCurve::new(&l.stages) }
+        }
+        Model::Iterations => {
+            if !l.stages.is_empty() {
+                cx.err("load.stages", "the iterations model has no stages (use `iterations` and `vus`)");
+            }
+            let count = l.iterations.unwrap_or_else(|| {
+                cx.err("load.iterations", "the iterations model needs `iterations`");
+                0
+            });
+            let vus = l.vus.unwrap_or(1);
+            if vus == 0 {
+                cx.err("load.vus", "must be at least 1");
+            }
+            LoadProfile::Iterations {
+                count,
+                vus,
+                max_duration: l.max_duration.map(|d| d.get()).unwrap_or(Duration::from_secs(600)),
+            }
+        }
+    }
+}

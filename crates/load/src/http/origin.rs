@@ -1,0 +1,86 @@
+//! Where requests go: scheme, host and resolved socket addresses.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+
+/// A resolved HTTP origin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// `http` (TLS is not built into this version).
+    pub scheme: String,
+    /// The `Host` header value (`host[:port]`).
+    pub authority: String,
+    /// Addresses resolved once at start-up, as wrk does.
+    pub addrs: Vec<SocketAddr>,
+}
+
+/// A URL that cannot be used as a target.
+#[derive(Debug, thiserror::Error)]
+pub enum OriginError {
+    /// Not an absolute `http://` URL.
+    #[error("invalid URL {0:?}: expected http://host[:port]/path")]
+    Invalid(String),
+    /// `https://` was asked for.
+    #[error("{0:?}: https is not supported yet by this build (use http:// or h2c with --http2)")]
+    Tls(String),
+    /// The host name did not resolve.
+    #[error("cannot resolve {host}: {source}")]
+    Resolve {
+        /// Host name.
+        host: String,
+        /// Resolver error.
+        source: std::io::Error,
+    },
+}
+
+impl Origin {
+    /// Splits an absolute URL into its origin and its path-and-query.
+    pub fn parse(url: &str) -> Result<(Origin, String), OriginError> {
+        let uri: http::Uri = url.parse().map_err(|_| OriginError::Invalid(url.into()))?;
+        match uri.scheme_str() {
+            Some("http") => {}
+            Some("https") => return Err(OriginError::Tls(url.into())),
+            _ => return Err(OriginError::Invalid(url.into())),
+        }
+        let auth = uri.authority().ok_or_else(|| OriginError::Invalid(url.into()))?;
+        let host = auth.host().trim_start_matches('[').trim_end_matches(']');
+        let port = auth.port_u16().unwrap_or(80);
+        let addrs: Vec<SocketAddr> = (host, port)
+            .to_socket_addrs()
+            .map_err(|source| OriginError::Resolve { host: host.into(), source })?
+            .collect();
+        if addrs.is_empty() {
+            return Err(OriginError::Resolve {
+                host: host.into(),
+                source: std::io::Error::other("no addresses"),
+            });
+        }
+        let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        let path = if path.is_empty() { "/" } else { path };
+        Ok((
+            Origin { scheme: "http".into(), authority: auth.as_str().to_string(), addrs },
+            path.to_string(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_url() {
+        let (o, p) = Origin::parse("http://127.0.0.1:8080/a/b?c=1").unwrap();
+        assert_eq!(o.authority, "127.0.0.1:8080");
+        assert_eq!(o.addrs[0].port(), 8080);
+        assert_eq!(p, "/a/b?c=1");
+        let (_, p) = Origin::parse("http://127.0.0.1:9").unwrap();
+        assert_eq!(p, "/");
+    }
+
+    #[test]
+    fn rejects_relative_and_tls() {
+        assert!(matches!(Origin::parse("/just/a/path"), Err(OriginError::Invalid(_))));
+        assert!(matches!(Origin::parse("https://127.0.0.1/"), Err(OriginError::Tls(_))));
+        assert!(matches!(Origin::parse("ftp://x/"), Err(OriginError::Invalid(_))));
+    }
+}

@@ -1,0 +1,180 @@
+//! Scenario steps: requests with checks and captures, think times, loops.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::duration::Dur;
+
+/// One step of a scenario. Exactly one of `request`, `think` or `loop`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(try_from = "RawStep")]
+pub enum Step {
+    /// Send a request, then evaluate checks and captures on the response.
+    Request {
+        /// The request.
+        request: RequestSpec,
+        /// Checks on the response.
+        checks: Vec<Check>,
+        /// Values captured from the response into variables.
+        captures: BTreeMap<String, Capture>,
+    },
+    /// Pause the virtual user.
+    Think(Think),
+    /// Repeat nested steps.
+    Loop(LoopSpec),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    request: Option<RequestSpec>,
+    #[serde(default)]
+    checks: Vec<Check>,
+    #[serde(default)]
+    captures: BTreeMap<String, Capture>,
+    think: Option<Think>,
+    #[serde(rename = "loop")]
+    loop_: Option<LoopSpec>,
+}
+
+impl TryFrom<RawStep> for Step {
+    type Error = String;
+    fn try_from(r: RawStep) -> Result<Self, String> {
+        let has_extras = !r.checks.is_empty() || !r.captures.is_empty();
+        match (r.request, r.think, r.loop_) {
+            (Some(request), None, None) => Ok(Step::Request {
+                request,
+                checks: r.checks,
+                captures: r.captures,
+            }),
+            (None, Some(t), None) if !has_extras => Ok(Step::Think(t)),
+            (None, None, Some(l)) if !has_extras => Ok(Step::Loop(l)),
+            (None, None, None) => {
+                Err("a step needs one of `request`, `think` or `loop`".into())
+            }
+            (None, _, _) => Err("`checks` and `captures` belong to a `request` step".into()),
+            _ => Err("a step has exactly one of `request`, `think` or `loop`".into()),
+        }
+    }
+}
+
+/// An HTTP request.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestSpec {
+    /// Name in metrics (default: `METHOD path`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// HTTP method (default GET).
+    #[serde(default)]
+    pub method: Option<String>,
+    /// A path resolved against the plan's `base_url`, or a full URL.
+    pub url: String,
+    /// Extra headers (values may use `${var}`).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Raw body (may use `${var}`).
+    #[serde(default)]
+    pub body: Option<String>,
+    /// JSON body; sets `content-type: application/json` (strings may use `${var}`).
+    #[serde(default)]
+    pub json: Option<serde_json::Value>,
+    /// Timeout for this request.
+    #[serde(default)]
+    pub timeout: Option<Dur>,
+    /// Statuses that count as success (default 200..=399).
+    #[serde(default)]
+    pub expect_status: Option<Vec<u16>>,
+}
+
+/// A check on a response; a failing check makes the request count as failed.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum Check {
+    /// The status equals this value.
+    Status(u16),
+    /// The body contains this text.
+    BodyContains(String),
+    /// A JSON path in the body exists or equals a value.
+    Json(JsonCheck),
+}
+
+/// A JSON path check (RFC 9535 JSONPath).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonCheck {
+    /// The JSONPath query, e.g. `$.items[0].id`.
+    pub path: String,
+    /// The first match equals this value.
+    #[serde(default)]
+    pub equals: Option<serde_json::Value>,
+    /// At least one match exists (true) or none does (false).
+    #[serde(default)]
+    pub exists: Option<bool>,
+}
+
+/// Where a captured variable comes from.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum Capture {
+    /// The first match of a JSONPath query in the body (strings unquoted).
+    Json(String),
+    /// A response header, by case-insensitive name.
+    Header(String),
+}
+
+/// A pause: fixed, uniform between bounds, or normal around a mean.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Think {
+    /// Always this long.
+    Fixed(Dur),
+    /// Uniformly between `min` and `max`.
+    Uniform {
+        /// Lower bound.
+        min: Dur,
+        /// Upper bound.
+        max: Dur,
+    },
+    /// Normally distributed, clamped at zero.
+    Normal {
+        /// Mean.
+        mean: Dur,
+        /// Standard deviation.
+        stddev: Dur,
+    },
+}
+
+/// Nested steps repeated `count` times, or until the virtual user is stopped.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoopSpec {
+    /// Repetitions; omit to loop until wind-down ends the virtual user.
+    #[serde(default)]
+    pub count: Option<u64>,
+    /// Steps to repeat.
+    pub steps: Vec<Step>,
+}
+
+/// A CSV file whose rows feed iterations.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Feeder {
+    /// Path of the CSV file (relative to the plan file); the first row names the columns.
+    pub csv: String,
+    /// How rows are picked (default `sequential`, wrapping around).
+    #[serde(default)]
+    pub mode: FeederMode,
+}
+
+/// How feeder rows are picked.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FeederMode {
+    /// In file order, wrapping around at the end.
+    #[default]
+    Sequential,
+    /// Uniformly at random.
+    Random,
+}

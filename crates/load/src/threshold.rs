@@ -1,0 +1,328 @@
+//! k6-style thresholds: `http_req_duration: ["p(95)<300ms"]`, evaluated on
+//! merged histograms, during the run (for abort-on-fail) and at its end.
+
+use std::time::Duration;
+
+use squall_metrics::{Interval, LatencyHistogram, RequestStats};
+
+use crate::plan::ThresholdSpec;
+
+/// Which measurement a threshold reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    /// Latency from intended start (histogram, ms).
+    ReqDuration,
+    /// Latency from actual send (histogram, ms).
+    ReqServiceTime,
+    /// Time to first byte (histogram, ms).
+    ReqWaiting,
+    /// Connection set-up (histogram, ms).
+    ReqConnecting,
+    /// Iteration duration (histogram, ms).
+    IterationDuration,
+    /// Share of failed requests.
+    ReqFailed,
+    /// Requests (count or per-second rate).
+    Reqs,
+    /// Completed iterations.
+    Iterations,
+    /// Dropped iterations.
+    DroppedIterations,
+    /// Share of passing checks.
+    Checks,
+}
+
+/// The aggregation applied to the metric.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Agg {
+    /// Percentile 0..=100.
+    P(f64),
+    /// Mean.
+    Avg,
+    /// Minimum.
+    Min,
+    /// Maximum.
+    Max,
+    /// Median.
+    Med,
+    /// Count.
+    Count,
+    /// Rate: a share for `*_failed`/`checks`, per second for counters.
+    Rate,
+}
+
+/// Comparison operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+}
+
+/// A compiled threshold.
+#[derive(Clone, Debug)]
+pub struct Threshold {
+    /// The metric key as written, e.g. `http_req_duration{name:home}`.
+    pub key: String,
+    /// The expression as written, e.g. `p(95)<300ms`.
+    pub expr: String,
+    /// Metric read.
+    pub metric: Metric,
+    /// Request name filter.
+    pub name: Option<String>,
+    /// Aggregation.
+    pub agg: Agg,
+    /// Operator.
+    pub op: Op,
+    /// Bound (milliseconds for durations, a fraction for rates of shares).
+    pub bound: f64,
+    /// Stop the run when it fails.
+    pub abort_on_fail: bool,
+    /// Do not abort before this much of the run.
+    pub delay_abort_eval: Duration,
+}
+
+/// A threshold's verdict.
+#[derive(Clone, Debug)]
+pub struct Verdict {
+    /// Metric key.
+    pub key: String,
+    /// Expression.
+    pub expr: String,
+    /// The observed value (same unit as the bound).
+    pub observed: f64,
+    /// Whether it held.
+    pub passed: bool,
+}
+
+impl Threshold {
+    /// Compiles `spec` for metric key `key`; `names` are the plan's request names.
+    pub fn compile(key: &str, spec: &ThresholdSpec, names: &[String]) -> Result<Self, String> {
+        let (expr, abort_on_fail, delay) = match spec {
+            ThresholdSpec::Plain(s) => (s.clone(), false, Duration::ZERO),
+            ThresholdSpec::Full { threshold, abort_on_fail, delay_abort_eval } => {
+                (threshold.clone(), *abort_on_fail, delay_abort_eval.map(|d| d.get()).unwrap_or_default())
+            }
+        };
+        let (metric_name, name) = split_tag(key)?;
+        let metric = match metric_name {
+            "http_req_duration" => Metric::ReqDuration,
+            "http_req_service_time" => Metric::ReqServiceTime,
+            "http_req_waiting" => Metric::ReqWaiting,
+            "http_req_connecting" => Metric::ReqConnecting,
+            "iteration_duration" => Metric::IterationDuration,
+            "http_req_failed" => Metric::ReqFailed,
+            "http_reqs" => Metric::Reqs,
+            "iterations" => Metric::Iterations,
+            "dropped_iterations" => Metric::DroppedIterations,
+            "checks" => Metric::Checks,
+            other => {
+                return Err(format!(
+                    "unknown metric {other:?}; known: http_req_duration, http_req_service_time, http_req_waiting, \
+                     http_req_connecting, iteration_duration, http_req_failed, http_reqs, iterations, dropped_iterations, checks"
+                ));
+            }
+        };
+        if let Some(n) = &name {
+            if !matches!(metric, Metric::ReqDuration | Metric::ReqServiceTime | Metric::ReqWaiting | Metric::ReqConnecting | Metric::ReqFailed | Metric::Reqs) {
+                return Err(format!("{metric_name} cannot be filtered by request name"));
+            }
+            if !names.contains(n) {
+                return Err(format!("no request is named {n:?} (names: {})", names.join(", ")));
+            }
+        }
+        let (agg, op, bound) = parse_expr(&expr, metric)?;
+        Ok(Self { key: key.to_string(), expr, metric, name, agg, op, bound, abort_on_fail, delay_abort_eval: delay })
+    }
+
+    /// Evaluates on cumulative stats over `elapsed` of run time.
+    pub fn evaluate(&self, total: &Interval, elapsed: Duration) -> Verdict {
+        let observed = self.observe(total, elapsed);
+        let passed = match self.op {
+            Op::Lt => observed < self.bound,
+            Op::Le => observed <= self.bound,
+            Op::Gt => observed > self.bound,
+            Op::Ge => observed >= self.bound,
+            Op::Eq => (observed - self.bound).abs() < 1e-9,
+            Op::Ne => (observed - self.bound).abs() >= 1e-9,
+        };
+        Verdict { key: self.key.clone(), expr: self.expr.clone(), observed, passed }
+    }
+
+    fn observe(&self, total: &Interval, elapsed: Duration) -> f64 {
+        let secs = elapsed.as_secs_f64().max(1e-9);
+        let req: RequestStats = match &self.name {
+            Some(n) => total.request(n).cloned().unwrap_or_default(),
+            None => total.overall("all"),
+        };
+        let hist = |h: &LatencyHistogram| match self.agg {
+            Agg::P(p) => h.percentile(p) as f64 / 1000.0,
+            Agg::Avg => h.mean() / 1000.0,
+            Agg::Min => h.min() as f64 / 1000.0,
+            Agg::Max => h.max() as f64 / 1000.0,
+            Agg::Med => h.percentile(50.0) as f64 / 1000.0,
+            Agg::Count => h.len() as f64,
+            Agg::Rate => h.len() as f64 / secs,
+        };
+        let counter = |n: u64| match self.agg {
+            Agg::Rate => n as f64 / secs,
+            _ => n as f64,
+        };
+        match self.metric {
+            Metric::ReqDuration => hist(&req.latency),
+            Metric::ReqServiceTime => hist(&req.service),
+            Metric::ReqWaiting => hist(&req.ttfb),
+            Metric::ReqConnecting => hist(&req.connect),
+            Metric::IterationDuration => hist(&total.iterations.duration),
+            Metric::ReqFailed => match self.agg {
+                Agg::Count => req.failed() as f64,
+                _ => req.failure_rate(),
+            },
+            Metric::Reqs => counter(req.requests),
+            Metric::Iterations => counter(total.iterations.completed),
+            Metric::DroppedIterations => counter(total.iterations.dropped),
+            Metric::Checks => {
+                let (p, f) = total.check_totals();
+                match self.agg {
+                    Agg::Count => p as f64,
+                    _ if p + f == 0 => 1.0,
+                    _ => p as f64 / (p + f) as f64,
+                }
+            }
+        }
+    }
+}
+
+fn split_tag(key: &str) -> Result<(&str, Option<String>), String> {
+    let Some(open) = key.find('{') else {
+        return Ok((key.trim(), None));
+    };
+    let inner = key[open + 1..]
+        .strip_suffix('}')
+        .ok_or_else(|| format!("unclosed tag filter in {key:?}"))?;
+    let (tag, value) = inner
+        .split_once(':')
+        .ok_or_else(|| format!("tag filter must be {{name:VALUE}}, got {{{inner}}}"))?;
+    if tag.trim() != "name" {
+        return Err(format!("only the `name` tag can filter, got {:?}", tag.trim()));
+    }
+    Ok((key[..open].trim(), Some(value.trim().trim_matches('"').to_string())))
+}
+
+fn parse_expr(expr: &str, metric: Metric) -> Result<(Agg, Op, f64), String> {
+    let e = expr.replace(' ', "");
+    let op_at = e
+        .find(['<', '>', '=', '!'])
+        .ok_or_else(|| format!("{expr:?}: expected AGG OP VALUE, e.g. p(95)<300ms or rate<0.01"))?;
+    let (agg_s, rest) = e.split_at(op_at);
+    let (op, value_s) = [("<=", Op::Le), (">=", Op::Ge), ("==", Op::Eq), ("!=", Op::Ne), ("<", Op::Lt), (">", Op::Gt)]
+        .iter()
+        .find_map(|(s, op)| rest.strip_prefix(s).map(|v| (*op, v)))
+        .ok_or_else(|| format!("{expr:?}: unknown operator"))?;
+    let agg = match agg_s {
+        "avg" => Agg::Avg,
+        "min" => Agg::Min,
+        "max" => Agg::Max,
+        "med" => Agg::Med,
+        "count" => Agg::Count,
+        "rate" => Agg::Rate,
+        p if p.starts_with("p(") && p.ends_with(')') => {
+            let v: f64 = p[2..p.len() - 1].parse().map_err(|_| format!("{expr:?}: bad percentile {p}"))?;
+            if !(0.0..=100.0).contains(&v) {
+                return Err(format!("{expr:?}: percentile must be within 0..100"));
+            }
+            Agg::P(v)
+        }
+        other => return Err(format!("{expr:?}: unknown aggregation {other:?} (p(N), avg, min, max, med, count, rate)")),
+    };
+    let is_hist = matches!(
+        metric,
+        Metric::ReqDuration | Metric::ReqServiceTime | Metric::ReqWaiting | Metric::ReqConnecting | Metric::IterationDuration
+    );
+    let is_share = matches!(metric, Metric::ReqFailed | Metric::Checks);
+    let allowed = match agg {
+        Agg::P(_) | Agg::Avg | Agg::Min | Agg::Max | Agg::Med => is_hist,
+        Agg::Count => true,
+        Agg::Rate => true,
+    };
+    if !allowed {
+        return Err(format!("{expr:?}: {agg_s} does not apply to this metric (use rate or count)"));
+    }
+    let time_valued = is_hist && !matches!(agg, Agg::Count | Agg::Rate);
+    let bound = parse_value(value_s, time_valued, is_share && agg == Agg::Rate).map_err(|m| format!("{expr:?}: {m}"))?;
+    Ok((agg, op, bound))
+}
+
+fn parse_value(s: &str, time: bool, share: bool) -> Result<f64, String> {
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-')).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let v: f64 = num.parse().map_err(|_| format!("bad number {num:?}"))?;
+    match (unit, time, share) {
+        ("", _, _) => Ok(v),
+        ("%", _, true) => Ok(v / 100.0),
+        ("us", true, _) => Ok(v / 1000.0),
+        ("ms", true, _) => Ok(v),
+        ("s", true, _) => Ok(v * 1000.0),
+        ("m", true, _) => Ok(v * 60_000.0),
+        (u, _, _) => Err(format!("unit {u:?} does not apply here")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(key: &str, expr: &str) -> Threshold {
+        Threshold::compile(key, &ThresholdSpec::Plain(expr.into()), &["home".to_string()]).unwrap()
+    }
+
+    fn interval_with(latencies_ms: &[u64], failed: u64) -> Interval {
+        let mut i = Interval::new(&["home".to_string()], &[]);
+        let r = &mut i.requests[0];
+        for l in latencies_ms {
+            r.latency.record_us(l * 1000);
+            r.requests += 1;
+        }
+        r.errors[0] = failed;
+        i
+    }
+
+    #[test]
+    fn percentile_bounds_decide_exactly() {
+        let i = interval_with(&(1..=100).collect::<Vec<_>>(), 0);
+        // HDR keeps 3 significant digits: 95 ms reads back within 0.1 %.
+        assert!(t("http_req_duration", "p(95)<=95.1ms").evaluate(&i, Duration::from_secs(1)).passed);
+        assert!(!t("http_req_duration", "p(95)<94.9ms").evaluate(&i, Duration::from_secs(1)).passed);
+        assert!(t("http_req_duration{name:home}", "max<0.2s").evaluate(&i, Duration::from_secs(1)).passed);
+    }
+
+    #[test]
+    fn rates_and_counts() {
+        let i = interval_with(&[1, 1, 1, 1], 1);
+        let v = t("http_req_failed", "rate<0.3").evaluate(&i, Duration::from_secs(2));
+        assert!(v.passed && (v.observed - 0.25).abs() < 1e-9);
+        assert!(!t("http_req_failed", "rate<20%").evaluate(&i, Duration::from_secs(2)).passed);
+        assert!(t("http_reqs", "rate==2").evaluate(&i, Duration::from_secs(2)).passed);
+        assert!(t("http_reqs", "count>=4").evaluate(&i, Duration::from_secs(2)).passed);
+    }
+
+    #[test]
+    fn errors_are_specific() {
+        let e = |k: &str, x: &str| Threshold::compile(k, &ThresholdSpec::Plain(x.into()), &["home".into()]).unwrap_err();
+        assert!(e("http_req_durations", "p(95)<1").contains("unknown metric"));
+        assert!(e("http_req_duration", "p(95)<1kg").contains("unit"));
+        assert!(e("http_req_duration", "p(101)<1").contains("percentile"));
+        assert!(e("http_req_failed", "p(95)<1").contains("does not apply"));
+        assert!(e("http_req_duration{name:nope}", "p(95)<1").contains("no request is named"));
+        assert!(e("http_req_duration", "fast").contains("expected AGG OP VALUE"));
+    }
+}

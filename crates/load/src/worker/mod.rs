@@ -1,0 +1,65 @@
+//! One load-generating thread: its own single-threaded runtime, its own
+//! connections, its own recorder. Threads share nothing on the hot path;
+//! once a second each hands its interval to the aggregator.
+
+mod closed;
+mod ctx;
+mod iterations;
+mod open;
+mod report;
+mod vu;
+
+pub(crate) use ctx::{StopLevel, WorkerCtx};
+pub use report::WorkerReport;
+
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::LocalSet;
+use tokio::time::Instant;
+
+use crate::compile::{CompiledPlan, LoadProfile};
+use crate::segment::Share;
+
+/// Everything a worker thread needs to start.
+pub(crate) struct WorkerSpec {
+    pub index: usize,
+    pub plan: Arc<CompiledPlan>,
+    pub share: Share,
+    pub t0: Instant,
+    pub stop: watch::Receiver<StopLevel>,
+    pub reports: mpsc::UnboundedSender<WorkerReport>,
+    pub seed: u64,
+}
+
+/// Runs a worker on the current thread until its share of the plan is done.
+pub(crate) fn run(spec: WorkerSpec) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread runtime can always be built");
+    let local = LocalSet::new();
+    local.block_on(&rt, async move {
+        let ctx = Rc::new(WorkerCtx::new(&spec));
+        tokio::task::spawn_local(ctx.clone().watch_stop(spec.stop.clone()));
+        let flusher = tokio::task::spawn_local(ctx.clone().flush_every_second(spec.reports.clone()));
+        tokio::time::sleep_until(spec.t0).await;
+        let vus = match &spec.plan.load {
+            LoadProfile::Open { schedule, max_vus, max_backlog } => {
+                open::drive(&ctx, schedule, spec.share.split(*max_vus), spec.share.split(*max_backlog)).await
+            }
+            LoadProfile::Closed { curve } => closed::drive(&ctx, curve).await,
+            LoadProfile::Iterations { count, vus, max_duration } => {
+                iterations::drive(&ctx, spec.share.split(*count), spec.share.split(*vus), *max_duration).await
+            }
+        };
+        ctx.wind_down(vus, spec.plan.graceful_stop).await;
+        flusher.abort();
+        let _ = spec.reports.send(ctx.take_report(true));
+    });
+}
+
+/// How long to wait between checks of the closed model's user curve.
+pub(crate) const CONTROL_TICK: Duration = Duration::from_millis(10);

@@ -1,0 +1,87 @@
+//! Open model: iterations start on the arrival schedule, whatever the
+//! responses do. A due iteration waits in a bounded backlog when every user
+//! is busy (and its latency keeps counting from its intended start); past the
+//! backlog's bound it is dropped and counted.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::WorkerCtx;
+use super::vu::{Flow, Vu};
+use crate::schedule::ArrivalSchedule;
+
+struct Queue {
+    due: RefCell<VecDeque<Instant>>,
+    ready: Notify,
+    idle: Cell<u64>,
+    done: Cell<bool>,
+}
+
+/// Runs the schedule; returns the users so the caller can wind them down.
+pub(crate) async fn drive(ctx: &Rc<WorkerCtx>, schedule: &ArrivalSchedule, max_vus: u64, max_backlog: u64) -> Vec<JoinHandle<()>> {
+    let q = Rc::new(Queue {
+        due: RefCell::new(VecDeque::new()),
+        ready: Notify::new(),
+        idle: Cell::new(0),
+        done: Cell::new(false),
+    });
+    let mut vus: Vec<JoinHandle<()>> = Vec::new();
+    let mut j = 0u64;
+    while !ctx.stopping() {
+        let Some(at) = schedule.time_of(ctx.share.arrival(j)) else { break };
+        let due = ctx.t0 + at;
+        if due > Instant::now() {
+            tokio::select! {
+                _ = tokio::time::sleep_until(due) => {}
+                _ = ctx.wake.notified() => continue,
+            }
+        }
+        j += 1;
+        if q.due.borrow().len() as u64 >= max_backlog.max(1) {
+            ctx.rec.borrow_mut().iterations.dropped += 1;
+            continue;
+        }
+        q.due.borrow_mut().push_back(due);
+        if q.idle.get() > 0 {
+            q.ready.notify_one();
+        } else if (vus.len() as u64) < max_vus {
+            let slot = vus.len() as u64;
+            vus.push(tokio::task::spawn_local(user(ctx.clone(), q.clone(), slot)));
+        }
+    }
+    q.done.set(true);
+    ctx.wake.notify_waiters();
+    q.ready.notify_waiters();
+    vus
+}
+
+async fn user(ctx: Rc<WorkerCtx>, q: Rc<Queue>, slot: u64) {
+    let mut vu = Vu::new(&ctx, slot);
+    let keep_going = |_: &Vu| ctx.stop.get() < super::StopLevel::Hard;
+    loop {
+        let next = q.due.borrow_mut().pop_front();
+        match next {
+            Some(due) => {
+                if vu.iteration(&ctx, due, &keep_going).await == Flow::Stop {
+                    return;
+                }
+            }
+            None => {
+                if q.done.get() || ctx.stopping() {
+                    return;
+                }
+                q.idle.set(q.idle.get() + 1);
+                tokio::select! {
+                    _ = q.ready.notified() => {}
+                    _ = ctx.wake.notified() => {}
+                }
+                q.idle.set(q.idle.get() - 1);
+            }
+        }
+    }
+}

@@ -1,0 +1,326 @@
+//! A virtual user: connections, variables, and the execution of scenario steps.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use bytes::Bytes;
+use rand::Rng;
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
+use squall_metrics::ErrorKind;
+use squall_metrics::interval::LATE_AFTER_US;
+use tokio::time::Instant;
+
+use super::WorkerCtx;
+use crate::compile::{CCapture, CCheck, CRequest, CStep};
+use crate::http::{Conn, ExchangeError, PreparedRequest, Response};
+use crate::plan::Think;
+use crate::template::Vars;
+
+/// Whether a user should go on after a step.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flow {
+    Continue,
+    Stop,
+}
+
+pub(crate) struct Vu {
+    /// Index used by the closed model to decide who stops on a ramp-down.
+    pub slot: u64,
+    conns: Vec<Option<Conn>>,
+    vars: Vars,
+    iterations: u64,
+    rng: SmallRng,
+    /// Reference instant for the next request's latency (intended start).
+    pending_intended: Option<Instant>,
+}
+
+impl Vu {
+    pub fn new(ctx: &WorkerCtx, slot: u64) -> Self {
+        let mut vars = ctx.plan.vars.clone();
+        let global = ctx.share.segment.global(ctx.share.thread.global(slot));
+        vars.insert("__vu".into(), global.to_string());
+        let seed = ctx.rng.borrow_mut().random();
+        Self {
+            slot,
+            conns: (0..ctx.plan.origins.len()).map(|_| None).collect(),
+            vars,
+            iterations: 0,
+            rng: SmallRng::seed_from_u64(seed),
+            pending_intended: None,
+        }
+    }
+
+    /// `keep_going` is asked before every step; a `false` ends the iteration early.
+    pub async fn iteration(&mut self, ctx: &WorkerCtx, intended: Instant, keep_going: &dyn Fn(&Vu) -> bool) -> Flow {
+        let started = Instant::now();
+        let scenario = &ctx.plan.scenarios[ctx.next_scenario()];
+        {
+            let mut rec = ctx.rec.borrow_mut();
+            rec.iterations.started += 1;
+            let lag = started.saturating_duration_since(intended);
+            if lag > Duration::ZERO {
+                rec.iterations.start_lag.record(lag);
+            }
+            if lag.as_micros() as u64 > LATE_AFTER_US {
+                rec.iterations.late += 1;
+            }
+        }
+        if let Some(f) = &scenario.feeder {
+            let r = self.rng.random();
+            let row = f.row(self.iterations, r);
+            for (c, v) in f.columns.iter().zip(row) {
+                self.vars.insert(c.clone(), v.clone());
+            }
+        }
+        self.vars.insert("__iter".into(), self.iterations.to_string());
+        self.iterations += 1;
+        self.pending_intended = Some(intended);
+        ctx.busy_vus.set(ctx.busy_vus.get() + 1);
+        let flow = self.steps(ctx, &scenario.steps, keep_going).await;
+        ctx.busy_vus.set(ctx.busy_vus.get().saturating_sub(1));
+        let mut rec = ctx.rec.borrow_mut();
+        match flow {
+            Flow::Continue => {
+                rec.iterations.completed += 1;
+                rec.iterations.duration.record(intended.elapsed());
+            }
+            Flow::Stop => rec.iterations.interrupted += 1,
+        }
+        flow
+    }
+
+    fn steps<'a>(
+        &'a mut self,
+        ctx: &'a WorkerCtx,
+        steps: &'a [CStep],
+        keep_going: &'a dyn Fn(&Vu) -> bool,
+    ) -> Pin<Box<dyn Future<Output = Flow> + 'a>> {
+        Box::pin(async move {
+            for step in steps {
+                if !keep_going(self) {
+                    return Flow::Stop;
+                }
+                match step {
+                    CStep::Request(r) => self.request(ctx, r).await,
+                    CStep::Think(t) => {
+                        let d = self.think_time(t);
+                        if !self.sleep(ctx, d, keep_going).await {
+                            return Flow::Stop;
+                        }
+                    }
+                    CStep::Loop(count, inner) => {
+                        let mut i = 0u64;
+                        while count.is_none_or(|c| i < c) {
+                            // Endless loops end at wind-down (Stressgrid semantics).
+                            if count.is_none() && ctx.stopping() {
+                                return Flow::Stop;
+                            }
+                            if self.steps(ctx, inner, keep_going).await == Flow::Stop {
+                                return Flow::Stop;
+                            }
+                            i += 1;
+                        }
+                    }
+                }
+            }
+            Flow::Continue
+        })
+    }
+
+    fn think_time(&mut self, t: &Think) -> Duration {
+        match t {
+            Think::Fixed(d) => d.get(),
+            Think::Uniform { min, max } => {
+                let (a, b) = (min.get().as_secs_f64(), max.get().as_secs_f64());
+                Duration::from_secs_f64(if b > a { self.rng.random_range(a..b) } else { a })
+            }
+            Think::Normal { mean, stddev } => {
+                // Box-Muller: one normal draw from two uniforms.
+                let u1: f64 = self.rng.random_range(f64::EPSILON..1.0);
+                let u2: f64 = self.rng.random();
+                let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+                Duration::from_secs_f64((mean.get().as_secs_f64() + z * stddev.get().as_secs_f64()).max(0.0))
+            }
+        }
+    }
+
+    /// Sleeps, waking early (and returning false) when the user must stop.
+    async fn sleep(&self, ctx: &WorkerCtx, d: Duration, keep_going: &dyn Fn(&Vu) -> bool) -> bool {
+        let until = Instant::now() + d;
+        loop {
+            if !keep_going(self) {
+                return false;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep_until(until) => return true,
+                _ = ctx.wake.notified() => {}
+            }
+        }
+    }
+
+    async fn request(&mut self, ctx: &WorkerCtx, r: &CRequest) {
+        let prepared = match &r.fixed {
+            Some(p) => Cow::Borrowed(p),
+            None => Cow::Owned(self.render(ctx, r)),
+        };
+        let t_ref = self.pending_intended.take().unwrap_or_else(Instant::now);
+        ctx.in_flight.set(ctx.in_flight.get() + 1);
+        let mut send_start = Instant::now();
+        let mut connect_time = None;
+        let outcome = {
+            let slot = &mut self.conns[r.origin];
+            let origin = &ctx.plan.origins[r.origin];
+            let http2 = ctx.plan.http2;
+            let want = r.want;
+            let exchange = async {
+                let mut retried = false;
+                loop {
+                    if slot.is_none() {
+                        let t = Instant::now();
+                        *slot = Some(Conn::connect(origin, http2).await?);
+                        connect_time = Some(t.elapsed());
+                    }
+                    send_start = Instant::now();
+                    let conn = slot.as_mut().expect("connection set above");
+                    match conn.exchange(&prepared, want).await {
+                        Ok(resp) => {
+                            if !resp.keep_alive {
+                                *slot = None;
+                            }
+                            return Ok(resp);
+                        }
+                        Err(e) => {
+                            *slot = None;
+                            // A keep-alive connection the server closed while idle:
+                            // retry once on a fresh one, as browsers and wrk do.
+                            if e.stale && !retried {
+                                retried = true;
+                                continue;
+                            }
+                            return Err(e);
+                        }
+                    }
+                }
+            };
+            match tokio::time::timeout(r.timeout, exchange).await {
+                Ok(res) => res,
+                Err(_) => {
+                    self.conns[r.origin] = None;
+                    Err(ExchangeError::new(ErrorKind::Timeout, format!("no response within {:?}", r.timeout)))
+                }
+            }
+        };
+        ctx.in_flight.set(ctx.in_flight.get().saturating_sub(1));
+        let end = Instant::now();
+        let bytes_out = prepared.wire.len() as u64;
+        drop(prepared);
+        let mut rec = ctx.rec.borrow_mut();
+        let stats = &mut rec.requests[r.id];
+        stats.requests += 1;
+        stats.bytes_out += bytes_out;
+        stats.latency.record(end.saturating_duration_since(t_ref));
+        stats.service.record(end.saturating_duration_since(send_start));
+        if let Some(c) = connect_time {
+            stats.connect.record(c);
+        }
+        match outcome {
+            Err(e) => {
+                stats.record_error(e.kind);
+                drop(rec);
+                ctx.note_error(&format!("{}: {}", ctx.plan.request_names[r.id], e));
+            }
+            Ok(resp) => {
+                stats.bytes_in += resp.bytes_in;
+                stats.record_status(resp.status);
+                if let Some(fb) = resp.first_byte {
+                    stats.ttfb.record(Instant::from_std(fb).saturating_duration_since(send_start));
+                }
+                let status_ok = match &r.expect_status {
+                    Some(list) => list.contains(&resp.status),
+                    None => (200..400).contains(&resp.status),
+                };
+                let mut checks_ok = true;
+                for (id, c) in &r.checks {
+                    let ok = check(c, &resp);
+                    let cs = &mut rec.checks[*id];
+                    if ok {
+                        cs.passes += 1;
+                    } else {
+                        cs.fails += 1;
+                        checks_ok = false;
+                    }
+                }
+                let stats = &mut rec.requests[r.id];
+                if !status_ok {
+                    stats.record_error(ErrorKind::Status);
+                } else if !checks_ok {
+                    stats.record_error(ErrorKind::Check);
+                }
+                drop(rec);
+                if !status_ok {
+                    ctx.note_error(&format!("{}: unexpected status {}", ctx.plan.request_names[r.id], resp.status));
+                }
+                for (var, c) in &r.captures {
+                    match capture(c, &resp) {
+                        Some(v) => {
+                            self.vars.insert(var.clone(), v);
+                        }
+                        None => {
+                            self.vars.remove(var);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn render(&self, ctx: &WorkerCtx, r: &CRequest) -> PreparedRequest {
+        let origin = &ctx.plan.origins[r.origin];
+        PreparedRequest::new(
+            r.method.clone(),
+            &origin.authority,
+            &r.path.render(&self.vars),
+            r.headers.iter().map(|(k, t)| (k.clone(), t.render(&self.vars))).collect(),
+            r.body.as_ref().map(|b| Bytes::from(b.render(&self.vars))).unwrap_or_default(),
+        )
+    }
+}
+
+fn json_body(resp: &Response) -> Option<serde_json::Value> {
+    serde_json::from_slice(&resp.body).ok()
+}
+
+fn check(c: &CCheck, resp: &Response) -> bool {
+    match c {
+        CCheck::Status(s) => resp.status == *s,
+        CCheck::BodyContains(needle) => {
+            let n = needle.as_bytes();
+            n.is_empty() || resp.body.windows(n.len()).any(|w| w == n)
+        }
+        CCheck::JsonExists(path, expect) => match json_body(resp) {
+            Some(v) => !path.query(&v).is_empty() == *expect,
+            None => false,
+        },
+        CCheck::JsonEquals(path, want) => match json_body(resp) {
+            Some(v) => path.query(&v).first() == Some(want),
+            None => false,
+        },
+    }
+}
+
+fn capture(c: &CCapture, resp: &Response) -> Option<String> {
+    match c {
+        CCapture::Header(name) => resp.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
+        CCapture::Json(path) => {
+            let v = json_body(resp)?;
+            let first = path.query(&v).first()?.clone();
+            Some(match first {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            })
+        }
+    }
+}
