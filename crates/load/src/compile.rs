@@ -185,7 +185,8 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn err(&mut self, field: &str, msg: impl std::fmt::Display) {
-        self.errors.push(format!("{}: {field}: {msg}", self.file.display()));
+        self.errors
+            .push(format!("{}: {field}: {msg}", self.file.display()));
     }
 
     fn intern(list: &mut Vec<String>, name: String) -> usize {
@@ -236,7 +237,11 @@ pub fn compile(plan: &Plan, file: &Path) -> Result<CompiledPlan, PlanError> {
         check_names: Vec::new(),
         origins: Vec::new(),
         base: None,
-        defaults_timeout: plan.defaults.timeout.map(|d| d.get()).unwrap_or(DEFAULT_TIMEOUT),
+        defaults_timeout: plan
+            .defaults
+            .timeout
+            .map(|d| d.get())
+            .unwrap_or(DEFAULT_TIMEOUT),
         default_headers: Vec::new(),
         known_vars: BTreeSet::new(),
     };
@@ -287,10 +292,18 @@ pub fn compile(plan: &Plan, file: &Path) -> Result<CompiledPlan, PlanError> {
             cx.err(&format!("{field}.weight"), "must be at least 1");
         }
         if s.steps.is_empty() {
-            cx.err(&format!("{field}.steps"), "a scenario needs at least one step");
+            cx.err(
+                &format!("{field}.steps"),
+                "a scenario needs at least one step",
+            );
         }
         let steps = compile_steps(&mut cx, &s.steps, &format!("{field}.steps"));
-        scenarios.push(CScenario { name: s.name.clone(), weight: s.weight, steps, feeder });
+        scenarios.push(CScenario {
+            name: s.name.clone(),
+            weight: s.weight,
+            steps,
+            feeder,
+        });
     }
     let load = compile_load(&mut cx, &plan.load);
     let mut thresholds = Vec::new();
@@ -307,7 +320,11 @@ pub fn compile(plan: &Plan, file: &Path) -> Result<CompiledPlan, PlanError> {
             file: file.to_path_buf(),
             location: String::new(),
             field: String::new(),
-            message: format!("{} problem(s):\n  {}", cx.errors.len(), cx.errors.join("\n  ")),
+            message: format!(
+                "{} problem(s):\n  {}",
+                cx.errors.len(),
+                cx.errors.join("\n  ")
+            ),
         });
     }
     Ok(CompiledPlan {
@@ -316,9 +333,17 @@ pub fn compile(plan: &Plan, file: &Path) -> Result<CompiledPlan, PlanError> {
         check_names: cx.check_names,
         origins: cx.origins,
         http2: plan.http2,
-        vars: plan.vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        vars: plan
+            .vars
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         load,
-        graceful_stop: plan.load.graceful_stop.map(|d| d.get()).unwrap_or(Duration::from_secs(5)),
+        graceful_stop: plan
+            .load
+            .graceful_stop
+            .map(|d| d.get())
+            .unwrap_or(Duration::from_secs(5)),
         thresholds,
     })
 }
@@ -353,7 +378,11 @@ fn compile_steps(cx: &mut Ctx<'_>, steps: &[Step], field: &str) -> Vec<CStep> {
                 let inner = compile_steps(cx, &l.steps, &format!("{f}.loop.steps"));
                 out.push(CStep::Loop(l.count, inner));
             }
-            Step::Request { request, checks, captures } => {
+            Step::Request {
+                request,
+                checks,
+                captures,
+            } => {
                 if let Some(r) = compile_request(cx, request, checks, captures, &f) {
                     out.push(CStep::Request(Box::new(r)));
                 }
@@ -374,21 +403,37 @@ fn compile_request(
     let method = match http::Method::from_bytes(method_s.as_bytes()) {
         Ok(m) => m,
         Err(_) => {
-            cx.err(&format!("{field}.request.method"), format!("invalid HTTP method {method_s:?}"));
+            cx.err(
+                &format!("{field}.request.method"),
+                format!("invalid HTTP method {method_s:?}"),
+            );
             return None;
         }
     };
     // Split the URL into a fixed origin and a (possibly templated) path.
     let (origin, path_src) = if r.url.starts_with("http://") || r.url.starts_with("https://") {
         let after = r.url.find("://").map(|i| i + 3).unwrap_or(0);
-        let cut = r.url[after..].find('/').map(|i| i + after).unwrap_or(r.url.len());
+        let cut = r.url[after..]
+            .find('/')
+            .map(|i| i + after)
+            .unwrap_or(r.url.len());
         let (root, path) = r.url.split_at(cut);
         if root.contains("${") {
-            cx.err(&format!("{field}.request.url"), "variables are not allowed in the host part of a URL");
+            cx.err(
+                &format!("{field}.request.url"),
+                "variables are not allowed in the host part of a URL",
+            );
             return None;
         }
         match Origin::parse(root) {
-            Ok((o, _)) => (cx.origin(o), if path.is_empty() { "/".to_string() } else { path.to_string() }),
+            Ok((o, _)) => (
+                cx.origin(o),
+                if path.is_empty() {
+                    "/".to_string()
+                } else {
+                    path.to_string()
+                },
+            ),
             Err(e) => {
                 cx.err(&format!("{field}.request.url"), e);
                 return None;
@@ -398,7 +443,10 @@ fn compile_request(
         let sep = if r.url.starts_with('/') { "" } else { "/" };
         (id, format!("{base_path}{sep}{}", r.url))
     } else {
-        cx.err(&format!("{field}.request.url"), format!("{:?} is a path but the plan has no `base_url`", r.url));
+        cx.err(
+            &format!("{field}.request.url"),
+            format!("{:?} is a path but the plan has no `base_url`", r.url),
+        );
         return None;
     };
     let path = cx.template(&format!("{field}.request.url"), &path_src)?;
@@ -410,13 +458,22 @@ fn compile_request(
     }
     let body_src = match (&r.body, &r.json) {
         (Some(_), Some(_)) => {
-            cx.err(&format!("{field}.request"), "give either `body` or `json`, not both");
+            cx.err(
+                &format!("{field}.request"),
+                "give either `body` or `json`, not both",
+            );
             return None;
         }
         (Some(b), None) => Some(b.clone()),
         (None, Some(j)) => {
-            if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
-                headers.push(("Content-Type".into(), Template::parse("application/json").ok()?));
+            if !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            {
+                headers.push((
+                    "Content-Type".into(),
+                    Template::parse("application/json").ok()?,
+                ));
             }
             Some(j.to_string())
         }
@@ -426,7 +483,10 @@ fn compile_request(
         Some(b) => Some(cx.template(&format!("{field}.request.body"), &b)?),
         None => None,
     };
-    let name = r.name.clone().unwrap_or_else(|| format!("{method_s} {}", r.url));
+    let name = r
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{method_s} {}", r.url));
     let id = Ctx::intern(&mut cx.request_names, name.clone());
     let mut want = Want::default();
     let mut cchecks = Vec::new();
@@ -436,21 +496,40 @@ fn compile_request(
             Check::Status(s) => (format!("status == {s}"), CCheck::Status(*s)),
             Check::BodyContains(s) => {
                 want.body = true;
-                (format!("body contains {s:?}"), CCheck::BodyContains(s.clone()))
+                (
+                    format!("body contains {s:?}"),
+                    CCheck::BodyContains(s.clone()),
+                )
             }
             Check::Json(j) => {
                 want.body = true;
                 let Ok(path) = JsonPath::parse(&j.path) else {
-                    cx.err(&format!("{f}.json.path"), format!("invalid JSONPath {:?} (RFC 9535 syntax, e.g. $.items[0].id)", j.path));
+                    cx.err(
+                        &format!("{f}.json.path"),
+                        format!(
+                            "invalid JSONPath {:?} (RFC 9535 syntax, e.g. $.items[0].id)",
+                            j.path
+                        ),
+                    );
                     continue;
                 };
                 match (&j.equals, j.exists) {
-                    (Some(v), None) => (format!("json {} == {v}", j.path), CCheck::JsonEquals(path, v.clone())),
+                    (Some(v), None) => (
+                        format!("json {} == {v}", j.path),
+                        CCheck::JsonEquals(path, v.clone()),
+                    ),
                     (None, Some(e)) => (
-                        format!("json {} {}", j.path, if e { "exists" } else { "does not exist" }),
+                        format!(
+                            "json {} {}",
+                            j.path,
+                            if e { "exists" } else { "does not exist" }
+                        ),
                         CCheck::JsonExists(path, e),
                     ),
-                    (None, None) => (format!("json {} exists", j.path), CCheck::JsonExists(path, true)),
+                    (None, None) => (
+                        format!("json {} exists", j.path),
+                        CCheck::JsonExists(path, true),
+                    ),
                     (Some(_), Some(_)) => {
                         cx.err(&f, "give either `equals` or `exists`, not both");
                         continue;
@@ -479,17 +558,24 @@ fn compile_request(
         }
     }
     let origin_ref = &cx.origins[origin];
-    let fixed = (path.is_static() && headers.iter().all(|(_, t)| t.is_static()) && body.as_ref().is_none_or(|b| b.is_static()))
-        .then(|| {
-            let empty = Vars::new();
-            PreparedRequest::new(
-                method.clone(),
-                &origin_ref.authority,
-                &path.render(&empty),
-                headers.iter().map(|(k, t)| (k.clone(), t.render(&empty))).collect(),
-                body.as_ref().map(|b| Bytes::from(b.render(&empty))).unwrap_or_default(),
-            )
-        });
+    let fixed = (path.is_static()
+        && headers.iter().all(|(_, t)| t.is_static())
+        && body.as_ref().is_none_or(|b| b.is_static()))
+    .then(|| {
+        let empty = Vars::new();
+        PreparedRequest::new(
+            method.clone(),
+            &origin_ref.authority,
+            &path.render(&empty),
+            headers
+                .iter()
+                .map(|(k, t)| (k.clone(), t.render(&empty)))
+                .collect(),
+            body.as_ref()
+                .map(|b| Bytes::from(b.render(&empty)))
+                .unwrap_or_default(),
+        )
+    });
     Some(CRequest {
         id,
         origin,
@@ -509,7 +595,10 @@ fn compile_request(
 fn compile_load(cx: &mut Ctx<'_>, l: &LoadSpec) -> LoadProfile {
     let only = |cx: &mut Ctx<'_>, present: bool, name: &str, model: &str| {
         if present {
-            cx.err(&format!("load.{name}"), format!("not used by the {model} model"));
+            cx.err(
+                &format!("load.{name}"),
+                format!("not used by the {model} model"),
+            );
         }
     };
     match l.model {
@@ -517,7 +606,10 @@ fn compile_load(cx: &mut Ctx<'_>, l: &LoadSpec) -> LoadProfile {
             only(cx, l.iterations.is_some(), "iterations", "open");
             only(cx, l.vus.is_some(), "vus", "open (use max_vus)");
             if l.stages.is_empty() {
-                cx.err("load.stages", "the open model needs at least one stage, e.g. {rate: 100, for: 30s}");
+                cx.err(
+                    "load.stages",
+                    "the open model needs at least one stage, e.g. {rate: 100, for: 30s}",
+                );
             }
             let max_vus = l.max_vus.unwrap_or(100);
             if max_vus == 0 {
@@ -534,17 +626,28 @@ fn compile_load(cx: &mut Ctx<'_>, l: &LoadSpec) -> LoadProfile {
             only(cx, l.max_vus.is_some(), "max_vus", "closed");
             for (i, s) in l.stages.iter().enumerate() {
                 if matches!(s, Stage::Burst(_)) {
-                    cx.err(&format!("load.stages[{i}]"), "`burst` only exists in the open model");
+                    cx.err(
+                        &format!("load.stages[{i}]"),
+                        "`burst` only exists in the open model",
+                    );
                 }
             }
             if l.stages.is_empty() {
-                cx.err("load.stages", "the closed model needs at least one stage, e.g. {users: 10, for: 30s}");
+                cx.err(
+                    "load.stages",
+                    "the closed model needs at least one stage, e.g. {users: 10, for: 30s}",
+                );
             }
-            LoadProfile::Closed { curve: LevelCurve::new(&l.stages) }
+            LoadProfile::Closed {
+                curve: LevelCurve::new(&l.stages),
+            }
         }
         Model::Iterations => {
             if !l.stages.is_empty() {
-                cx.err("load.stages", "the iterations model has no stages (use `iterations` and `vus`)");
+                cx.err(
+                    "load.stages",
+                    "the iterations model has no stages (use `iterations` and `vus`)",
+                );
             }
             let count = l.iterations.unwrap_or_else(|| {
                 cx.err("load.iterations", "the iterations model needs `iterations`");
@@ -557,7 +660,10 @@ fn compile_load(cx: &mut Ctx<'_>, l: &LoadSpec) -> LoadProfile {
             LoadProfile::Iterations {
                 count,
                 vus,
-                max_duration: l.max_duration.map(|d| d.get()).unwrap_or(Duration::from_secs(600)),
+                max_duration: l
+                    .max_duration
+                    .map(|d| d.get())
+                    .unwrap_or(Duration::from_secs(600)),
             }
         }
     }

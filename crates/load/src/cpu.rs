@@ -9,7 +9,10 @@ use std::time::Duration;
 /// the tick-granular `utime + stime` of `/proc/thread-self/stat`.
 pub fn thread_cpu_time() -> Option<Duration> {
     if let Ok(s) = std::fs::read_to_string("/proc/thread-self/schedstat")
-        && let Some(ns) = s.split_whitespace().next().and_then(|v| v.parse::<u64>().ok())
+        && let Some(ns) = s
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse::<u64>().ok())
     {
         return Some(Duration::from_nanos(ns));
     }

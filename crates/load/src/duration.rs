@@ -26,7 +26,13 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         return secs_to_duration(secs).ok_or_else(|| bad(s));
     }
     // humantime has no fractional units; handle the common `1.5s` by hand.
-    for (suffix, scale) in [("ms", 1e-3), ("us", 1e-6), ("s", 1.0), ("m", 60.0), ("h", 3600.0)] {
+    for (suffix, scale) in [
+        ("ms", 1e-3),
+        ("us", 1e-6),
+        ("s", 1.0),
+        ("m", 60.0),
+        ("h", 3600.0),
+    ] {
         if let Some(num) = t.strip_suffix(suffix)
             && let Ok(v) = num.trim().parse::<f64>()
         {
@@ -41,7 +47,9 @@ fn secs_to_duration(secs: f64) -> Option<Duration> {
 }
 
 fn bad(s: &str) -> String {
-    format!("invalid duration {s:?}: expected a non-negative duration such as 250ms, 2s, 1m30s or a number of seconds")
+    format!(
+        "invalid duration {s:?}: expected a non-negative duration such as 250ms, 2s, 1m30s or a number of seconds"
+    )
 }
 
 impl<'de> Deserialize<'de> for Dur {
@@ -64,7 +72,9 @@ impl<'de> Deserialize<'de> for Dur {
                     .map_err(|_| E::custom(bad(&v.to_string())))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Dur, E> {
-                secs_to_duration(v).map(Dur).ok_or_else(|| E::custom(bad(&v.to_string())))
+                secs_to_duration(v)
+                    .map(Dur)
+                    .ok_or_else(|| E::custom(bad(&v.to_string())))
             }
         }
         d.deserialize_any(V)

@@ -28,7 +28,12 @@ pub struct RunOptions {
 
 impl Default for RunOptions {
     fn default() -> Self {
-        Self { threads: 1, segment: Segment::WHOLE, seed: 0x5ea1, start_at: None }
+        Self {
+            threads: 1,
+            segment: Segment::WHOLE,
+            seed: 0x5ea1,
+            start_at: None,
+        }
     }
 }
 
@@ -90,7 +95,9 @@ impl Run {
 pub fn start(plan: Arc<CompiledPlan>, opts: RunOptions) -> Run {
     let seg_vus = opts.segment.split(plan.load.peak_vus()).max(1);
     let threads = (opts.threads.max(1) as u64).min(seg_vus) as usize;
-    let t0 = opts.start_at.unwrap_or_else(|| Instant::now() + Duration::from_millis(20));
+    let t0 = opts
+        .start_at
+        .unwrap_or_else(|| Instant::now() + Duration::from_millis(20));
     let (stop_tx, stop_rx) = watch::channel(StopLevel::Run);
     let (rep_tx, rep_rx) = mpsc::unbounded_channel();
     let (snap_tx, snap_rx) = mpsc::unbounded_channel();
@@ -100,7 +107,13 @@ pub fn start(plan: Arc<CompiledPlan>, opts: RunOptions) -> Run {
         let spec = WorkerSpec {
             index,
             plan: plan.clone(),
-            share: Share { segment: opts.segment, thread: Segment { index: index as u64, count: threads as u64 } },
+            share: Share {
+                segment: opts.segment,
+                thread: Segment {
+                    index: index as u64,
+                    count: threads as u64,
+                },
+            },
             t0,
             stop: stop_rx.clone(),
             reports: rep_tx.clone(),
@@ -114,7 +127,14 @@ pub fn start(plan: Arc<CompiledPlan>, opts: RunOptions) -> Run {
     }
     drop(rep_tx);
     tokio::spawn(merge(rep_rx, threads, snap_tx, err_tx));
-    Run { snapshots: snap_rx, errors: err_rx, t0, threads, stop: stop_tx, handles }
+    Run {
+        snapshots: snap_rx,
+        errors: err_rx,
+        t0,
+        threads,
+        stop: stop_tx,
+        handles,
+    }
 }
 
 /// Merges worker reports second by second; a second is complete when every

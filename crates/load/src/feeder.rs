@@ -18,7 +18,8 @@ pub struct FeederData {
 impl FeederData {
     /// Reads `path`; the first row names the columns, and at least one data row is required.
     pub fn load(path: &Path, mode: FeederMode) -> Result<Self, String> {
-        let mut rdr = csv::Reader::from_path(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let mut rdr = csv::Reader::from_path(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let columns: Vec<String> = rdr
             .headers()
             .map_err(|e| format!("{}: {e}", path.display()))?
@@ -33,7 +34,11 @@ impl FeederData {
         if rows.is_empty() {
             return Err(format!("{} has no data rows", path.display()));
         }
-        Ok(Self { columns, rows, mode })
+        Ok(Self {
+            columns,
+            rows,
+            mode,
+        })
     }
 
     /// The row for iteration `n` (sequential) or for a random draw `r`.
@@ -66,6 +71,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("e.csv");
         std::fs::write(&p, "user\n").unwrap();
-        assert!(FeederData::load(&p, FeederMode::Random).unwrap_err().contains("no data rows"));
+        assert!(
+            FeederData::load(&p, FeederMode::Random)
+                .unwrap_err()
+                .contains("no data rows")
+        );
     }
 }

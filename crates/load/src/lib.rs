@@ -17,6 +17,7 @@ pub mod engine;
 pub mod feeder;
 pub mod http;
 pub mod plan;
+pub mod precise_timer;
 pub mod quick;
 pub mod schedule;
 pub mod segment;

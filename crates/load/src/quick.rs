@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::duration::Dur;
-use crate::plan::{Defaults, LoadSpec, Model, Plan, RequestSpec, Scenario, Stage, Step, ThresholdSpec};
+use crate::plan::{
+    Defaults, LoadSpec, Model, Plan, RequestSpec, Scenario, Stage, Step, ThresholdSpec,
+};
 
 /// The flags of `squall load URL ...`.
 #[derive(Clone, Debug)]
@@ -54,12 +56,18 @@ pub fn plan(q: &QuickSpec) -> Plan {
             ..empty_load(Model::Iterations)
         },
         (None, Some(rate)) => LoadSpec {
-            stages: vec![Stage::Hold { level: rate, duration: Dur(q.duration) }],
+            stages: vec![Stage::Hold {
+                level: rate,
+                duration: Dur(q.duration),
+            }],
             max_vus: Some(q.connections),
             ..empty_load(Model::Open)
         },
         (None, None) => LoadSpec {
-            stages: vec![Stage::Hold { level: q.connections as f64, duration: Dur(q.duration) }],
+            stages: vec![Stage::Hold {
+                level: q.connections as f64,
+                duration: Dur(q.duration),
+            }],
             ..empty_load(Model::Closed)
         },
     };
@@ -72,13 +80,22 @@ pub fn plan(q: &QuickSpec) -> Plan {
             name: "default".into(),
             weight: 1,
             data: None,
-            steps: vec![Step::Request { request, checks: Vec::new(), captures: BTreeMap::new() }],
+            steps: vec![Step::Request {
+                request,
+                checks: Vec::new(),
+                captures: BTreeMap::new(),
+            }],
         }],
         load,
         thresholds: q
             .thresholds
             .iter()
-            .map(|(k, v)| (k.clone(), v.iter().cloned().map(ThresholdSpec::Plain).collect()))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.iter().cloned().map(ThresholdSpec::Plain).collect(),
+                )
+            })
             .collect(),
     }
 }

@@ -41,7 +41,14 @@ impl ArrivalSchedule {
             match *s {
                 Stage::Hold { level: l, duration } => {
                     let d = duration.get().as_secs_f64();
-                    pieces.push(Piece { start: t, duration: d, n_start: n, n: l * d, from: l, to: l });
+                    pieces.push(Piece {
+                        start: t,
+                        duration: d,
+                        n_start: n,
+                        n: l * d,
+                        from: l,
+                        to: l,
+                    });
                     t += d;
                     n += l * d;
                     level = l;
@@ -50,19 +57,37 @@ impl ArrivalSchedule {
                     let a = from.unwrap_or(level);
                     let d = duration.get().as_secs_f64();
                     let area = (a + to) / 2.0 * d;
-                    pieces.push(Piece { start: t, duration: d, n_start: n, n: area, from: a, to });
+                    pieces.push(Piece {
+                        start: t,
+                        duration: d,
+                        n_start: n,
+                        n: area,
+                        from: a,
+                        to,
+                    });
                     t += d;
                     n += area;
                     level = to;
                 }
                 Stage::Burst(b) => {
                     let b = b as f64;
-                    pieces.push(Piece { start: t, duration: 0.0, n_start: n, n: b, from: 0.0, to: 0.0 });
+                    pieces.push(Piece {
+                        start: t,
+                        duration: 0.0,
+                        n_start: n,
+                        n: b,
+                        from: 0.0,
+                        to: 0.0,
+                    });
                     n += b;
                 }
             }
         }
-        Self { pieces, total: n, end: t }
+        Self {
+            pieces,
+            total: n,
+            end: t,
+        }
     }
 
     /// Total arrivals of the whole plan (all segments).
@@ -87,7 +112,11 @@ impl ArrivalSchedule {
         }
         // Pieces are few; a linear scan from the end finds the last piece
         // that starts at or before `k`.
-        let p = self.pieces.iter().rev().find(|p| p.n_start <= kf + EPS && p.n > EPS)?;
+        let p = self
+            .pieces
+            .iter()
+            .rev()
+            .find(|p| p.n_start <= kf + EPS && p.n > EPS)?;
         let m = (kf - p.n_start).max(0.0);
         let tau = if p.duration == 0.0 {
             0.0
@@ -96,7 +125,11 @@ impl ArrivalSchedule {
             let c2 = (p.to - p.from) / (2.0 * p.duration);
             let disc = (c1 * c1 + 4.0 * c2 * m).max(0.0);
             let denom = c1 + disc.sqrt();
-            if denom <= 0.0 { 0.0 } else { (2.0 * m / denom).min(p.duration) }
+            if denom <= 0.0 {
+                0.0
+            } else {
+                (2.0 * m / denom).min(p.duration)
+            }
         };
         Some(Duration::from_secs_f64(p.start + tau))
     }
@@ -149,7 +182,11 @@ impl LevelCurve {
 
     /// The highest level anywhere in the curve.
     pub fn peak(&self) -> u64 {
-        self.pieces.iter().map(|p| p.2.max(p.3) as u64).max().unwrap_or(0)
+        self.pieces
+            .iter()
+            .map(|p| p.2.max(p.3) as u64)
+            .max()
+            .unwrap_or(0)
     }
 
     /// Length of the curve.
@@ -169,7 +206,10 @@ mod tests {
 
     #[test]
     fn constant_rate_gives_exact_count_and_spacing() {
-        let s = ArrivalSchedule::new(&[Stage::Hold { level: 200.0, duration: secs(5.0) }]);
+        let s = ArrivalSchedule::new(&[Stage::Hold {
+            level: 200.0,
+            duration: secs(5.0),
+        }]);
         assert_eq!(s.total_arrivals(), 1000);
         assert_eq!(s.time_of(0), Some(Duration::ZERO));
         assert_eq!(s.time_of(999).unwrap().as_micros(), 4_995_000);
@@ -179,9 +219,16 @@ mod tests {
     #[test]
     fn ramp_then_burst_then_hold() {
         let s = ArrivalSchedule::new(&[
-            Stage::Ramp { from: Some(0.0), to: 100.0, duration: secs(10.0) },
+            Stage::Ramp {
+                from: Some(0.0),
+                to: 100.0,
+                duration: secs(10.0),
+            },
             Stage::Burst(50),
-            Stage::Hold { level: 10.0, duration: secs(1.0) },
+            Stage::Hold {
+                level: 10.0,
+                duration: secs(1.0),
+            },
         ]);
         // Ramp area = 500, then 50 at once, then 10.
         assert_eq!(s.total_arrivals(), 560);
@@ -204,8 +251,15 @@ mod tests {
     #[test]
     fn ramp_down_to_zero_ends_cleanly() {
         let s = ArrivalSchedule::new(&[
-            Stage::Hold { level: 10.0, duration: secs(1.0) },
-            Stage::Ramp { from: None, to: 0.0, duration: secs(2.0) },
+            Stage::Hold {
+                level: 10.0,
+                duration: secs(1.0),
+            },
+            Stage::Ramp {
+                from: None,
+                to: 0.0,
+                duration: secs(2.0),
+            },
         ]);
         assert_eq!(s.total_arrivals(), 20);
         assert!(s.time_of(19).unwrap() < Duration::from_secs(3));
@@ -214,9 +268,20 @@ mod tests {
     #[test]
     fn users_ramp_up_sustain_down() {
         let c = LevelCurve::new(&[
-            Stage::Ramp { from: None, to: 10.0, duration: secs(10.0) },
-            Stage::Hold { level: 10.0, duration: secs(5.0) },
-            Stage::Ramp { from: None, to: 0.0, duration: secs(5.0) },
+            Stage::Ramp {
+                from: None,
+                to: 10.0,
+                duration: secs(10.0),
+            },
+            Stage::Hold {
+                level: 10.0,
+                duration: secs(5.0),
+            },
+            Stage::Ramp {
+                from: None,
+                to: 0.0,
+                duration: secs(5.0),
+            },
         ]);
         assert_eq!(c.users_at(Duration::from_secs(0)), 0);
         assert_eq!(c.users_at(Duration::from_secs(5)), 5);

@@ -60,7 +60,10 @@ impl FromStr for Segment {
         if n == 0 || i == 0 || i > n {
             return Err(err());
         }
-        Ok(Segment { index: i - 1, count: n })
+        Ok(Segment {
+            index: i - 1,
+            count: n,
+        })
     }
 }
 
@@ -97,7 +100,10 @@ mod tests {
 
     #[test]
     fn parses_one_based() {
-        assert_eq!("2/4".parse::<Segment>().unwrap(), Segment { index: 1, count: 4 });
+        assert_eq!(
+            "2/4".parse::<Segment>().unwrap(),
+            Segment { index: 1, count: 4 }
+        );
         assert!("0/4".parse::<Segment>().is_err());
         assert!("5/4".parse::<Segment>().is_err());
         assert!("x".parse::<Segment>().is_err());
@@ -107,9 +113,13 @@ mod tests {
     fn integer_shares_add_up_exactly() {
         for n in 1..=7u64 {
             for q in [0u64, 1, 2, 3, 10, 99, 1000, 1001, u32::MAX as u64] {
-                let total: u64 = (0..n).map(|i| Segment { index: i, count: n }.split(q)).sum();
+                let total: u64 = (0..n)
+                    .map(|i| Segment { index: i, count: n }.split(q))
+                    .sum();
                 assert_eq!(total, q, "q={q} n={n}");
-                let shares: Vec<u64> = (0..n).map(|i| Segment { index: i, count: n }.split(q)).collect();
+                let shares: Vec<u64> = (0..n)
+                    .map(|i| Segment { index: i, count: n }.split(q))
+                    .collect();
                 let (lo, hi) = (shares.iter().min().unwrap(), shares.iter().max().unwrap());
                 assert!(hi - lo <= 1, "unbalanced {shares:?}");
             }
@@ -126,7 +136,13 @@ mod tests {
             let segment = Segment { index: i, count: n };
             let w_count = threads[i as usize];
             for w in 0..w_count {
-                let share = Share { segment, thread: Segment { index: w, count: w_count } };
+                let share = Share {
+                    segment,
+                    thread: Segment {
+                        index: w,
+                        count: w_count,
+                    },
+                };
                 users += share.split(101);
                 let mut j = 0;
                 while share.arrival(j) < 600 {

@@ -109,9 +109,15 @@ impl Threshold {
     pub fn compile(key: &str, spec: &ThresholdSpec, names: &[String]) -> Result<Self, String> {
         let (expr, abort_on_fail, delay) = match spec {
             ThresholdSpec::Plain(s) => (s.clone(), false, Duration::ZERO),
-            ThresholdSpec::Full { threshold, abort_on_fail, delay_abort_eval } => {
-                (threshold.clone(), *abort_on_fail, delay_abort_eval.map(|d| d.get()).unwrap_or_default())
-            }
+            ThresholdSpec::Full {
+                threshold,
+                abort_on_fail,
+                delay_abort_eval,
+            } => (
+                threshold.clone(),
+                *abort_on_fail,
+                delay_abort_eval.map(|d| d.get()).unwrap_or_default(),
+            ),
         };
         let (metric_name, name) = split_tag(key)?;
         let metric = match metric_name {
@@ -133,15 +139,36 @@ impl Threshold {
             }
         };
         if let Some(n) = &name {
-            if !matches!(metric, Metric::ReqDuration | Metric::ReqServiceTime | Metric::ReqWaiting | Metric::ReqConnecting | Metric::ReqFailed | Metric::Reqs) {
+            if !matches!(
+                metric,
+                Metric::ReqDuration
+                    | Metric::ReqServiceTime
+                    | Metric::ReqWaiting
+                    | Metric::ReqConnecting
+                    | Metric::ReqFailed
+                    | Metric::Reqs
+            ) {
                 return Err(format!("{metric_name} cannot be filtered by request name"));
             }
             if !names.contains(n) {
-                return Err(format!("no request is named {n:?} (names: {})", names.join(", ")));
+                return Err(format!(
+                    "no request is named {n:?} (names: {})",
+                    names.join(", ")
+                ));
             }
         }
         let (agg, op, bound) = parse_expr(&expr, metric)?;
-        Ok(Self { key: key.to_string(), expr, metric, name, agg, op, bound, abort_on_fail, delay_abort_eval: delay })
+        Ok(Self {
+            key: key.to_string(),
+            expr,
+            metric,
+            name,
+            agg,
+            op,
+            bound,
+            abort_on_fail,
+            delay_abort_eval: delay,
+        })
     }
 
     /// Evaluates on cumulative stats over `elapsed` of run time.
@@ -155,7 +182,12 @@ impl Threshold {
             Op::Eq => (observed - self.bound).abs() < 1e-9,
             Op::Ne => (observed - self.bound).abs() >= 1e-9,
         };
-        Verdict { key: self.key.clone(), expr: self.expr.clone(), observed, passed }
+        Verdict {
+            key: self.key.clone(),
+            expr: self.expr.clone(),
+            observed,
+            passed,
+        }
     }
 
     fn observe(&self, total: &Interval, elapsed: Duration) -> f64 {
@@ -213,9 +245,15 @@ fn split_tag(key: &str) -> Result<(&str, Option<String>), String> {
         .split_once(':')
         .ok_or_else(|| format!("tag filter must be {{name:VALUE}}, got {{{inner}}}"))?;
     if tag.trim() != "name" {
-        return Err(format!("only the `name` tag can filter, got {:?}", tag.trim()));
+        return Err(format!(
+            "only the `name` tag can filter, got {:?}",
+            tag.trim()
+        ));
     }
-    Ok((key[..open].trim(), Some(value.trim().trim_matches('"').to_string())))
+    Ok((
+        key[..open].trim(),
+        Some(value.trim().trim_matches('"').to_string()),
+    ))
 }
 
 fn parse_expr(expr: &str, metric: Metric) -> Result<(Agg, Op, f64), String> {
@@ -224,10 +262,17 @@ fn parse_expr(expr: &str, metric: Metric) -> Result<(Agg, Op, f64), String> {
         .find(['<', '>', '=', '!'])
         .ok_or_else(|| format!("{expr:?}: expected AGG OP VALUE, e.g. p(95)<300ms or rate<0.01"))?;
     let (agg_s, rest) = e.split_at(op_at);
-    let (op, value_s) = [("<=", Op::Le), (">=", Op::Ge), ("==", Op::Eq), ("!=", Op::Ne), ("<", Op::Lt), (">", Op::Gt)]
-        .iter()
-        .find_map(|(s, op)| rest.strip_prefix(s).map(|v| (*op, v)))
-        .ok_or_else(|| format!("{expr:?}: unknown operator"))?;
+    let (op, value_s) = [
+        ("<=", Op::Le),
+        (">=", Op::Ge),
+        ("==", Op::Eq),
+        ("!=", Op::Ne),
+        ("<", Op::Lt),
+        (">", Op::Gt),
+    ]
+    .iter()
+    .find_map(|(s, op)| rest.strip_prefix(s).map(|v| (*op, v)))
+    .ok_or_else(|| format!("{expr:?}: unknown operator"))?;
     let agg = match agg_s {
         "avg" => Agg::Avg,
         "min" => Agg::Min,
@@ -236,17 +281,27 @@ fn parse_expr(expr: &str, metric: Metric) -> Result<(Agg, Op, f64), String> {
         "count" => Agg::Count,
         "rate" => Agg::Rate,
         p if p.starts_with("p(") && p.ends_with(')') => {
-            let v: f64 = p[2..p.len() - 1].parse().map_err(|_| format!("{expr:?}: bad percentile {p}"))?;
+            let v: f64 = p[2..p.len() - 1]
+                .parse()
+                .map_err(|_| format!("{expr:?}: bad percentile {p}"))?;
             if !(0.0..=100.0).contains(&v) {
                 return Err(format!("{expr:?}: percentile must be within 0..100"));
             }
             Agg::P(v)
         }
-        other => return Err(format!("{expr:?}: unknown aggregation {other:?} (p(N), avg, min, max, med, count, rate)")),
+        other => {
+            return Err(format!(
+                "{expr:?}: unknown aggregation {other:?} (p(N), avg, min, max, med, count, rate)"
+            ));
+        }
     };
     let is_hist = matches!(
         metric,
-        Metric::ReqDuration | Metric::ReqServiceTime | Metric::ReqWaiting | Metric::ReqConnecting | Metric::IterationDuration
+        Metric::ReqDuration
+            | Metric::ReqServiceTime
+            | Metric::ReqWaiting
+            | Metric::ReqConnecting
+            | Metric::IterationDuration
     );
     let is_share = matches!(metric, Metric::ReqFailed | Metric::Checks);
     let allowed = match agg {
@@ -255,15 +310,20 @@ fn parse_expr(expr: &str, metric: Metric) -> Result<(Agg, Op, f64), String> {
         Agg::Rate => true,
     };
     if !allowed {
-        return Err(format!("{expr:?}: {agg_s} does not apply to this metric (use rate or count)"));
+        return Err(format!(
+            "{expr:?}: {agg_s} does not apply to this metric (use rate or count)"
+        ));
     }
     let time_valued = is_hist && !matches!(agg, Agg::Count | Agg::Rate);
-    let bound = parse_value(value_s, time_valued, is_share && agg == Agg::Rate).map_err(|m| format!("{expr:?}: {m}"))?;
+    let bound = parse_value(value_s, time_valued, is_share && agg == Agg::Rate)
+        .map_err(|m| format!("{expr:?}: {m}"))?;
     Ok((agg, op, bound))
 }
 
 fn parse_value(s: &str, time: bool, share: bool) -> Result<f64, String> {
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-')).unwrap_or(s.len());
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
+        .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let v: f64 = num.parse().map_err(|_| format!("bad number {num:?}"))?;
     match (unit, time, share) {
@@ -282,7 +342,12 @@ mod tests {
     use super::*;
 
     fn t(key: &str, expr: &str) -> Threshold {
-        Threshold::compile(key, &ThresholdSpec::Plain(expr.into()), &["home".to_string()]).unwrap()
+        Threshold::compile(
+            key,
+            &ThresholdSpec::Plain(expr.into()),
+            &["home".to_string()],
+        )
+        .unwrap()
     }
 
     fn interval_with(latencies_ms: &[u64], failed: u64) -> Interval {
@@ -300,9 +365,21 @@ mod tests {
     fn percentile_bounds_decide_exactly() {
         let i = interval_with(&(1..=100).collect::<Vec<_>>(), 0);
         // HDR keeps 3 significant digits: 95 ms reads back within 0.1 %.
-        assert!(t("http_req_duration", "p(95)<=95.1ms").evaluate(&i, Duration::from_secs(1)).passed);
-        assert!(!t("http_req_duration", "p(95)<94.9ms").evaluate(&i, Duration::from_secs(1)).passed);
-        assert!(t("http_req_duration{name:home}", "max<0.2s").evaluate(&i, Duration::from_secs(1)).passed);
+        assert!(
+            t("http_req_duration", "p(95)<=95.1ms")
+                .evaluate(&i, Duration::from_secs(1))
+                .passed
+        );
+        assert!(
+            !t("http_req_duration", "p(95)<94.9ms")
+                .evaluate(&i, Duration::from_secs(1))
+                .passed
+        );
+        assert!(
+            t("http_req_duration{name:home}", "max<0.2s")
+                .evaluate(&i, Duration::from_secs(1))
+                .passed
+        );
     }
 
     #[test]
@@ -310,14 +387,28 @@ mod tests {
         let i = interval_with(&[1, 1, 1, 1], 1);
         let v = t("http_req_failed", "rate<0.3").evaluate(&i, Duration::from_secs(2));
         assert!(v.passed && (v.observed - 0.25).abs() < 1e-9);
-        assert!(!t("http_req_failed", "rate<20%").evaluate(&i, Duration::from_secs(2)).passed);
-        assert!(t("http_reqs", "rate==2").evaluate(&i, Duration::from_secs(2)).passed);
-        assert!(t("http_reqs", "count>=4").evaluate(&i, Duration::from_secs(2)).passed);
+        assert!(
+            !t("http_req_failed", "rate<20%")
+                .evaluate(&i, Duration::from_secs(2))
+                .passed
+        );
+        assert!(
+            t("http_reqs", "rate==2")
+                .evaluate(&i, Duration::from_secs(2))
+                .passed
+        );
+        assert!(
+            t("http_reqs", "count>=4")
+                .evaluate(&i, Duration::from_secs(2))
+                .passed
+        );
     }
 
     #[test]
     fn errors_are_specific() {
-        let e = |k: &str, x: &str| Threshold::compile(k, &ThresholdSpec::Plain(x.into()), &["home".into()]).unwrap_err();
+        let e = |k: &str, x: &str| {
+            Threshold::compile(k, &ThresholdSpec::Plain(x.into()), &["home".into()]).unwrap_err()
+        };
         assert!(e("http_req_durations", "p(95)<1").contains("unknown metric"));
         assert!(e("http_req_duration", "p(95)<1kg").contains("unit"));
         assert!(e("http_req_duration", "p(101)<1").contains("percentile"));

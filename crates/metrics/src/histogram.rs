@@ -65,10 +65,8 @@ impl LatencyHistogram {
         // `add` only fails when values exceed our bounds; clamp those.
         if me.inner.add(&h).is_err() {
             for v in h.iter_recorded() {
-                me.inner.saturating_record_n(
-                    v.value_iterated_to().min(HIGHEST_US),
-                    v.count_at_value(),
-                );
+                me.inner
+                    .saturating_record_n(v.value_iterated_to().min(HIGHEST_US), v.count_at_value());
             }
         }
         me
@@ -81,7 +79,8 @@ impl LatencyHistogram {
 
     /// Records one value in microseconds, clamped to the trackable range.
     pub fn record_us(&mut self, us: u64) {
-        self.inner.saturating_record(us.clamp(LOWEST_US, HIGHEST_US));
+        self.inner
+            .saturating_record(us.clamp(LOWEST_US, HIGHEST_US));
     }
 
     /// Adds every value of `other` into `self`.
@@ -111,17 +110,29 @@ impl LatencyHistogram {
 
     /// Largest value, in microseconds (0 when empty).
     pub fn max(&self) -> u64 {
-        if self.inner.is_empty() { 0 } else { self.inner.max() }
+        if self.inner.is_empty() {
+            0
+        } else {
+            self.inner.max()
+        }
     }
 
     /// Smallest value, in microseconds (0 when empty).
     pub fn min(&self) -> u64 {
-        if self.inner.is_empty() { 0 } else { self.inner.min() }
+        if self.inner.is_empty() {
+            0
+        } else {
+            self.inner.min()
+        }
     }
 
     /// Mean, in microseconds (0 when empty).
     pub fn mean(&self) -> f64 {
-        if self.inner.is_empty() { 0.0 } else { self.inner.mean() }
+        if self.inner.is_empty() {
+            0.0
+        } else {
+            self.inner.mean()
+        }
     }
 
     /// The standard set of percentiles.

@@ -1,1 +1,93 @@
-//! placeholder
+//! Squall's outputs: everything a run produces for people and other tools.
+//!
+//! Sinks receive each merged [`squall_metrics::Snapshot`] as it is produced
+//! and the [`Summary`] at the end. Streaming formats (CSV, HdrHistogram log,
+//! InfluxDB line protocol) write and flush every second, so an interrupted
+//! run keeps what it measured; the JSON document is written at the end to a
+//! temporary file and renamed into place, so it is never half-written.
+//!
+//! This crate knows nothing about how the metrics were produced.
+
+pub mod csv_out;
+pub mod hlog;
+pub mod influx;
+pub mod json_out;
+pub mod prometheus;
+mod record;
+pub mod summary;
+
+pub use record::{PercentilesMs, SecondRecord};
+/// The plain record types outputs are made of.
+pub mod record_types {
+    pub use crate::record::{IterationRecord, RequestRecord};
+}
+pub use summary::{Summary, ThresholdOutcome};
+
+use std::path::{Path, PathBuf};
+
+use squall_metrics::Snapshot;
+
+/// An output could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {source}")]
+pub struct OutputError {
+    /// The file.
+    pub path: PathBuf,
+    /// What went wrong.
+    pub source: std::io::Error,
+}
+
+impl OutputError {
+    pub(crate) fn at(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
+        move |source| OutputError {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// Something that receives a run's measurements.
+pub trait Sink: Send {
+    /// Called for every merged second, in order.
+    fn second(&mut self, snap: &Snapshot) -> Result<(), OutputError>;
+    /// Called once at the end, also after an interruption.
+    fn finish(&mut self, summary: &Summary) -> Result<(), OutputError>;
+}
+
+/// The kinds of file output, as named on the command line (`--out KIND=FILE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputKind {
+    /// Per-second snapshots plus summary (schema: `docs/schemas/load-output.schema.json`).
+    Json,
+    /// Per-second rows.
+    Csv,
+    /// HdrHistogram interval log.
+    Hlog,
+    /// InfluxDB line protocol.
+    Influx,
+}
+
+impl std::str::FromStr for OutputKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "json" => Ok(OutputKind::Json),
+            "csv" => Ok(OutputKind::Csv),
+            "hlog" => Ok(OutputKind::Hlog),
+            "influx" | "influxdb" => Ok(OutputKind::Influx),
+            other => Err(format!(
+                "unknown output kind {other:?} (json, csv, hlog, influx)"
+            )),
+        }
+    }
+}
+
+/// Opens a sink writing `kind` to `path`; `start_unix` is the run's start in seconds since the epoch.
+pub fn open(kind: OutputKind, path: &Path, start_unix: f64) -> Result<Box<dyn Sink>, OutputError> {
+    Ok(match kind {
+        OutputKind::Json => Box::new(json_out::JsonSink::new(path, start_unix)),
+        OutputKind::Csv => Box::new(csv_out::CsvSink::create(path)?),
+        OutputKind::Hlog => Box::new(hlog::HlogSink::create(path, start_unix)?),
+        OutputKind::Influx => Box::new(influx::InfluxSink::create(path, start_unix)?),
+    })
+}

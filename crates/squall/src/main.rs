@@ -1,1 +1,46 @@
-fn main() {}
+//! The `squall` binary: argument parsing, wiring and exit codes. Logic lives
+//! in the library crates; this crate only renders and decides how to exit.
+
+mod cli;
+mod demo_target;
+mod exit;
+mod load_cmd;
+mod metrics_server;
+mod progress;
+mod summary_table;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("squall: cannot start the runtime: {e}");
+            return ExitCode::from(exit::ERROR);
+        }
+    };
+    let result = rt.block_on(async {
+        match cli.command {
+            cli::Command::Load(args) => load_cmd::run(args).await,
+        }
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("squall: {e:#}");
+            let code = if e.downcast_ref::<exit::InvalidInput>().is_some() {
+                exit::INVALID_INPUT
+            } else {
+                exit::ERROR
+            };
+            ExitCode::from(code)
+        }
+    }
+}

@@ -47,11 +47,18 @@ impl H1Conn {
             }
         }
         let e = last.unwrap_or_else(|| io::Error::other("no address"));
-        Err(ExchangeError::new(ErrorKind::Connect, format!("connect to {}: {e}", origin.authority)))
+        Err(ExchangeError::new(
+            ErrorKind::Connect,
+            format!("connect to {}: {e}", origin.authority),
+        ))
     }
 
     /// Sends `req` and reads its response.
-    pub async fn exchange(&mut self, req: &PreparedRequest, want: Want) -> Result<Response, ExchangeError> {
+    pub async fn exchange(
+        &mut self,
+        req: &PreparedRequest,
+        want: Want,
+    ) -> Result<Response, ExchangeError> {
         let reused = self.used;
         self.used = true;
         if let Err(e) = self.stream.write_all(&req.wire).await {
@@ -59,7 +66,10 @@ impl H1Conn {
             err.stale = reused;
             return Err(err);
         }
-        let mut resp = Response { keep_alive: true, ..Response::default() };
+        let mut resp = Response {
+            keep_alive: true,
+            ..Response::default()
+        };
         let framing = loop {
             let framing = match self.read_head(&mut resp, want).await {
                 Ok(f) => f,
@@ -115,7 +125,11 @@ impl H1Conn {
         Ok(n)
     }
 
-    async fn read_head(&mut self, resp: &mut Response, want: Want) -> Result<Framing, ExchangeError> {
+    async fn read_head(
+        &mut self,
+        resp: &mut Response,
+        want: Want,
+    ) -> Result<Framing, ExchangeError> {
         loop {
             if self.len > self.pos {
                 let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
@@ -129,11 +143,17 @@ impl H1Conn {
                     }
                     Ok(httparse::Status::Partial) => {
                         if self.len - self.pos > MAX_HEAD {
-                            return Err(ExchangeError::new(ErrorKind::Protocol, "response head larger than 64 KiB"));
+                            return Err(ExchangeError::new(
+                                ErrorKind::Protocol,
+                                "response head larger than 64 KiB",
+                            ));
                         }
                     }
                     Err(e) => {
-                        return Err(ExchangeError::new(ErrorKind::Protocol, format!("malformed response head: {e}")));
+                        return Err(ExchangeError::new(
+                            ErrorKind::Protocol,
+                            format!("malformed response head: {e}"),
+                        ));
                     }
                 }
             }
@@ -156,24 +176,37 @@ impl H1Conn {
     fn take(&mut self, n: usize, resp: &mut Response, want: Want) -> usize {
         let k = n.min(self.len - self.pos);
         if want.body {
-            resp.body.extend_from_slice(&self.buf[self.pos..self.pos + k]);
+            resp.body
+                .extend_from_slice(&self.buf[self.pos..self.pos + k]);
         }
         self.pos += k;
         resp.bytes_in += k as u64;
         k
     }
 
-    async fn read_exact_body(&mut self, mut n: u64, resp: &mut Response, want: Want) -> Result<(), ExchangeError> {
+    async fn read_exact_body(
+        &mut self,
+        mut n: u64,
+        resp: &mut Response,
+        want: Want,
+    ) -> Result<(), ExchangeError> {
         while n > 0 {
             if self.pos == self.len && self.fill().await? == 0 {
-                return Err(ExchangeError::new(ErrorKind::Protocol, "connection closed in the middle of the body"));
+                return Err(ExchangeError::new(
+                    ErrorKind::Protocol,
+                    "connection closed in the middle of the body",
+                ));
             }
             n -= self.take(n.min(usize::MAX as u64) as usize, resp, want) as u64;
         }
         Ok(())
     }
 
-    async fn read_to_close(&mut self, resp: &mut Response, want: Want) -> Result<(), ExchangeError> {
+    async fn read_to_close(
+        &mut self,
+        resp: &mut Response,
+        want: Want,
+    ) -> Result<(), ExchangeError> {
         loop {
             self.take(usize::MAX, resp, want);
             if self.fill().await? == 0 {
@@ -185,17 +218,26 @@ impl H1Conn {
     /// Reads one CRLF-terminated line, returning its bytes without CRLF.
     async fn line(&mut self, resp: &mut Response) -> Result<Vec<u8>, ExchangeError> {
         loop {
-            if let Some(i) = self.buf[self.pos..self.len].windows(2).position(|w| w == b"\r\n") {
+            if let Some(i) = self.buf[self.pos..self.len]
+                .windows(2)
+                .position(|w| w == b"\r\n")
+            {
                 let line = self.buf[self.pos..self.pos + i].to_vec();
                 self.pos += i + 2;
                 resp.bytes_in += i as u64 + 2;
                 return Ok(line);
             }
             if self.len - self.pos > 4096 {
-                return Err(ExchangeError::new(ErrorKind::Protocol, "chunk header too long"));
+                return Err(ExchangeError::new(
+                    ErrorKind::Protocol,
+                    "chunk header too long",
+                ));
             }
             if self.fill().await? == 0 {
-                return Err(ExchangeError::new(ErrorKind::Protocol, "connection closed in a chunked body"));
+                return Err(ExchangeError::new(
+                    ErrorKind::Protocol,
+                    "connection closed in a chunked body",
+                ));
             }
         }
     }
@@ -205,7 +247,9 @@ impl H1Conn {
             let line = self.line(resp).await?;
             let size = std::str::from_utf8(&line)
                 .ok()
-                .and_then(|s| u64::from_str_radix(s.split(';').next().unwrap_or("").trim(), 16).ok())
+                .and_then(|s| {
+                    u64::from_str_radix(s.split(';').next().unwrap_or("").trim(), 16).ok()
+                })
                 .ok_or_else(|| ExchangeError::new(ErrorKind::Protocol, "malformed chunk size"))?;
             if size == 0 {
                 // Trailers, then an empty line.
@@ -214,7 +258,10 @@ impl H1Conn {
             }
             self.read_exact_body(size, resp, want).await?;
             if !self.line(resp).await?.is_empty() {
-                return Err(ExchangeError::new(ErrorKind::Protocol, "chunk not followed by CRLF"));
+                return Err(ExchangeError::new(
+                    ErrorKind::Protocol,
+                    "chunk not followed by CRLF",
+                ));
             }
         }
     }
@@ -226,7 +273,11 @@ enum Framing {
     UntilClose,
 }
 
-fn head_info(parsed: &httparse::Response<'_, '_>, resp: &mut Response, want: Want) -> Result<Framing, ExchangeError> {
+fn head_info(
+    parsed: &httparse::Response<'_, '_>,
+    resp: &mut Response,
+    want: Want,
+) -> Result<Framing, ExchangeError> {
     resp.status = parsed.code.unwrap_or(0);
     let http10 = parsed.version == Some(0);
     let mut length = None;
@@ -234,10 +285,17 @@ fn head_info(parsed: &httparse::Response<'_, '_>, resp: &mut Response, want: Wan
     let mut conn_close = http10;
     for h in parsed.headers.iter() {
         if h.name.eq_ignore_ascii_case("content-length") {
-            let v = std::str::from_utf8(h.value).ok().and_then(|s| s.trim().parse::<u64>().ok());
-            length = Some(v.ok_or_else(|| ExchangeError::new(ErrorKind::Protocol, "invalid content-length"))?);
+            let v = std::str::from_utf8(h.value)
+                .ok()
+                .and_then(|s| s.trim().parse::<u64>().ok());
+            length = Some(v.ok_or_else(|| {
+                ExchangeError::new(ErrorKind::Protocol, "invalid content-length")
+            })?);
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
-            chunked = h.value.windows(7).any(|w| w.eq_ignore_ascii_case(b"chunked"));
+            chunked = h
+                .value
+                .windows(7)
+                .any(|w| w.eq_ignore_ascii_case(b"chunked"));
         } else if h.name.eq_ignore_ascii_case("connection") {
             let v = h.value;
             if v.windows(5).any(|w| w.eq_ignore_ascii_case(b"close")) {
@@ -247,7 +305,10 @@ fn head_info(parsed: &httparse::Response<'_, '_>, resp: &mut Response, want: Wan
             }
         }
         if want.headers {
-            resp.headers.push((h.name.to_ascii_lowercase(), String::from_utf8_lossy(h.value).into_owned()));
+            resp.headers.push((
+                h.name.to_ascii_lowercase(),
+                String::from_utf8_lossy(h.value).into_owned(),
+            ));
         }
     }
     resp.keep_alive = !conn_close;

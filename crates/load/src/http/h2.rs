@@ -25,35 +25,54 @@ impl H2Conn {
             match TcpStream::connect(addr).await {
                 Ok(stream) => {
                     let _ = stream.set_nodelay(true);
-                    let (sender, conn) = http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
-                        .await
-                        .map_err(|e| ExchangeError::new(ErrorKind::Connect, format!("h2 handshake with {}: {e}", origin.authority)))?;
+                    let (sender, conn) =
+                        http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+                            .await
+                            .map_err(|e| {
+                                ExchangeError::new(
+                                    ErrorKind::Connect,
+                                    format!("h2 handshake with {}: {e}", origin.authority),
+                                )
+                            })?;
                     tokio::spawn(async move {
                         let _ = conn.await;
                     });
-                    return Ok(Self { sender, scheme: "http" });
+                    return Ok(Self {
+                        sender,
+                        scheme: "http",
+                    });
                 }
                 Err(e) => last = Some(e),
             }
         }
-        let e = last.map(|e| e.to_string()).unwrap_or_else(|| "no address".into());
-        Err(ExchangeError::new(ErrorKind::Connect, format!("connect to {}: {e}", origin.authority)))
+        let e = last
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| "no address".into());
+        Err(ExchangeError::new(
+            ErrorKind::Connect,
+            format!("connect to {}: {e}", origin.authority),
+        ))
     }
 
     /// Sends `req` on a new stream and reads the whole response.
-    pub async fn exchange(&mut self, req: &PreparedRequest, want: Want) -> Result<Response, ExchangeError> {
+    pub async fn exchange(
+        &mut self,
+        req: &PreparedRequest,
+        want: Want,
+    ) -> Result<Response, ExchangeError> {
         let uri = format!("{}://{}{}", self.scheme, req.authority, req.path);
         let mut builder = http::Request::builder().method(req.method.clone()).uri(uri);
         for (k, v) in &req.headers {
             builder = builder.header(k.as_str(), v.as_str());
         }
-        let request = builder
-            .body(Full::new(req.body.clone()))
-            .map_err(|e| ExchangeError::new(ErrorKind::Protocol, format!("invalid request: {e}")))?;
-        self.sender
-            .ready()
-            .await
-            .map_err(|e| ExchangeError { kind: ErrorKind::Protocol, detail: format!("h2 connection: {e}"), stale: true })?;
+        let request = builder.body(Full::new(req.body.clone())).map_err(|e| {
+            ExchangeError::new(ErrorKind::Protocol, format!("invalid request: {e}"))
+        })?;
+        self.sender.ready().await.map_err(|e| ExchangeError {
+            kind: ErrorKind::Protocol,
+            detail: format!("h2 connection: {e}"),
+            stale: true,
+        })?;
         let res = self
             .sender
             .send_request(request)
@@ -68,12 +87,16 @@ impl H2Conn {
         for (k, v) in res.headers() {
             resp.bytes_in += (k.as_str().len() + v.len()) as u64;
             if want.headers {
-                resp.headers.push((k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()));
+                resp.headers.push((
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                ));
             }
         }
         let mut body = res.into_body();
         while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| ExchangeError::new(ErrorKind::Protocol, format!("h2 body: {e}")))?;
+            let frame = frame
+                .map_err(|e| ExchangeError::new(ErrorKind::Protocol, format!("h2 body: {e}")))?;
             if let Some(data) = frame.data_ref() {
                 resp.bytes_in += data.len() as u64;
                 if want.body {

@@ -59,7 +59,11 @@ pub struct ExchangeError {
 
 impl ExchangeError {
     pub(crate) fn new(kind: ErrorKind, detail: impl Into<String>) -> Self {
-        Self { kind, detail: detail.into(), stale: false }
+        Self {
+            kind,
+            detail: detail.into(),
+            stale: false,
+        }
     }
 }
 

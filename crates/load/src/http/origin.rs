@@ -41,12 +41,17 @@ impl Origin {
             Some("https") => return Err(OriginError::Tls(url.into())),
             _ => return Err(OriginError::Invalid(url.into())),
         }
-        let auth = uri.authority().ok_or_else(|| OriginError::Invalid(url.into()))?;
+        let auth = uri
+            .authority()
+            .ok_or_else(|| OriginError::Invalid(url.into()))?;
         let host = auth.host().trim_start_matches('[').trim_end_matches(']');
         let port = auth.port_u16().unwrap_or(80);
         let addrs: Vec<SocketAddr> = (host, port)
             .to_socket_addrs()
-            .map_err(|source| OriginError::Resolve { host: host.into(), source })?
+            .map_err(|source| OriginError::Resolve {
+                host: host.into(),
+                source,
+            })?
             .collect();
         if addrs.is_empty() {
             return Err(OriginError::Resolve {
@@ -57,7 +62,11 @@ impl Origin {
         let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
         let path = if path.is_empty() { "/" } else { path };
         Ok((
-            Origin { scheme: "http".into(), authority: auth.as_str().to_string(), addrs },
+            Origin {
+                scheme: "http".into(),
+                authority: auth.as_str().to_string(),
+                addrs,
+            },
             path.to_string(),
         ))
     }
@@ -79,8 +88,17 @@ mod tests {
 
     #[test]
     fn rejects_relative_and_tls() {
-        assert!(matches!(Origin::parse("/just/a/path"), Err(OriginError::Invalid(_))));
-        assert!(matches!(Origin::parse("https://127.0.0.1/"), Err(OriginError::Tls(_))));
-        assert!(matches!(Origin::parse("ftp://x/"), Err(OriginError::Invalid(_))));
+        assert!(matches!(
+            Origin::parse("/just/a/path"),
+            Err(OriginError::Invalid(_))
+        ));
+        assert!(matches!(
+            Origin::parse("https://127.0.0.1/"),
+            Err(OriginError::Tls(_))
+        ));
+        assert!(matches!(
+            Origin::parse("ftp://x/"),
+            Err(OriginError::Invalid(_))
+        ));
     }
 }

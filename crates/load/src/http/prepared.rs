@@ -72,7 +72,10 @@ impl PreparedRequest {
 }
 
 fn method_expects_body(m: &http::Method) -> bool {
-    matches!(*m, http::Method::POST | http::Method::PUT | http::Method::PATCH)
+    matches!(
+        *m,
+        http::Method::POST | http::Method::PUT | http::Method::PATCH
+    )
 }
 
 #[cfg(test)]

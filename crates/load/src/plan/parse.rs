@@ -82,6 +82,7 @@ pub fn parse_plan(file: &Path, text: &str) -> Result<Plan, PlanError> {
                 .map(|l| format!("{}:{}:", l.line(), l.column()))
                 .unwrap_or_default();
             let msg = strip_location(&inner.to_string());
+            let msg = strip_path(&msg, &path).to_string();
             invalid(loc, path, msg)
         })
     }
@@ -95,12 +96,21 @@ fn strip_location(msg: &str) -> String {
     }
 }
 
+/// YAML errors repeat the field path (`a.b: message`); keep just the message.
+fn strip_path<'a>(msg: &'a str, path: &str) -> &'a str {
+    msg.strip_prefix(path)
+        .and_then(|m| m.strip_prefix(": "))
+        .unwrap_or(msg)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn err(text: &str) -> String {
-        parse_plan(Path::new("plan.yaml"), text).unwrap_err().to_string()
+        parse_plan(Path::new("plan.yaml"), text)
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
@@ -112,7 +122,8 @@ mod tests {
 
     #[test]
     fn bad_duration_names_field_and_line() {
-        let text = "scenarios:\n  - name: a\n    steps:\n      - think: 5x\nload:\n  model: closed\n";
+        let text =
+            "scenarios:\n  - name: a\n    steps:\n      - think: 5x\nload:\n  model: closed\n";
         let e = err(text);
         assert!(e.contains("plan.yaml:4:"), "{e}");
         assert!(e.contains("scenarios[0].steps[0]"), "{e}");
@@ -128,9 +139,12 @@ mod tests {
 
     #[test]
     fn json_errors_have_locations_too() {
-        let e = parse_plan(Path::new("p.json"), "{\"scenarios\": [], \"load\": {\"model\": \"sideways\"}}")
-            .unwrap_err()
-            .to_string();
+        let e = parse_plan(
+            Path::new("p.json"),
+            "{\"scenarios\": [], \"load\": {\"model\": \"sideways\"}}",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.starts_with("p.json:1:"), "{e}");
         assert!(e.contains("load.model"), "{e}");
     }

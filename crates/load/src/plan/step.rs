@@ -50,9 +50,7 @@ impl TryFrom<RawStep> for Step {
             }),
             (None, Some(t), None) if !has_extras => Ok(Step::Think(t)),
             (None, None, Some(l)) if !has_extras => Ok(Step::Loop(l)),
-            (None, None, None) => {
-                Err("a step needs one of `request`, `think` or `loop`".into())
-            }
+            (None, None, None) => Err("a step needs one of `request`, `think` or `loop`".into()),
             (None, _, _) => Err("`checks` and `captures` belong to a `request` step".into()),
             _ => Err("a step has exactly one of `request`, `think` or `loop`".into()),
         }
@@ -89,8 +87,10 @@ pub struct RequestSpec {
 }
 
 /// A check on a response; a failing check makes the request count as failed.
+/// Written as a one-key map: `{status: 200}`, `{body_contains: ok}` or
+/// `{json: {path: $.x, equals: 1}}`.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "snake_case")]
+#[serde(try_from = "RawCheck")]
 pub enum Check {
     /// The status equals this value.
     Status(u16),
@@ -98,6 +98,26 @@ pub enum Check {
     BodyContains(String),
     /// A JSON path in the body exists or equals a value.
     Json(JsonCheck),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCheck {
+    status: Option<u16>,
+    body_contains: Option<String>,
+    json: Option<JsonCheck>,
+}
+
+impl TryFrom<RawCheck> for Check {
+    type Error = String;
+    fn try_from(r: RawCheck) -> Result<Self, String> {
+        match (r.status, r.body_contains, r.json) {
+            (Some(s), None, None) => Ok(Check::Status(s)),
+            (None, Some(b), None) => Ok(Check::BodyContains(b)),
+            (None, None, Some(j)) => Ok(Check::Json(j)),
+            _ => Err("a check has exactly one of `status`, `body_contains` or `json`".into()),
+        }
+    }
 }
 
 /// A JSON path check (RFC 9535 JSONPath).
@@ -114,14 +134,32 @@ pub struct JsonCheck {
     pub exists: Option<bool>,
 }
 
-/// Where a captured variable comes from.
+/// Where a captured variable comes from: `{json: $.token}` or `{header: Set-Cookie}`.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "snake_case")]
+#[serde(try_from = "RawCapture")]
 pub enum Capture {
     /// The first match of a JSONPath query in the body (strings unquoted).
     Json(String),
     /// A response header, by case-insensitive name.
     Header(String),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCapture {
+    json: Option<String>,
+    header: Option<String>,
+}
+
+impl TryFrom<RawCapture> for Capture {
+    type Error = String;
+    fn try_from(r: RawCapture) -> Result<Self, String> {
+        match (r.json, r.header) {
+            (Some(j), None) => Ok(Capture::Json(j)),
+            (None, Some(h)) => Ok(Capture::Header(h)),
+            _ => Err("a capture has exactly one of `json` or `header`".into()),
+        }
+    }
 }
 
 /// A pause: fixed, uniform between bounds, or normal around a mean.

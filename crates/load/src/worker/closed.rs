@@ -20,7 +20,10 @@ pub(crate) async fn drive(ctx: &Rc<WorkerCtx>, curve: &LevelCurve) -> Vec<JoinHa
     let end = ctx.t0 + curve.duration();
     while !ctx.stopping() && Instant::now() < end {
         let t = Instant::now().saturating_duration_since(ctx.t0);
-        let want = ctx.share.thread.split(ctx.share.segment.split(curve.users_at(t)));
+        let want = ctx
+            .share
+            .thread
+            .split(ctx.share.segment.split(curve.users_at(t)));
         let before = target.replace(want);
         if want < before {
             ctx.wake.notify_waiters();
@@ -33,7 +36,12 @@ pub(crate) async fn drive(ctx: &Rc<WorkerCtx>, curve: &LevelCurve) -> Vec<JoinHa
             }
             if !a[idx] {
                 a[idx] = true;
-                handles.push(tokio::task::spawn_local(user(ctx.clone(), target.clone(), alive.clone(), slot)));
+                handles.push(tokio::task::spawn_local(user(
+                    ctx.clone(),
+                    target.clone(),
+                    alive.clone(),
+                    slot,
+                )));
             }
         }
         handles.retain(|h| !h.is_finished());

@@ -133,7 +133,9 @@ impl WorkerCtx {
         let wall = now.saturating_duration_since(self.slice_start.get());
         let cpu = thread_cpu_time();
         let utilization = match (self.cpu_at_slice_start.get(), cpu) {
-            (Some(a), Some(b)) if !wall.is_zero() => ((b.saturating_sub(a)).as_secs_f64() / wall.as_secs_f64()).min(1.0),
+            (Some(a), Some(b)) if !wall.is_zero() => {
+                ((b.saturating_sub(a)).as_secs_f64() / wall.as_secs_f64()).min(1.0)
+            }
             _ => 0.0,
         };
         self.cpu_at_slice_start.set(cpu);

@@ -10,7 +10,12 @@ use tokio::time::Instant;
 use super::WorkerCtx;
 use super::vu::{Flow, Vu};
 
-pub(crate) async fn drive(ctx: &Rc<WorkerCtx>, count: u64, vus: u64, max_duration: Duration) -> Vec<JoinHandle<()>> {
+pub(crate) async fn drive(
+    ctx: &Rc<WorkerCtx>,
+    count: u64,
+    vus: u64,
+    max_duration: Duration,
+) -> Vec<JoinHandle<()>> {
     let remaining = Rc::new(Cell::new(count));
     let deadline = ctx.t0 + max_duration;
     let handles: Vec<JoinHandle<()>> = (0..vus.min(count.max(1)))

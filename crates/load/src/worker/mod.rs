@@ -44,15 +44,36 @@ pub(crate) fn run(spec: WorkerSpec) {
     local.block_on(&rt, async move {
         let ctx = Rc::new(WorkerCtx::new(&spec));
         tokio::task::spawn_local(ctx.clone().watch_stop(spec.stop.clone()));
-        let flusher = tokio::task::spawn_local(ctx.clone().flush_every_second(spec.reports.clone()));
+        let flusher =
+            tokio::task::spawn_local(ctx.clone().flush_every_second(spec.reports.clone()));
         tokio::time::sleep_until(spec.t0).await;
         let vus = match &spec.plan.load {
-            LoadProfile::Open { schedule, max_vus, max_backlog } => {
-                open::drive(&ctx, schedule, spec.share.split(*max_vus), spec.share.split(*max_backlog)).await
+            LoadProfile::Open {
+                schedule,
+                max_vus,
+                max_backlog,
+            } => {
+                open::drive(
+                    &ctx,
+                    schedule,
+                    spec.share.split(*max_vus),
+                    spec.share.split(*max_backlog),
+                )
+                .await
             }
             LoadProfile::Closed { curve } => closed::drive(&ctx, curve).await,
-            LoadProfile::Iterations { count, vus, max_duration } => {
-                iterations::drive(&ctx, spec.share.split(*count), spec.share.split(*vus), *max_duration).await
+            LoadProfile::Iterations {
+                count,
+                vus,
+                max_duration,
+            } => {
+                iterations::drive(
+                    &ctx,
+                    spec.share.split(*count),
+                    spec.share.split(*vus),
+                    *max_duration,
+                )
+                .await
             }
         };
         ctx.wind_down(vus, spec.plan.graceful_stop).await;

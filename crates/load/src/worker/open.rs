@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use super::WorkerCtx;
 use super::vu::{Flow, Vu};
+use crate::precise_timer::PreciseTimer;
 use crate::schedule::ArrivalSchedule;
 
 struct Queue {
@@ -23,7 +24,12 @@ struct Queue {
 }
 
 /// Runs the schedule; returns the users so the caller can wind them down.
-pub(crate) async fn drive(ctx: &Rc<WorkerCtx>, schedule: &ArrivalSchedule, max_vus: u64, max_backlog: u64) -> Vec<JoinHandle<()>> {
+pub(crate) async fn drive(
+    ctx: &Rc<WorkerCtx>,
+    schedule: &ArrivalSchedule,
+    max_vus: u64,
+    max_backlog: u64,
+) -> Vec<JoinHandle<()>> {
     let q = Rc::new(Queue {
         due: RefCell::new(VecDeque::new()),
         ready: Notify::new(),
@@ -31,13 +37,16 @@ pub(crate) async fn drive(ctx: &Rc<WorkerCtx>, schedule: &ArrivalSchedule, max_v
         done: Cell::new(false),
     });
     let mut vus: Vec<JoinHandle<()>> = Vec::new();
+    let timer = PreciseTimer::new();
     let mut j = 0u64;
     while !ctx.stopping() {
-        let Some(at) = schedule.time_of(ctx.share.arrival(j)) else { break };
+        let Some(at) = schedule.time_of(ctx.share.arrival(j)) else {
+            break;
+        };
         let due = ctx.t0 + at;
         if due > Instant::now() {
             tokio::select! {
-                _ = tokio::time::sleep_until(due) => {}
+                _ = timer.sleep_until(due) => {}
                 _ = ctx.wake.notified() => continue,
             }
         }

@@ -54,7 +54,12 @@ impl Vu {
     }
 
     /// `keep_going` is asked before every step; a `false` ends the iteration early.
-    pub async fn iteration(&mut self, ctx: &WorkerCtx, intended: Instant, keep_going: &dyn Fn(&Vu) -> bool) -> Flow {
+    pub async fn iteration(
+        &mut self,
+        ctx: &WorkerCtx,
+        intended: Instant,
+        keep_going: &dyn Fn(&Vu) -> bool,
+    ) -> Flow {
         let started = Instant::now();
         let scenario = &ctx.plan.scenarios[ctx.next_scenario()];
         {
@@ -75,7 +80,8 @@ impl Vu {
                 self.vars.insert(c.clone(), v.clone());
             }
         }
-        self.vars.insert("__iter".into(), self.iterations.to_string());
+        self.vars
+            .insert("__iter".into(), self.iterations.to_string());
         self.iterations += 1;
         self.pending_intended = Some(intended);
         ctx.busy_vus.set(ctx.busy_vus.get() + 1);
@@ -135,14 +141,20 @@ impl Vu {
             Think::Fixed(d) => d.get(),
             Think::Uniform { min, max } => {
                 let (a, b) = (min.get().as_secs_f64(), max.get().as_secs_f64());
-                Duration::from_secs_f64(if b > a { self.rng.random_range(a..b) } else { a })
+                Duration::from_secs_f64(if b > a {
+                    self.rng.random_range(a..b)
+                } else {
+                    a
+                })
             }
             Think::Normal { mean, stddev } => {
                 // Box-Muller: one normal draw from two uniforms.
                 let u1: f64 = self.rng.random_range(f64::EPSILON..1.0);
                 let u2: f64 = self.rng.random();
                 let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
-                Duration::from_secs_f64((mean.get().as_secs_f64() + z * stddev.get().as_secs_f64()).max(0.0))
+                Duration::from_secs_f64(
+                    (mean.get().as_secs_f64() + z * stddev.get().as_secs_f64()).max(0.0),
+                )
             }
         }
     }
@@ -209,7 +221,10 @@ impl Vu {
                 Ok(res) => res,
                 Err(_) => {
                     self.conns[r.origin] = None;
-                    Err(ExchangeError::new(ErrorKind::Timeout, format!("no response within {:?}", r.timeout)))
+                    Err(ExchangeError::new(
+                        ErrorKind::Timeout,
+                        format!("no response within {:?}", r.timeout),
+                    ))
                 }
             }
         };
@@ -222,7 +237,9 @@ impl Vu {
         stats.requests += 1;
         stats.bytes_out += bytes_out;
         stats.latency.record(end.saturating_duration_since(t_ref));
-        stats.service.record(end.saturating_duration_since(send_start));
+        stats
+            .service
+            .record(end.saturating_duration_since(send_start));
         if let Some(c) = connect_time {
             stats.connect.record(c);
         }
@@ -236,7 +253,9 @@ impl Vu {
                 stats.bytes_in += resp.bytes_in;
                 stats.record_status(resp.status);
                 if let Some(fb) = resp.first_byte {
-                    stats.ttfb.record(Instant::from_std(fb).saturating_duration_since(send_start));
+                    stats
+                        .ttfb
+                        .record(Instant::from_std(fb).saturating_duration_since(send_start));
                 }
                 let status_ok = match &r.expect_status {
                     Some(list) => list.contains(&resp.status),
@@ -261,7 +280,10 @@ impl Vu {
                 }
                 drop(rec);
                 if !status_ok {
-                    ctx.note_error(&format!("{}: unexpected status {}", ctx.plan.request_names[r.id], resp.status));
+                    ctx.note_error(&format!(
+                        "{}: unexpected status {}",
+                        ctx.plan.request_names[r.id], resp.status
+                    ));
                 }
                 for (var, c) in &r.captures {
                     match capture(c, &resp) {
@@ -283,8 +305,14 @@ impl Vu {
             r.method.clone(),
             &origin.authority,
             &r.path.render(&self.vars),
-            r.headers.iter().map(|(k, t)| (k.clone(), t.render(&self.vars))).collect(),
-            r.body.as_ref().map(|b| Bytes::from(b.render(&self.vars))).unwrap_or_default(),
+            r.headers
+                .iter()
+                .map(|(k, t)| (k.clone(), t.render(&self.vars)))
+                .collect(),
+            r.body
+                .as_ref()
+                .map(|b| Bytes::from(b.render(&self.vars)))
+                .unwrap_or_default(),
         )
     }
 }
@@ -301,7 +329,7 @@ fn check(c: &CCheck, resp: &Response) -> bool {
             n.is_empty() || resp.body.windows(n.len()).any(|w| w == n)
         }
         CCheck::JsonExists(path, expect) => match json_body(resp) {
-            Some(v) => !path.query(&v).is_empty() == *expect,
+            Some(v) => path.query(&v).is_empty() != *expect,
             None => false,
         },
         CCheck::JsonEquals(path, want) => match json_body(resp) {
@@ -313,7 +341,11 @@ fn check(c: &CCheck, resp: &Response) -> bool {
 
 fn capture(c: &CCapture, resp: &Response) -> Option<String> {
     match c {
-        CCapture::Header(name) => resp.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
+        CCapture::Header(name) => resp
+            .headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone()),
         CCapture::Json(path) => {
             let v = json_body(resp)?;
             let first = path.query(&v).first()?.clone();

@@ -1,0 +1,96 @@
+//! Per-second CSV: one row per second, flushed as it is written.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use squall_metrics::Snapshot;
+
+use crate::record::SecondRecord;
+use crate::{OutputError, Sink, Summary};
+
+/// The header row (documented in `docs/outputs.md`).
+pub const HEADER: &str = "second,start_ms,length_ms,requests,rate,failed,err_connect,err_timeout,err_status,err_check,err_protocol,\
+bytes_in,bytes_out,latency_p50_ms,latency_p90_ms,latency_p95_ms,latency_p99_ms,latency_p999_ms,latency_max_ms,\
+service_p50_ms,service_p99_ms,iterations_started,iterations_completed,iterations_late,iterations_dropped,vus,in_flight,utilization";
+
+/// Streams per-second rows.
+pub struct CsvSink {
+    path: PathBuf,
+    out: BufWriter<File>,
+}
+
+impl CsvSink {
+    /// Creates the file and writes the header.
+    pub fn create(path: &Path) -> Result<Self, OutputError> {
+        let file = File::create(path).map_err(OutputError::at(path))?;
+        let mut out = BufWriter::new(file);
+        writeln!(out, "{HEADER}").map_err(OutputError::at(path))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            out,
+        })
+    }
+}
+
+/// One row for a second.
+pub fn row(r: &SecondRecord) -> String {
+    let o = &r.overall;
+    let e = &o.errors;
+    let l = &o.latency_ms;
+    format!(
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        r.second,
+        r.start_ms,
+        r.length_ms,
+        o.requests,
+        r.rate,
+        o.failed,
+        e.connect,
+        e.timeout,
+        e.status,
+        e.check,
+        e.protocol,
+        o.bytes_in,
+        o.bytes_out,
+        l.p50,
+        l.p90,
+        l.p95,
+        l.p99,
+        l.p999,
+        l.max,
+        o.service_ms.p50,
+        o.service_ms.p99,
+        r.iterations.started,
+        r.iterations.completed,
+        r.iterations.late,
+        r.iterations.dropped,
+        r.vus,
+        r.in_flight,
+        r.utilization
+    )
+}
+
+impl Sink for CsvSink {
+    fn second(&mut self, snap: &Snapshot) -> Result<(), OutputError> {
+        let line = row(&snap.into());
+        writeln!(self.out, "{line}")
+            .and_then(|_| self.out.flush())
+            .map_err(OutputError::at(&self.path))
+    }
+
+    fn finish(&mut self, _summary: &Summary) -> Result<(), OutputError> {
+        self.out.flush().map_err(OutputError::at(&self.path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_has_as_many_columns_as_the_header() {
+        let r = SecondRecord::default();
+        assert_eq!(row(&r).split(',').count(), HEADER.split(',').count());
+    }
+}

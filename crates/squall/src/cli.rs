@@ -1,0 +1,109 @@
+//! Command-line definitions.
+
+use std::net::SocketAddr;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Resilience experiments in one binary: load, faults, a system to break, and a report.
+#[derive(Parser, Debug)]
+#[command(name = "squall", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Generate HTTP load: a URL (quick mode, like wrk) or a plan file (YAML/JSON).
+    ///
+    /// Without --rate, each connection sends its next request as soon as the
+    /// last one is answered (closed model, like wrk). With --rate N, requests
+    /// start N times per second whatever the server does (open model), and
+    /// latency is measured from each request's intended start.
+    Load(LoadArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct LoadArgs {
+    /// Target URL (quick mode) or plan file (plan mode).
+    #[arg(required_unless_present = "demo")]
+    pub target: Option<String>,
+
+    /// Start a built-in demo server on 127.0.0.1 and run a short demo plan against it.
+    #[arg(long)]
+    pub demo: bool,
+
+    /// Connections: users (closed model) or the cap on concurrent requests (open model).
+    #[arg(short = 'c', long, default_value_t = 50)]
+    pub connections: u64,
+
+    /// How long to run (quick mode), e.g. 30s, 1m.
+    #[arg(short = 'd', long, default_value = "10s", value_parser = parse_duration)]
+    pub duration: std::time::Duration,
+
+    /// Open model: requests per second.
+    #[arg(long)]
+    pub rate: Option<f64>,
+
+    /// Send exactly this many requests, then stop (quick mode).
+    #[arg(short = 'n', long)]
+    pub requests: Option<u64>,
+
+    /// HTTP method (quick mode).
+    #[arg(short = 'm', long, default_value = "GET")]
+    pub method: String,
+
+    /// Request header `Name: value` (quick mode; repeatable).
+    #[arg(short = 'H', long = "header")]
+    pub headers: Vec<String>,
+
+    /// Request body (quick mode).
+    #[arg(long)]
+    pub body: Option<String>,
+
+    /// Per-request timeout (quick mode).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+
+    /// Worker threads, each with its own event loop and connections.
+    #[arg(long, default_value_t = default_threads())]
+    pub threads: usize,
+
+    /// Use HTTP/2 (h2c, prior knowledge).
+    #[arg(long)]
+    pub http2: bool,
+
+    /// Run only segment i of n of the plan (fleets), e.g. 2/4.
+    #[arg(long, default_value = "1/1")]
+    pub segment: squall_load::Segment,
+
+    /// Threshold `METRIC=EXPR`, e.g. `http_req_duration=p(95)<300ms` (repeatable; added to the plan's).
+    #[arg(long = "threshold")]
+    pub thresholds: Vec<String>,
+
+    /// Write an output: `json=FILE`, `csv=FILE`, `hlog=FILE`, `influx=FILE` (repeatable).
+    #[arg(long = "out")]
+    pub outputs: Vec<String>,
+
+    /// Serve Prometheus metrics at this address while running, e.g. 127.0.0.1:9464.
+    #[arg(long)]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// Seed for random choices (think times, feeders).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+
+    /// No live progress and no periodic lines; only the summary.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    squall_load::duration::parse_duration(s)
+}

@@ -1,0 +1,304 @@
+//! `squall load`: builds the plan, runs it, shows progress, writes outputs,
+//! evaluates thresholds and picks the exit code.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use squall_load::compile::CompiledPlan;
+use squall_load::plan::{self, ThresholdSpec};
+use squall_load::quick::{self, QuickSpec};
+use squall_load::threshold::Threshold;
+use squall_load::{RunOptions, compile};
+use squall_metrics::{Interval, Snapshot};
+use squall_report::{OutputKind, Sink, Summary, ThresholdOutcome};
+
+use crate::cli::LoadArgs;
+use crate::exit::{self, InvalidInput};
+use crate::progress::Progress;
+use crate::{demo_target, metrics_server, summary_table};
+
+/// What the metrics endpoint serves: the cumulative interval and the last second.
+pub type LiveState = Arc<Mutex<(Interval, Option<Snapshot>)>>;
+
+pub async fn run(args: LoadArgs) -> Result<u8> {
+    let (plan, label) = build_plan(&args).await?;
+    let plan = Arc::new(plan);
+    let mut sinks = open_outputs(&args.outputs, plan.as_ref())?;
+    let live: LiveState = Arc::new(Mutex::new((
+        Interval::new(&plan.request_names, &plan.check_names),
+        None,
+    )));
+    if let Some(addr) = args.metrics_listen {
+        let bound = metrics_server::start(addr, live.clone())
+            .await
+            .with_context(|| format!("cannot serve metrics on {addr}"))?;
+        eprintln!("squall: Prometheus metrics at http://{bound}/metrics");
+    }
+
+    let opts = RunOptions {
+        threads: args.threads,
+        segment: args.segment,
+        seed: args.seed,
+        start_at: None,
+    };
+    let planned = plan.load.duration();
+    let mut run = squall_load::start(plan.clone(), opts);
+    let start_unix = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64();
+    let stop = run.stop_handle();
+    let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    spawn_signal_watch(stop.clone(), interrupted.clone());
+
+    let mut progress = Progress::new(args.quiet, planned, &label, run.threads);
+    let mut total = Interval::new(&plan.request_names, &plan.check_names);
+    let mut aborted_by: Option<String> = None;
+    let mut peak_util: f64 = 0.0;
+    let mut errors: Vec<String> = Vec::new();
+    let mut measured_ms = 0u64;
+    let mut sink_errors = Vec::new();
+    while let Some(snap) = run.snapshots.recv().await {
+        while let Ok(e) = run.errors.try_recv() {
+            progress.error(&e);
+            errors.push(e);
+        }
+        total.merge(&snap.interval);
+        measured_ms = snap.start_ms + snap.length_ms;
+        peak_util = peak_util.max(snap.utilization);
+        for s in sinks.iter_mut() {
+            if let Err(e) = s.second(&snap) {
+                sink_errors.push(e.to_string());
+            }
+        }
+        progress.second(&snap, &total);
+        if aborted_by.is_none()
+            && let Some(t) = failing_abort_threshold(
+                &plan.thresholds,
+                &total,
+                Duration::from_millis(measured_ms),
+            )
+        {
+            progress.note(&format!(
+                "threshold {} {} failed: aborting the run",
+                t.key, t.expr
+            ));
+            aborted_by = Some(format!("{} {}", t.key, t.expr));
+            stop.soft();
+        }
+        *live.lock().expect("metrics lock") = (total.clone(), Some(snap));
+    }
+    while let Ok(e) = run.errors.try_recv() {
+        errors.push(e);
+    }
+    run.join();
+    progress.finish();
+
+    let elapsed = Duration::from_millis(measured_ms);
+    let mut summary = Summary::new(&total, start_unix, elapsed.as_secs_f64());
+    summary.peak_utilization = peak_util;
+    summary.error_samples = errors;
+    summary.thresholds = plan
+        .thresholds
+        .iter()
+        .map(|t| {
+            let v = t.evaluate(&total, elapsed);
+            ThresholdOutcome {
+                metric: v.key,
+                expr: v.expr,
+                observed: v.observed,
+                passed: v.passed,
+            }
+        })
+        .collect();
+    let was_interrupted = interrupted.load(std::sync::atomic::Ordering::SeqCst);
+    summary.ended = if aborted_by.is_some() {
+        "aborted".into()
+    } else if was_interrupted {
+        "interrupted".into()
+    } else {
+        "completed".into()
+    };
+    for s in sinks.iter_mut() {
+        if let Err(e) = s.finish(&summary) {
+            sink_errors.push(e.to_string());
+        }
+    }
+    print!(
+        "{}",
+        summary_table::render(&summary, &label, aborted_by.as_deref())
+    );
+    if !sink_errors.is_empty() {
+        anyhow::bail!(
+            "some outputs could not be written:\n  {}",
+            sink_errors.join("\n  ")
+        );
+    }
+    Ok(if !summary.thresholds_passed() {
+        exit::THRESHOLDS_FAILED
+    } else if was_interrupted {
+        exit::INTERRUPTED
+    } else {
+        exit::OK
+    })
+}
+
+fn failing_abort_threshold<'a>(
+    ts: &'a [Threshold],
+    total: &Interval,
+    elapsed: Duration,
+) -> Option<&'a Threshold> {
+    ts.iter()
+        .filter(|t| t.abort_on_fail && elapsed >= t.delay_abort_eval)
+        .find(|t| !t.evaluate(total, elapsed).passed)
+}
+
+/// First Ctrl-C/SIGTERM: graceful stop. Second: cancel everything.
+fn spawn_signal_watch(stop: squall_load::StopHandle, flag: Arc<std::sync::atomic::AtomicBool>) {
+    tokio::spawn(async move {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        for round in 0..2 {
+            let got = async {
+                match term.as_mut() {
+                    Some(t) => {
+                        tokio::select! {
+                            _ = tokio::signal::ctrl_c() => {}
+                            _ = t.recv() => {}
+                        }
+                    }
+                    None => {
+                        let _ = tokio::signal::ctrl_c().await;
+                    }
+                }
+            };
+            got.await;
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            if round == 0 {
+                eprintln!(
+                    "\nsquall: stopping (finishing requests in flight; press Ctrl-C again to cancel them)"
+                );
+                stop.soft();
+            } else {
+                stop.hard();
+            }
+        }
+    });
+}
+
+async fn build_plan(args: &LoadArgs) -> Result<(CompiledPlan, String)> {
+    let extra = parse_cli_thresholds(&args.thresholds)?;
+    if args.demo {
+        let addr = demo_target::start()
+            .await
+            .context("cannot start the demo server")?;
+        eprintln!("squall: demo server listening on http://{addr}");
+        let text = demo_target::DEMO_PLAN.replace("${BASE_URL}", &format!("http://{addr}"));
+        let file = Path::new("<demo plan>");
+        let mut p = plan::parse_plan(file, &text).map_err(|e| InvalidInput(e.to_string()))?;
+        p.http2 |= args.http2;
+        add_thresholds(&mut p, extra);
+        let c = compile(&p, file).map_err(|e| InvalidInput(e.to_string()))?;
+        return Ok((c, format!("demo plan against http://{addr}")));
+    }
+    let target = args
+        .target
+        .clone()
+        .expect("clap requires a target unless --demo");
+    if target.starts_with("http://") || target.starts_with("https://") {
+        let headers = args
+            .headers
+            .iter()
+            .map(|h| {
+                h.split_once(':')
+                    .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                    .ok_or_else(|| {
+                        InvalidInput(format!("header {h:?} must look like `Name: value`"))
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if args.connections == 0 {
+            return Err(InvalidInput("-c/--connections must be at least 1".into()).into());
+        }
+        if let Some(r) = args.rate
+            && !(r.is_finite() && r > 0.0)
+        {
+            return Err(InvalidInput(format!("--rate must be a positive number, got {r}")).into());
+        }
+        let q = QuickSpec {
+            url: target.clone(),
+            connections: args.connections,
+            duration: args.duration,
+            rate: args.rate,
+            requests: args.requests,
+            method: args.method.clone(),
+            headers,
+            body: args.body.clone(),
+            timeout: args.timeout,
+            http2: args.http2,
+            thresholds: Default::default(),
+        };
+        let mut p = quick::plan(&q);
+        add_thresholds(&mut p, extra);
+        let c =
+            compile(&p, Path::new("<command line>")).map_err(|e| InvalidInput(e.to_string()))?;
+        let model = match (args.requests, args.rate) {
+            (Some(n), _) => format!("{n} requests over {} connections", args.connections),
+            (None, Some(r)) => format!("open model, {r}/s, up to {} connections", args.connections),
+            (None, None) => format!("closed model, {} connections", args.connections),
+        };
+        return Ok((
+            c,
+            format!(
+                "{target} ({model}, {})",
+                humantime::format_duration(args.duration)
+            ),
+        ));
+    }
+    let path = PathBuf::from(&target);
+    let mut p = plan::read_plan(&path).map_err(|e| InvalidInput(e.to_string()))?;
+    p.http2 |= args.http2;
+    add_thresholds(&mut p, extra);
+    let c = compile(&p, &path).map_err(|e| InvalidInput(e.to_string()))?;
+    Ok((c, format!("plan {}", path.display())))
+}
+
+fn parse_cli_thresholds(list: &[String]) -> Result<Vec<(String, String)>> {
+    list.iter()
+        .map(|t| {
+            t.split_once('=')
+                .filter(|(k, v)| !k.is_empty() && !v.is_empty())
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .ok_or_else(|| InvalidInput(format!("--threshold {t:?} must look like METRIC=EXPR, e.g. http_req_duration=p(95)<300ms")).into())
+        })
+        .collect()
+}
+
+fn add_thresholds(p: &mut plan::Plan, extra: Vec<(String, String)>) {
+    for (k, v) in extra {
+        p.thresholds
+            .entry(k)
+            .or_default()
+            .push(ThresholdSpec::Plain(v));
+    }
+}
+
+fn open_outputs(specs: &[String], _plan: &CompiledPlan) -> Result<Vec<Box<dyn Sink>>> {
+    let start_unix = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64();
+    let mut sinks = Vec::new();
+    for s in specs {
+        let (kind, file) = s.split_once('=').ok_or_else(|| {
+            InvalidInput(format!(
+                "--out {s:?} must look like KIND=FILE (json, csv, hlog, influx)"
+            ))
+        })?;
+        let kind: OutputKind = kind.parse().map_err(InvalidInput)?;
+        sinks.push(squall_report::open(kind, Path::new(file), start_unix)?);
+    }
+    Ok(sinks)
+}

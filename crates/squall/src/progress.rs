@@ -1,0 +1,123 @@
+//! What a person sees while a run is going: a live line on a terminal,
+//! plain periodic lines otherwise, nothing with `--quiet`.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use squall_metrics::{Interval, Snapshot};
+
+enum Mode {
+    Quiet,
+    Lines,
+    Live(ProgressBar),
+}
+
+pub struct Progress {
+    mode: Mode,
+    planned: Duration,
+    warned_util: bool,
+    warned_late: bool,
+}
+
+impl Progress {
+    pub fn new(quiet: bool, planned: Duration, label: &str, threads: usize) -> Self {
+        let mode = if quiet {
+            Mode::Quiet
+        } else if std::io::stderr().is_terminal() {
+            let bar = ProgressBar::new(planned.as_secs().max(1));
+            bar.set_style(
+                ProgressStyle::with_template("{prefix} [{bar:24}] {msg}")
+                    .expect("constant template")
+                    .progress_chars("=> "),
+            );
+            bar.set_prefix("squall");
+            Mode::Live(bar)
+        } else {
+            Mode::Lines
+        };
+        let me = Self {
+            mode,
+            planned,
+            warned_util: false,
+            warned_late: false,
+        };
+        me.note(&format!("load: {label}, {threads} worker thread(s)"));
+        me
+    }
+
+    /// Prints a message above the live line (or as a line).
+    pub fn note(&self, msg: &str) {
+        match &self.mode {
+            Mode::Quiet => {}
+            Mode::Lines => eprintln!("squall: {msg}"),
+            Mode::Live(bar) => bar.println(format!("squall: {msg}")),
+        }
+    }
+
+    pub fn error(&self, msg: &str) {
+        self.note(&format!("error: {msg}"));
+    }
+
+    pub fn second(&mut self, snap: &Snapshot, total: &Interval) {
+        let last = snap.interval.overall("all");
+        let all = total.overall("all");
+        let elapsed = Duration::from_millis(snap.start_ms + snap.length_ms);
+        let remaining = self.planned.saturating_sub(elapsed);
+        let line = format!(
+            "{:>4}s/{}s  {:>9.0} req/s  in-flight {:>5}  p50 {:>8}  p99 {:>8}  errors {} ({:.2}%)  util {:.2}  left {}s",
+            elapsed.as_secs(),
+            self.planned.as_secs(),
+            snap.request_rate(),
+            snap.in_flight,
+            fmt_us(last.latency.percentile(50.0)),
+            fmt_us(last.latency.percentile(99.0)),
+            all.failed(),
+            all.failure_rate() * 100.0,
+            snap.utilization,
+            remaining.as_secs(),
+        );
+        match &self.mode {
+            Mode::Quiet => {}
+            Mode::Lines => eprintln!("squall: {line}"),
+            Mode::Live(bar) => {
+                bar.set_position(elapsed.as_secs());
+                bar.set_message(line);
+            }
+        }
+        if snap.utilization > 0.8 && !self.warned_util {
+            self.warned_util = true;
+            self.note(&format!(
+                "warning: generator utilization {:.2} > 0.8; the generator itself may be limiting the load \
+                 (add --threads or generators)",
+                snap.utilization
+            ));
+        }
+        let it = &snap.interval.iterations;
+        if (it.late > 0 || it.dropped > 0) && !self.warned_late {
+            self.warned_late = true;
+            self.note(&format!(
+                "warning: the generator cannot keep up with the schedule ({} late, {} dropped iterations this second); \
+                 latency still counts from each intended start",
+                it.late, it.dropped
+            ));
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Mode::Live(bar) = &self.mode {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Formats microseconds with a unit people read at a glance.
+pub fn fmt_us(us: u64) -> String {
+    if us >= 10_000_000 {
+        format!("{:.1}s", us as f64 / 1e6)
+    } else if us >= 1_000 {
+        format!("{:.2}ms", us as f64 / 1e3)
+    } else {
+        format!("{us}us")
+    }
+}
