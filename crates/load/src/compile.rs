@@ -618,7 +618,9 @@ fn compile_load(cx: &mut Ctx<'_>, l: &LoadSpec) -> LoadProfile {
             LoadProfile::Open {
                 schedule: ArrivalSchedule::new(&l.stages),
                 max_vus,
-                max_backlog: l.max_backlog.unwrap_or(max_vus.saturating_mul(10)),
+                max_backlog: l
+                    .max_backlog
+                    .unwrap_or(max_vus.saturating_mul(10).saturating_add(10_000)),
             }
         }
         Model::Closed => {

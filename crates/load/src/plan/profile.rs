@@ -29,7 +29,7 @@ pub struct LoadSpec {
     #[serde(default)]
     pub max_vus: Option<u64>,
     /// Open model: iterations that may wait for a free user before new ones are dropped
-    /// (default 10 x max_vus).
+    /// (default 10,000 + 10 x max_vus).
     #[serde(default)]
     pub max_backlog: Option<u64>,
     /// Iterations model: total iterations.

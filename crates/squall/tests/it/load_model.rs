@@ -1,0 +1,201 @@
+//! Open and closed models: counts the server sees, coordinated omission, segments.
+
+use std::time::Duration;
+
+use crate::util::*;
+
+#[test]
+fn open_model_sends_exactly_the_scheduled_requests() {
+    let srv = TestServer::start(Behaviour::default());
+    let dir = tempdir();
+    let json = dir.path().join("out.json");
+    let out = run(
+        &[
+            "load",
+            &srv.url("/"),
+            "--rate",
+            "200",
+            "-d",
+            "5s",
+            "-c",
+            "20",
+            "-q",
+            "--out",
+            &format!("json={}", json.display()),
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let seen = srv.requests();
+    assert!((999..=1001).contains(&seen), "server saw {seen} requests");
+    let doc = read_json(&json);
+    assert_eq!(
+        doc["summary"]["overall"]["requests"].as_u64().unwrap(),
+        seen
+    );
+    assert_eq!(doc["summary"]["iterations"]["dropped"], 0);
+}
+
+#[test]
+fn corrected_latency_shows_stalls_that_service_time_hides() {
+    // The server pauses everything for 1 s every 300 requests. With only 2
+    // connections, requests due during the pause wait for a connection: the
+    // latency from their intended start shows the pause, the service time
+    // (what wrk would report) does not.
+    let srv = TestServer::start(Behaviour {
+        stall_every: 300,
+        stall_for: Duration::from_secs(1),
+    });
+    let dir = tempdir();
+    let json = dir.path().join("out.json");
+    let out = run(
+        &[
+            "load",
+            &srv.url("/"),
+            "--rate",
+            "200",
+            "-d",
+            "4s",
+            "-c",
+            "2",
+            "-q",
+            "--out",
+            &format!("json={}", json.display()),
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let doc = read_json(&json);
+    let o = &doc["summary"]["overall"];
+    let corrected = o["latency_ms"]["p99"].as_f64().unwrap();
+    let service = o["service_ms"]["p99"].as_f64().unwrap();
+    assert!(
+        corrected > 500.0,
+        "corrected p99 {corrected} ms should show the 1 s stalls"
+    );
+    assert!(service < 100.0, "service p99 {service} ms should not");
+    assert!(
+        corrected > 10.0 * service,
+        "corrected {corrected} vs service {service}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("all (latency)") && stdout.contains("all (service time)"),
+        "{stdout}"
+    );
+    assert!(doc["summary"]["iterations"]["late"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn closed_model_keeps_connections_busy_and_reuses_them() {
+    let srv = TestServer::start(Behaviour::default());
+    let dir = tempdir();
+    let json = dir.path().join("out.json");
+    let out = run(
+        &[
+            "load",
+            &srv.url("/"),
+            "-c",
+            "4",
+            "-d",
+            "1s",
+            "-q",
+            "--out",
+            &format!("json={}", json.display()),
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let doc = read_json(&json);
+    let s = &doc["summary"]["overall"];
+    let requests = s["requests"].as_u64().unwrap();
+    assert!(requests > 100, "only {requests} requests in 1 s");
+    assert_eq!(requests, srv.requests());
+    // Keep-alive: four connections, so four connection set-ups.
+    assert_eq!(s["connect_ms"]["count"].as_u64().unwrap(), 4);
+}
+
+#[test]
+fn iterations_model_stops_at_the_count() {
+    let srv = TestServer::start(Behaviour::default());
+    let out = run(
+        &["load", &srv.url("/"), "-n", "250", "-c", "3", "-q"],
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(srv.requests(), 250);
+}
+
+#[test]
+fn segments_add_up_to_the_whole_plan() {
+    // Three generators each run their segment of the same plans; the server
+    // counts the union.
+    let srv = TestServer::start(Behaviour::default());
+    for seg in ["1/3", "2/3", "3/3"] {
+        let out = run(
+            &[
+                "load",
+                &srv.url("/"),
+                "-n",
+                "100",
+                "-c",
+                "4",
+                "--segment",
+                seg,
+                "-q",
+            ],
+            Duration::from_secs(30),
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+    assert_eq!(srv.requests(), 100);
+    let srv = TestServer::start(Behaviour::default());
+    let mut handles = Vec::new();
+    for seg in ["1/3", "2/3", "3/3"] {
+        let url = srv.url("/");
+        handles.push(std::thread::spawn(move || {
+            run(
+                &[
+                    "load",
+                    &url,
+                    "--rate",
+                    "101",
+                    "-d",
+                    "2s",
+                    "-c",
+                    "4",
+                    "--segment",
+                    seg,
+                    "-q",
+                ],
+                Duration::from_secs(30),
+            )
+        }));
+    }
+    for h in handles {
+        let out = h.join().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+    assert_eq!(srv.requests(), 202);
+}
+
+#[test]
+fn http2_prior_knowledge_reaches_the_server_as_h2() {
+    let srv = TestServer::start(Behaviour::default());
+    let out = run(
+        &[
+            "load",
+            &srv.url("/"),
+            "--http2",
+            "-n",
+            "50",
+            "-c",
+            "2",
+            "-q",
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(srv.requests(), 50);
+    assert_eq!(srv.seen.http2.load(std::sync::atomic::Ordering::SeqCst), 50);
+}

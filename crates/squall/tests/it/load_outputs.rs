@@ -1,0 +1,160 @@
+//! Every output parses with an independent reader and matches its schema.
+
+use std::time::Duration;
+
+use crate::util::*;
+
+#[test]
+fn every_output_file_parses_and_matches_its_schema() {
+    let srv = TestServer::start(Behaviour::default());
+    let dir = tempdir();
+    let p = |n: &str| dir.path().join(n);
+    let out = run(
+        &[
+            "load",
+            &srv.url("/"),
+            "--rate",
+            "300",
+            "-d",
+            "3s",
+            "-c",
+            "8",
+            "-q",
+            "--out",
+            &format!("json={}", p("o.json").display()),
+            "--out",
+            &format!("csv={}", p("o.csv").display()),
+            "--out",
+            &format!("hlog={}", p("o.hlog").display()),
+            "--out",
+            &format!("influx={}", p("o.lp").display()),
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let total = srv.requests();
+
+    // JSON: validated against the documented schema by the jsonschema package.
+    let schema = repo_root().join("docs/schemas/load-output.schema.json");
+    python_ok(
+        "import json,sys,jsonschema\n\
+         s=json.load(open(sys.argv[1])); d=json.load(open(sys.argv[2]))\n\
+         jsonschema.Draft202012Validator.check_schema(s)\n\
+         jsonschema.validate(d, s, cls=jsonschema.Draft202012Validator)",
+        &[schema.to_str().unwrap(), p("o.json").to_str().unwrap()],
+    );
+    let doc = read_json(&p("o.json"));
+    let per_second: u64 = doc["seconds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["overall"]["requests"].as_u64().unwrap())
+        .sum();
+    assert_eq!(per_second, total, "seconds add up to what the server saw");
+
+    // CSV: same number of columns on every row, requests add up.
+    let csv = std::fs::read_to_string(p("o.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let req_col = header.iter().position(|h| *h == "requests").unwrap();
+    let mut sum = 0;
+    for l in lines {
+        let cols: Vec<&str> = l.split(',').collect();
+        assert_eq!(cols.len(), header.len(), "{l}");
+        sum += cols[req_col].parse::<u64>().unwrap();
+    }
+    assert_eq!(sum, total);
+
+    // HdrHistogram log: read by the reference Python implementation (hdrh).
+    let counted = python_ok(
+        "import sys\n\
+         from hdrh.histogram import HdrHistogram\n\
+         from hdrh.log import HistogramLogReader\n\
+         r=HistogramLogReader(sys.argv[1], HdrHistogram(1, 3600000000, 3))\n\
+         n=0\n\
+         while True:\n\
+         \x20   h=r.get_next_interval_histogram()\n\
+         \x20   if h is None: break\n\
+         \x20   n+=h.get_total_count()\n\
+         print(n)",
+        &[p("o.hlog").to_str().unwrap()],
+    );
+    // Untagged (latency), service and one per request name: three series of `total` values.
+    assert_eq!(
+        counted.trim().parse::<u64>().unwrap(),
+        3 * total,
+        "hlog counts"
+    );
+
+    // InfluxDB line protocol: measurement,tags fields timestamp.
+    let lp = std::fs::read_to_string(p("o.lp")).unwrap();
+    let mut http_all = 0;
+    for l in lp.lines() {
+        let parts: Vec<&str> = l.rsplitn(2, ' ').collect();
+        assert_eq!(parts.len(), 2, "{l}");
+        assert!(
+            parts[0].parse::<u128>().unwrap() > 1_600_000_000_000_000_000,
+            "ns timestamp in {l}"
+        );
+        if l.starts_with("squall_http,name=all ") {
+            let f = l.split(' ').nth(1).unwrap();
+            let req = f
+                .split(',')
+                .find_map(|kv| kv.strip_prefix("requests="))
+                .unwrap();
+            http_all += req.trim_end_matches('i').parse::<u64>().unwrap();
+        }
+    }
+    assert_eq!(http_all, total);
+}
+
+#[test]
+fn prometheus_endpoint_serves_while_running() {
+    let srv = TestServer::start(Behaviour::default());
+    // Pick a free port by binding and releasing it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = squall()
+        .args([
+            "load",
+            &srv.url("/"),
+            "--rate",
+            "50",
+            "-d",
+            "4s",
+            "-c",
+            "2",
+            "-q",
+            "--metrics-listen",
+            &addr,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut body = String::new();
+    for _ in 0..60 {
+        std::thread::sleep(Duration::from_millis(100));
+        if let Ok(mut s) = std::net::TcpStream::connect(&addr) {
+            use std::io::{Read, Write};
+            s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .unwrap();
+            body.clear();
+            s.read_to_string(&mut body).unwrap();
+            if body.contains("squall_http_requests_total{") {
+                break;
+            }
+        }
+    }
+    let _ = child.wait();
+    assert!(body.starts_with("HTTP/1.1 200"), "{body}");
+    assert!(
+        body.contains("# TYPE squall_http_requests_total counter"),
+        "{body}"
+    );
+    assert!(body.contains("squall_http_latency_seconds{name="), "{body}");
+}

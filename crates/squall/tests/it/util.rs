@@ -1,0 +1,222 @@
+//! Test servers and helpers for driving the `squall` binary.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use tokio::net::TcpListener;
+use tokio::sync::Mutex;
+
+/// Path to the binary under test.
+pub fn squall() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_squall"));
+    c.env("NO_COLOR", "1");
+    c
+}
+
+/// Runs squall with a hard time limit, so a hang fails the test instead of the suite.
+pub fn run(args: &[&str], limit: Duration) -> Output {
+    let mut child = squall()
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn squall");
+    let start = std::time::Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!(
+                "squall {args:?} did not finish within {limit:?}\nstdout:\n{}\nstderr:\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Output as text, for assertion messages.
+pub fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// How the test server behaves.
+#[derive(Clone, Default)]
+pub struct Behaviour {
+    /// Every `stall_every`-th request makes the whole server pause for `stall_for`
+    /// (like a GC pause: every request in progress or arriving waits).
+    pub stall_every: u64,
+    pub stall_for: Duration,
+}
+
+/// Counters a test can read after the run.
+#[derive(Default)]
+pub struct Seen {
+    pub requests: AtomicU64,
+    pub http2: AtomicU64,
+    pub last_headers: Mutex<Vec<(String, String)>>,
+    pub paths: Mutex<Vec<String>>,
+}
+
+/// A server on 127.0.0.1 running on its own thread and runtime.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub seen: Arc<Seen>,
+}
+
+impl TestServer {
+    pub fn start(b: Behaviour) -> Self {
+        let seen = Arc::new(Seen::default());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let seen2 = seen.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+                tx.send(listener.local_addr().unwrap()).unwrap();
+                let stalled_until: Arc<std::sync::Mutex<Option<tokio::time::Instant>>> =
+                    Default::default();
+                loop {
+                    let (stream, _) = listener.accept().await.unwrap();
+                    let (seen, b, stalled) = (seen2.clone(), b.clone(), stalled_until.clone());
+                    tokio::spawn(async move {
+                        let svc = hyper::service::service_fn(move |req| {
+                            handle(req, seen.clone(), b.clone(), stalled.clone())
+                        });
+                        let _ = auto::Builder::new(TokioExecutor::new())
+                            .serve_connection(TokioIo::new(stream), svc)
+                            .await;
+                    });
+                }
+            });
+        });
+        let addr = rx.recv().unwrap();
+        Self { addr, seen }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.seen.requests.load(Ordering::SeqCst)
+    }
+}
+
+async fn handle(
+    req: Request<hyper::body::Incoming>,
+    seen: Arc<Seen>,
+    b: Behaviour,
+    stalled: Arc<std::sync::Mutex<Option<tokio::time::Instant>>>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let n = seen.requests.fetch_add(1, Ordering::SeqCst) + 1;
+    if req.version() == hyper::Version::HTTP_2 {
+        seen.http2.fetch_add(1, Ordering::SeqCst);
+    }
+    if b.stall_every > 0 && n % b.stall_every == 0 {
+        *stalled.lock().unwrap() = Some(tokio::time::Instant::now() + b.stall_for);
+    }
+    let until = *stalled.lock().unwrap();
+    if let Some(t) = until {
+        tokio::time::sleep_until(t).await;
+    }
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    *seen.last_headers.lock().await = req
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    seen.paths.lock().await.push(format!(
+        "{path}{}{query}",
+        if query.is_empty() { "" } else { "?" }
+    ));
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let (status, out): (StatusCode, Bytes) = match path.as_str() {
+        "/login" => (
+            StatusCode::OK,
+            Bytes::from_static(br#"{"token":"abc123","user":{"id":7}}"#),
+        ),
+        "/echo" => (StatusCode::OK, body),
+        "/missing" => (StatusCode::NOT_FOUND, Bytes::from_static(b"no")),
+        "/chunked" => (StatusCode::OK, Bytes::from_static(b"chunked-ish")),
+        _ => (StatusCode::OK, Bytes::from_static(b"ok")),
+    };
+    let mut resp = Response::new(Full::new(out));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert("x-session", "s-99".parse().unwrap());
+    Ok(resp)
+}
+
+/// A temporary directory for plans and outputs.
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+pub fn read_json(p: &Path) -> serde_json::Value {
+    let t = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()));
+    serde_json::from_str(&t).unwrap_or_else(|e| panic!("{} is not JSON: {e}", p.display()))
+}
+
+/// The Python interpreter with the test requirements (tests/requirements.txt).
+pub fn python() -> String {
+    std::env::var("SQUALL_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+/// Runs a Python snippet; panics with its output when it fails.
+pub fn python_ok(script: &str, args: &[&str]) -> String {
+    let out = Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "python check failed (are tests/requirements.txt installed? run scripts/test):\n{}",
+        text(&out)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
