@@ -135,7 +135,7 @@ async fn handle(
     if req.version() == hyper::Version::HTTP_2 {
         seen.http2.fetch_add(1, Ordering::SeqCst);
     }
-    if b.stall_every > 0 && n % b.stall_every == 0 {
+    if b.stall_every > 0 && n.is_multiple_of(b.stall_every) {
         *stalled.lock().unwrap() = Some(tokio::time::Instant::now() + b.stall_for);
     }
     let until = *stalled.lock().unwrap();
