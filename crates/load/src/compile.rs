@@ -35,6 +35,8 @@ pub struct CompiledPlan {
     pub origins: Vec<Origin>,
     /// Use HTTP/2.
     pub http2: bool,
+    /// TLS connectors, when some origin is `https`.
+    pub tls: Option<crate::http::Tls>,
     /// Variables every user starts with.
     pub vars: Vars,
     /// Injection profile.
@@ -327,7 +329,13 @@ pub fn compile(plan: &Plan, file: &Path) -> Result<CompiledPlan, PlanError> {
             ),
         });
     }
+    let tls = cx
+        .origins
+        .iter()
+        .any(|o| o.scheme == "https")
+        .then(|| crate::http::Tls::new(plan.insecure));
     Ok(CompiledPlan {
+        tls,
         scenarios,
         request_names: cx.request_names,
         check_names: cx.check_names,

@@ -31,6 +31,8 @@ pub struct QuickSpec {
     pub timeout: Duration,
     /// HTTP/2.
     pub http2: bool,
+    /// Accept any TLS certificate.
+    pub insecure: bool,
     /// Thresholds, `metric:expr` pairs.
     pub thresholds: BTreeMap<String, Vec<String>>,
 }
@@ -75,6 +77,7 @@ pub fn plan(q: &QuickSpec) -> Plan {
         base_url: None,
         defaults: Defaults::default(),
         http2: q.http2,
+        insecure: q.insecure,
         vars: BTreeMap::new(),
         scenarios: vec![Scenario {
             name: "default".into(),

@@ -69,9 +69,13 @@ pub struct LoadArgs {
     #[arg(long, default_value_t = default_threads())]
     pub threads: usize,
 
-    /// Use HTTP/2 (h2c, prior knowledge).
+    /// Use HTTP/2 (h2c with prior knowledge on http://, ALPN on https://).
     #[arg(long)]
     pub http2: bool,
+
+    /// Accept any TLS certificate (self-signed test servers).
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
 
     /// Run only segment i of n of the plan (fleets), e.g. 2/4.
     #[arg(long, default_value = "1/1")]

@@ -199,6 +199,7 @@ async fn build_plan(args: &LoadArgs) -> Result<(CompiledPlan, String)> {
         let file = Path::new("<demo plan>");
         let mut p = plan::parse_plan(file, &text).map_err(|e| InvalidInput(e.to_string()))?;
         p.http2 |= args.http2;
+        p.insecure |= args.insecure;
         add_thresholds(&mut p, extra);
         let c = compile(&p, file).map_err(|e| InvalidInput(e.to_string()))?;
         return Ok((c, format!("demo plan against http://{addr}")));
@@ -238,6 +239,7 @@ async fn build_plan(args: &LoadArgs) -> Result<(CompiledPlan, String)> {
             body: args.body.clone(),
             timeout: args.timeout,
             http2: args.http2,
+            insecure: args.insecure,
             thresholds: Default::default(),
         };
         let mut p = quick::plan(&q);
@@ -260,6 +262,7 @@ async fn build_plan(args: &LoadArgs) -> Result<(CompiledPlan, String)> {
     let path = PathBuf::from(&target);
     let mut p = plan::read_plan(&path).map_err(|e| InvalidInput(e.to_string()))?;
     p.http2 |= args.http2;
+    p.insecure |= args.insecure;
     add_thresholds(&mut p, extra);
     let c = compile(&p, &path).map_err(|e| InvalidInput(e.to_string()))?;
     Ok((c, format!("plan {}", path.display())))

@@ -5,14 +5,12 @@
 //! header maps, boxing bodies, pooling. Here a request is one `write` of
 //! pre-encoded bytes and the response is parsed in a reused buffer.
 
-use std::io;
 use std::time::Instant;
 
 use squall_metrics::ErrorKind;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
-use super::{ExchangeError, Origin, PreparedRequest, Response, Want};
+use super::{ExchangeError, PreparedRequest, Response, Stream, Want};
 
 /// Initial read buffer: small, so 10,000 idle connections cost little.
 const BUF: usize = 4 * 1024;
@@ -23,7 +21,7 @@ const MAX_HEADERS: usize = 48;
 
 /// One HTTP/1.1 connection.
 pub struct H1Conn {
-    stream: TcpStream,
+    stream: Stream,
     buf: Box<[u8]>,
     pos: usize,
     len: usize,
@@ -31,29 +29,15 @@ pub struct H1Conn {
 }
 
 impl H1Conn {
-    /// Connects to the first address of `origin` that answers.
-    pub async fn connect(origin: &Origin) -> Result<Self, ExchangeError> {
-        let mut last = None;
-        for addr in &origin.addrs {
-            match TcpStream::connect(addr).await {
-                Ok(stream) => {
-                    let _ = stream.set_nodelay(true);
-                    return Ok(Self {
-                        stream,
-                        buf: vec![0; BUF].into_boxed_slice(),
-                        pos: 0,
-                        len: 0,
-                        used: false,
-                    });
-                }
-                Err(e) => last = Some(e),
-            }
+    /// Wraps a connected stream.
+    pub fn new(stream: Stream) -> Self {
+        Self {
+            stream,
+            buf: vec![0; BUF].into_boxed_slice(),
+            pos: 0,
+            len: 0,
+            used: false,
         }
-        let e = last.unwrap_or_else(|| io::Error::other("no address"));
-        Err(ExchangeError::new(
-            ErrorKind::Connect,
-            format!("connect to {}: {e}", origin.authority),
-        ))
     }
 
     /// Sends `req` and reads its response.
@@ -331,6 +315,6 @@ fn head_info(
     })
 }
 
-fn io_err(e: io::Error, op: &str) -> ExchangeError {
+fn io_err(e: std::io::Error, op: &str) -> ExchangeError {
     ExchangeError::new(ErrorKind::Protocol, format!("{op}: {e}"))
 }

@@ -7,9 +7,8 @@ use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use squall_metrics::ErrorKind;
-use tokio::net::TcpStream;
 
-use super::{ExchangeError, Origin, PreparedRequest, Response, Want};
+use super::{ExchangeError, Origin, PreparedRequest, Response, Stream, Want};
 
 /// One HTTP/2 connection.
 pub struct H2Conn {
@@ -18,40 +17,25 @@ pub struct H2Conn {
 }
 
 impl H2Conn {
-    /// Connects and performs the HTTP/2 handshake.
-    pub async fn connect(origin: &Origin) -> Result<Self, ExchangeError> {
-        let mut last = None;
-        for addr in &origin.addrs {
-            match TcpStream::connect(addr).await {
-                Ok(stream) => {
-                    let _ = stream.set_nodelay(true);
-                    let (sender, conn) =
-                        http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
-                            .await
-                            .map_err(|e| {
-                                ExchangeError::new(
-                                    ErrorKind::Connect,
-                                    format!("h2 handshake with {}: {e}", origin.authority),
-                                )
-                            })?;
-                    tokio::spawn(async move {
-                        let _ = conn.await;
-                    });
-                    return Ok(Self {
-                        sender,
-                        scheme: "http",
-                    });
-                }
-                Err(e) => last = Some(e),
-            }
-        }
-        let e = last
-            .map(|e| e.to_string())
-            .unwrap_or_else(|| "no address".into());
-        Err(ExchangeError::new(
-            ErrorKind::Connect,
-            format!("connect to {}: {e}", origin.authority),
-        ))
+    /// Performs the HTTP/2 handshake on a connected stream.
+    pub async fn handshake(origin: &Origin, stream: Stream) -> Result<Self, ExchangeError> {
+        let (sender, conn) = http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .map_err(|e| {
+                ExchangeError::new(
+                    ErrorKind::Connect,
+                    format!("h2 handshake with {}: {e}", origin.authority),
+                )
+            })?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        let scheme = if origin.scheme == "https" {
+            "https"
+        } else {
+            "http"
+        };
+        Ok(Self { sender, scheme })
     }
 
     /// Sends `req` on a new stream and reads the whole response.

@@ -10,9 +10,13 @@ pub mod h1;
 pub mod h2;
 mod origin;
 mod prepared;
+mod stream;
+mod tls;
 
 pub use origin::{Origin, OriginError};
 pub use prepared::PreparedRequest;
+pub use stream::Stream;
+pub use tls::Tls;
 
 use std::time::Instant;
 
@@ -76,12 +80,18 @@ pub enum Conn {
 }
 
 impl Conn {
-    /// Opens a connection to `origin`.
-    pub async fn connect(origin: &Origin, http2: bool) -> Result<Conn, ExchangeError> {
+    /// Opens a connection to `origin` (TCP, then TLS for `https`, then the
+    /// HTTP/2 handshake when asked for).
+    pub async fn connect(
+        origin: &Origin,
+        http2: bool,
+        tls: Option<&Tls>,
+    ) -> Result<Conn, ExchangeError> {
+        let stream = connect_stream(origin, http2, tls).await?;
         if http2 {
-            h2::H2Conn::connect(origin).await.map(Conn::H2)
+            h2::H2Conn::handshake(origin, stream).await.map(Conn::H2)
         } else {
-            h1::H1Conn::connect(origin).await.map(Conn::H1)
+            Ok(Conn::H1(h1::H1Conn::new(stream)))
         }
     }
 
@@ -96,4 +106,56 @@ impl Conn {
             Conn::H2(c) => c.exchange(req, want).await,
         }
     }
+}
+
+/// TCP to the first address that answers, then TLS where the origin needs it.
+async fn connect_stream(
+    origin: &Origin,
+    http2: bool,
+    tls: Option<&Tls>,
+) -> Result<Stream, ExchangeError> {
+    let mut last = None;
+    let mut tcp = None;
+    for addr in &origin.addrs {
+        match tokio::net::TcpStream::connect(addr).await {
+            Ok(s) => {
+                tcp = Some(s);
+                break;
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    let Some(tcp) = tcp else {
+        let e = last
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| "no address".into());
+        return Err(ExchangeError::new(
+            ErrorKind::Connect,
+            format!("connect to {}: {e}", origin.authority),
+        ));
+    };
+    let _ = tcp.set_nodelay(true);
+    if origin.scheme != "https" {
+        return Ok(Stream::Plain(tcp));
+    }
+    let Some(tls) = tls else {
+        return Err(ExchangeError::new(
+            ErrorKind::Connect,
+            "https origin without TLS settings",
+        ));
+    };
+    let name = rustls::pki_types::ServerName::try_from(origin.host.clone()).map_err(|e| {
+        ExchangeError::new(
+            ErrorKind::Connect,
+            format!("invalid TLS server name {:?}: {e}", origin.host),
+        )
+    })?;
+    let connector = if http2 { &tls.h2 } else { &tls.h1 };
+    let s = connector.connect(name, tcp).await.map_err(|e| {
+        ExchangeError::new(
+            ErrorKind::Connect,
+            format!("TLS handshake with {}: {e}", origin.authority),
+        )
+    })?;
+    Ok(Stream::Tls(Box::new(s)))
 }

@@ -5,8 +5,10 @@ use std::net::{SocketAddr, ToSocketAddrs};
 /// A resolved HTTP origin.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Origin {
-    /// `http` (TLS is not built into this version).
+    /// `http` or `https`.
     pub scheme: String,
+    /// Host name (or address) for TLS server name indication.
+    pub host: String,
     /// The `Host` header value (`host[:port]`).
     pub authority: String,
     /// Addresses resolved once at start-up, as wrk does.
@@ -19,9 +21,6 @@ pub enum OriginError {
     /// Not an absolute `http://` URL.
     #[error("invalid URL {0:?}: expected http://host[:port]/path")]
     Invalid(String),
-    /// `https://` was asked for.
-    #[error("{0:?}: https is not supported yet by this build (use http:// or h2c with --http2)")]
-    Tls(String),
     /// The host name did not resolve.
     #[error("cannot resolve {host}: {source}")]
     Resolve {
@@ -36,16 +35,16 @@ impl Origin {
     /// Splits an absolute URL into its origin and its path-and-query.
     pub fn parse(url: &str) -> Result<(Origin, String), OriginError> {
         let uri: http::Uri = url.parse().map_err(|_| OriginError::Invalid(url.into()))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => return Err(OriginError::Tls(url.into())),
+        let (scheme, default_port) = match uri.scheme_str() {
+            Some("http") => ("http", 80),
+            Some("https") => ("https", 443),
             _ => return Err(OriginError::Invalid(url.into())),
-        }
+        };
         let auth = uri
             .authority()
             .ok_or_else(|| OriginError::Invalid(url.into()))?;
         let host = auth.host().trim_start_matches('[').trim_end_matches(']');
-        let port = auth.port_u16().unwrap_or(80);
+        let port = auth.port_u16().unwrap_or(default_port);
         let addrs: Vec<SocketAddr> = (host, port)
             .to_socket_addrs()
             .map_err(|source| OriginError::Resolve {
@@ -63,7 +62,8 @@ impl Origin {
         let path = if path.is_empty() { "/" } else { path };
         Ok((
             Origin {
-                scheme: "http".into(),
+                scheme: scheme.into(),
+                host: host.to_string(),
                 authority: auth.as_str().to_string(),
                 addrs,
             },

@@ -33,6 +33,9 @@ pub struct Plan {
     /// Use HTTP/2 (h2c prior knowledge for `http://`).
     #[serde(default)]
     pub http2: bool,
+    /// Accept any TLS certificate (self-signed test servers).
+    #[serde(default)]
+    pub insecure: bool,
     /// Variables every virtual user starts with.
     #[serde(default)]
     pub vars: BTreeMap<String, String>,

@@ -186,13 +186,14 @@ impl Vu {
             let slot = &mut self.conns[r.origin];
             let origin = &ctx.plan.origins[r.origin];
             let http2 = ctx.plan.http2;
+            let tls = ctx.plan.tls.as_ref();
             let want = r.want;
             let exchange = async {
                 let mut retried = false;
                 loop {
                     if slot.is_none() {
                         let t = Instant::now();
-                        *slot = Some(Conn::connect(origin, http2).await?);
+                        *slot = Some(Conn::connect(origin, http2, tls).await?);
                         connect_time = Some(t.elapsed());
                     }
                     send_start = Instant::now();

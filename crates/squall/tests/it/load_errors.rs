@@ -253,7 +253,7 @@ fn bad_flags_are_usage_errors() {
         "{}",
         text(&out)
     );
-    let out = run(&["load", "https://127.0.0.1:1/"], Duration::from_secs(10));
+    let out = run(&["load", "ftp://127.0.0.1:1/"], Duration::from_secs(10));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let out = run(&["load", "--help"], Duration::from_secs(10));
     assert_eq!(out.status.code(), Some(0));

@@ -199,3 +199,38 @@ fn http2_prior_knowledge_reaches_the_server_as_h2() {
     assert_eq!(srv.requests(), 50);
     assert_eq!(srv.seen.http2.load(std::sync::atomic::Ordering::SeqCst), 50);
 }
+
+#[test]
+fn tls_verifies_certificates_unless_insecure() {
+    let srv = TestServer::start_tls(Behaviour::default());
+    let url = srv.https_url("/");
+    // The self-signed certificate is refused by default...
+    let out = run(
+        &["load", &url, "-n", "5", "-c", "1", "-q"],
+        Duration::from_secs(30),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("errors: connect 5,"), "{}", text(&out));
+    assert!(stdout.contains("TLS handshake"), "{}", text(&out));
+    assert_eq!(srv.requests(), 0);
+    // ...accepted with --insecure, over HTTP/1.1 and HTTP/2 (ALPN).
+    let out = run(
+        &["load", &url, "-n", "40", "-c", "2", "-q", "--insecure"],
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("errors: connect 0, timeout 0, status 0, check 0, protocol 0"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(srv.requests(), 40);
+    let out = run(
+        &["load", &url, "-n", "30", "-c", "2", "-q", "-k", "--http2"],
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(srv.requests(), 70);
+    assert_eq!(srv.seen.http2.load(std::sync::atomic::Ordering::SeqCst), 30);
+}

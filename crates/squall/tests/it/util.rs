@@ -85,6 +85,32 @@ pub struct TestServer {
 
 impl TestServer {
     pub fn start(b: Behaviour) -> Self {
+        Self::start_with(b, None)
+    }
+
+    /// A server speaking TLS (HTTP/1.1 and HTTP/2 by ALPN) with the self-signed test certificate.
+    pub fn start_tls(b: Behaviour) -> Self {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
+        let certs: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_file_iter(dir.join("cert.pem"))
+                .unwrap()
+                .map(|c| c.unwrap())
+                .collect();
+        let key = PrivateKeyDer::from_pem_file(dir.join("key.pem")).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap();
+        cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Self::start_with(b, Some(tokio_rustls::TlsAcceptor::from(Arc::new(cfg))))
+    }
+
+    fn start_with(b: Behaviour, tls: Option<tokio_rustls::TlsAcceptor>) -> Self {
         let seen = Arc::new(Seen::default());
         let (tx, rx) = std::sync::mpsc::channel();
         let seen2 = seen.clone();
@@ -100,14 +126,23 @@ impl TestServer {
                     Default::default();
                 loop {
                     let (stream, _) = listener.accept().await.unwrap();
-                    let (seen, b, stalled) = (seen2.clone(), b.clone(), stalled_until.clone());
+                    let (seen, b, stalled, tls) =
+                        (seen2.clone(), b.clone(), stalled_until.clone(), tls.clone());
                     tokio::spawn(async move {
                         let svc = hyper::service::service_fn(move |req| {
                             handle(req, seen.clone(), b.clone(), stalled.clone())
                         });
-                        let _ = auto::Builder::new(TokioExecutor::new())
-                            .serve_connection(TokioIo::new(stream), svc)
-                            .await;
+                        let builder = auto::Builder::new(TokioExecutor::new());
+                        match tls {
+                            None => {
+                                let _ = builder.serve_connection(TokioIo::new(stream), svc).await;
+                            }
+                            Some(acceptor) => {
+                                if let Ok(s) = acceptor.accept(stream).await {
+                                    let _ = builder.serve_connection(TokioIo::new(s), svc).await;
+                                }
+                            }
+                        }
                     });
                 }
             });
@@ -118,6 +153,10 @@ impl TestServer {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn https_url(&self, path: &str) -> String {
+        format!("https://{}{}", self.addr, path)
     }
 
     pub fn requests(&self) -> u64 {
