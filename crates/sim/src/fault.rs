@@ -1,0 +1,163 @@
+//! Fault types with validated arguments.
+
+use std::time::Duration;
+
+use crate::limits::Limits;
+use crate::tree::FaultSpec;
+
+/// A fault ready to apply.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fault {
+    /// Sleep `delay` plus up to `jitter`.
+    Latency {
+        /// Fixed part.
+        delay: Duration,
+        /// Uniform extra.
+        jitter: Duration,
+    },
+    /// Hold `mb` megabytes (really touched) for `duration`, then release them.
+    MemoryLeak {
+        /// Megabytes.
+        mb: u64,
+        /// How long.
+        duration: Duration,
+    },
+    /// Burn `share` of one core for `duration` (the request waits).
+    CpuLoad {
+        /// How long.
+        duration: Duration,
+        /// 0..=1 of a core.
+        share: f64,
+    },
+    /// Answer with `status`, with `probability` percent chance.
+    Error {
+        /// HTTP status (400..=599).
+        status: u16,
+        /// 0..=100.
+        probability: u8,
+    },
+    /// Close the connection without a response.
+    Abort,
+    /// Send the response body at `bytes_per_sec`.
+    SlowBody {
+        /// Bytes per second.
+        bytes_per_sec: u64,
+    },
+    /// Exit the service's process (only where a supervisor restarts it).
+    Crash,
+}
+
+type Args = serde_json::Map<String, serde_json::Value>;
+
+fn check_known(kind: &str, args: &Args, known: &[&str]) -> Result<(), String> {
+    for k in args.keys() {
+        if !known.contains(&k.as_str()) {
+            let expected = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+            return Err(format!("{kind}: unknown argument {k:?} (expected: {expected})"));
+        }
+    }
+    Ok(())
+}
+
+fn uint(kind: &str, args: &Args, name: &str, default: Option<u64>) -> Result<u64, String> {
+    match args.get(name) {
+        None => default.ok_or_else(|| format!("{kind}: argument {name:?} is required")),
+        Some(v) => v
+            .as_u64()
+            .ok_or_else(|| format!("{kind}: argument {name:?} must be a non-negative integer, got {v}")),
+    }
+}
+
+fn ms(kind: &str, args: &Args, name: &str, default: Option<u64>, limits: &Limits) -> Result<Duration, String> {
+    let d = Duration::from_millis(uint(kind, args, name, default)?);
+    if d > limits.max_fault_duration {
+        return Err(format!("{kind}: {name} {} ms exceeds the cap of {} ms", d.as_millis(), limits.max_fault_duration.as_millis()));
+    }
+    Ok(d)
+}
+
+impl Fault {
+    /// Validates a fault against the service's caps.
+    pub fn parse(spec: &FaultSpec, limits: &Limits) -> Result<Fault, String> {
+        let (k, a) = (spec.kind.as_str(), &spec.args);
+        match k {
+            "latency" => {
+                check_known(k, a, &["delay", "jitter"])?;
+                Ok(Fault::Latency { delay: ms(k, a, "delay", None, limits)?, jitter: ms(k, a, "jitter", Some(0), limits)? })
+            }
+            "memory-leak" => {
+                check_known(k, a, &["size", "duration"])?;
+                let mb = uint(k, a, "size", None)?;
+                if mb > limits.max_leak_mb {
+                    return Err(format!("{k}: size {mb} MB exceeds the cap of {} MB", limits.max_leak_mb));
+                }
+                Ok(Fault::MemoryLeak { mb, duration: ms(k, a, "duration", None, limits)? })
+            }
+            "cpu-load" => {
+                check_known(k, a, &["duration", "share"])?;
+                let share = match a.get("share") {
+                    None => 1.0,
+                    Some(v) => v.as_f64().filter(|s| (0.0..=1.0).contains(s)).ok_or_else(|| format!("{k}: share must be within 0..1, got {v}"))?,
+                };
+                Ok(Fault::CpuLoad { duration: ms(k, a, "duration", None, limits)?, share })
+            }
+            "error" => {
+                check_known(k, a, &["status", "probability"])?;
+                let status = uint(k, a, "status", Some(500))?;
+                if !(400..=599).contains(&status) {
+                    return Err(format!("{k}: status must be within 400..599, got {status}"));
+                }
+                let probability = uint(k, a, "probability", Some(100))?;
+                if probability > 100 {
+                    return Err(format!("{k}: probability must be within 0..100, got {probability}"));
+                }
+                Ok(Fault::Error { status: status as u16, probability: probability as u8 })
+            }
+            "abort" => {
+                check_known(k, a, &[])?;
+                Ok(Fault::Abort)
+            }
+            "slow-body" => {
+                check_known(k, a, &["rate"])?;
+                let rate = uint(k, a, "rate", None)?;
+                if rate == 0 {
+                    return Err(format!("{k}: rate must be at least 1 byte per second"));
+                }
+                Ok(Fault::SlowBody { bytes_per_sec: rate })
+            }
+            "crash" => {
+                check_known(k, a, &[])?;
+                Ok(Fault::Crash)
+            }
+            other => Err(format!(
+                "fault type {other:?} is not implemented (known: latency, memory-leak, cpu-load, error, abort, slow-body, crash)"
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(kind: &str, args: serde_json::Value) -> FaultSpec {
+        FaultSpec { kind: kind.into(), args: args.as_object().unwrap().clone() }
+    }
+
+    #[test]
+    fn validates_arguments_and_caps() {
+        let l = Limits::default();
+        assert_eq!(
+            Fault::parse(&spec("latency", serde_json::json!({"delay": 600})), &l).unwrap(),
+            Fault::Latency { delay: Duration::from_millis(600), jitter: Duration::ZERO }
+        );
+        let e = |k: &str, a: serde_json::Value| Fault::parse(&spec(k, a), &l).unwrap_err();
+        assert!(e("latency", serde_json::json!({})).contains("\"delay\" is required"));
+        assert!(e("latency", serde_json::json!({"delay": -5})).contains("non-negative integer"));
+        assert!(e("latency", serde_json::json!({"delay": 5, "dely": 1})).contains("unknown argument \"dely\""));
+        assert!(e("memory-leak", serde_json::json!({"size": 100_000, "duration": 10})).contains("exceeds the cap"));
+        assert!(e("error", serde_json::json!({"status": 200})).contains("400..599"));
+        assert!(e("cpu-spike", serde_json::json!({})).contains("not implemented"));
+        assert!(e("cpu-load", serde_json::json!({"duration": 10, "share": 2})).contains("share"));
+    }
+}

@@ -1,0 +1,111 @@
+//! Small HTTP helpers shared by the data plane, the admin API and the
+//! control plane: JSON responses, JSON errors, a throttled body, the client.
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Frame, Incoming};
+use hyper::{Request, Response};
+use hyper_util::client::legacy::Client as LegacyClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Every response body.
+pub type Body = BoxBody<Bytes, Infallible>;
+
+/// The client services use to call each other (pooled keep-alive).
+pub type Client = LegacyClient<HttpConnector, Full<Bytes>>;
+
+/// Builds the shared client.
+pub fn client() -> Client {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    LegacyClient::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector)
+}
+
+/// A JSON response.
+pub fn json<T: Serialize>(status: u16, v: &T) -> Response<Body> {
+    let body = serde_json::to_vec(v).expect("plain data serializes");
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body)).boxed())
+        .expect("valid response parts")
+}
+
+/// A JSON error `{"error": message, "field": field}`.
+pub fn error(status: u16, message: impl Into<String>, field: Option<&str>) -> Response<Body> {
+    let mut m = serde_json::Map::new();
+    m.insert("error".into(), message.into().into());
+    if let Some(f) = field {
+        m.insert("field".into(), f.into());
+    }
+    json(status, &serde_json::Value::Object(m))
+}
+
+/// A plain-text response.
+pub fn text(status: u16, body: impl Into<Bytes>) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "text/plain; charset=utf-8")
+        .body(Full::new(body.into()).boxed())
+        .expect("valid response parts")
+}
+
+/// Reads a JSON body; on failure returns (message, field path) for a 400.
+pub async fn read_json<T: DeserializeOwned>(req: Request<Incoming>, max: usize) -> Result<T, (String, Option<String>)> {
+    let body = http_body_util::Limited::new(req.into_body(), max)
+        .collect()
+        .await
+        .map_err(|e| (format!("cannot read body: {e}"), None))?
+        .to_bytes();
+    let mut de = serde_json::Deserializer::from_slice(&body);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let msg = e.into_inner().to_string();
+        (format!("invalid JSON body: {msg}"), (path != ".").then_some(path))
+    })
+}
+
+/// A body sent at a fixed rate, in ten slices per second.
+pub struct SlowBody {
+    data: Bytes,
+    chunk: usize,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl SlowBody {
+    /// Wraps `data` to be sent at `bytes_per_sec`.
+    pub fn new(data: Bytes, bytes_per_sec: u64) -> Self {
+        Self { data, chunk: (bytes_per_sec / 10).max(1) as usize, sleep: None }
+    }
+}
+
+impl hyper::body::Body for SlowBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if self.data.is_empty() {
+            return Poll::Ready(None);
+        }
+        if let Some(s) = self.sleep.as_mut()
+            && s.as_mut().poll(cx).is_pending()
+        {
+            return Poll::Pending;
+        }
+        let n = self.chunk.min(self.data.len());
+        let part = self.data.split_to(n);
+        self.sleep = Some(Box::pin(tokio::time::sleep(Duration::from_millis(100))));
+        Poll::Ready(Some(Ok(Frame::data(part))))
+    }
+}
+
+use std::future::Future as _;

@@ -1,0 +1,199 @@
+//! One simulated service: its state and the data-plane handler.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use squall_metrics::LatencyHistogram;
+
+use crate::fault::Fault;
+use crate::http_util::{self, Body, Client, SlowBody};
+use crate::leases::LeaseTable;
+use crate::limits::Limits;
+use crate::resources::Resources;
+use crate::topology::ServiceSpec;
+
+/// Header carrying the request id, forwarded to every child.
+pub const REQUEST_ID: &str = "x-request-id";
+/// Header carrying the depth of the node in its tree (root = 1).
+pub const DEPTH: &str = "x-squall-depth";
+
+/// Where every service of the topology listens.
+pub type Directory = RwLock<BTreeMap<String, SocketAddr>>;
+
+/// Counters and histograms exposed at `/_sim/metrics`.
+#[derive(Default)]
+pub struct ServiceMetrics {
+    /// Requests by kind (`tree`, `plain`, `admin`).
+    pub requests: BTreeMap<&'static str, u64>,
+    /// Responses with status >= 400, and aborted connections.
+    pub errors: u64,
+    /// Handling time of data-plane requests.
+    pub latency: LatencyHistogram,
+}
+
+/// A running simulated service.
+pub struct Service {
+    /// Name from the topology.
+    pub name: String,
+    /// Bound address.
+    pub addr: SocketAddr,
+    /// Its topology entry.
+    pub spec: ServiceSpec,
+    /// Its caps.
+    pub limits: Limits,
+    /// All services' addresses.
+    pub directory: Arc<Directory>,
+    /// Persistent faults.
+    pub leases: LeaseTable,
+    /// Memory and CPU held by faults.
+    pub resources: Arc<Resources>,
+    /// Metrics.
+    pub metrics: Mutex<ServiceMetrics>,
+    rng: Mutex<StdRng>,
+    client: Client,
+    ids: AtomicU64,
+}
+
+/// What the connection should do after the handler.
+pub enum Outcome {
+    /// Send this response.
+    Respond(Response<Body>),
+    /// Close the connection without a response (the `abort` fault).
+    Abort,
+}
+
+impl Service {
+    /// A service ready to serve; `seed` makes its random draws reproducible.
+    pub fn new(spec: ServiceSpec, addr: SocketAddr, limits: Limits, directory: Arc<Directory>, seed: u64) -> Self {
+        let name_hash = spec.name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        Self {
+            name: spec.name.clone(),
+            addr,
+            spec,
+            limits,
+            directory,
+            leases: LeaseTable::default(),
+            resources: Arc::new(Resources::default()),
+            metrics: Mutex::new(ServiceMetrics::default()),
+            rng: Mutex::new(StdRng::seed_from_u64(seed ^ name_hash)),
+            client: http_util::client(),
+            ids: AtomicU64::new(0),
+        }
+    }
+
+    /// This service's base URL.
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    /// A draw in 0..100 from the service's seeded generator.
+    pub fn percent(&self) -> u8 {
+        self.rng.lock().expect("rng lock").random_range(0..100)
+    }
+
+    /// A uniform duration in 0..=max.
+    pub fn jitter(&self, max: Duration) -> Duration {
+        if max.is_zero() {
+            return max;
+        }
+        let us = self.rng.lock().expect("rng lock").random_range(0..=max.as_micros() as u64);
+        Duration::from_micros(us)
+    }
+
+    /// The client for calls to other services.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The request id to use: the caller's, or a new one.
+    pub fn request_id(&self, req: &Request<Incoming>) -> String {
+        req.headers()
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{}-{}", self.name, self.ids.fetch_add(1, Ordering::Relaxed) + 1))
+    }
+
+    /// Resolves a designation: a service name or a full URL.
+    pub fn resolve(&self, designation: &str) -> Option<String> {
+        resolve(&self.directory, designation)
+    }
+
+    fn count(&self, kind: &'static str) {
+        *self.metrics.lock().expect("metrics lock").requests.entry(kind).or_insert(0) += 1;
+    }
+
+    /// Handles one request on the data plane or the admin API.
+    pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Outcome {
+        let start = tokio::time::Instant::now();
+        let path = req.uri().path().to_string();
+        if path.starts_with("/_sim/") || path == "/_sim" {
+            self.count("admin");
+            return Outcome::Respond(crate::admin::handle(&self, req).await);
+        }
+        let outcome = if req.method() == Method::POST && path == "/" {
+            self.count("tree");
+            crate::tree_exec::handle(&self, req).await
+        } else if self.spec.paths.contains(&path) {
+            self.count("plain");
+            crate::plain::handle(&self, req).await
+        } else {
+            Outcome::Respond(http_util::error(404, format!("{} has no path {path} (paths: {})", self.name, self.spec.paths.join(", ")), None))
+        };
+        let mut m = self.metrics.lock().expect("metrics lock");
+        m.latency.record(start.elapsed());
+        match &outcome {
+            Outcome::Abort => m.errors += 1,
+            Outcome::Respond(r) if r.status().as_u16() >= 400 => m.errors += 1,
+            Outcome::Respond(_) => {}
+        }
+        outcome
+    }
+
+    /// Applies the persistent faults that act on each request, before it is
+    /// handled: latency sleeps, an error or abort ends the request.
+    pub async fn persistent_before(&self) -> Result<Option<u64>, Outcome> {
+        let mut slow = None;
+        for f in self.leases.active() {
+            match f {
+                Fault::Latency { delay, jitter } => tokio::time::sleep(delay + self.jitter(jitter)).await,
+                Fault::Error { status, probability } => {
+                    if self.percent() < probability {
+                        return Err(Outcome::Respond(http_util::error(status, format!("{}: injected error {status} (persistent fault)", self.name), None)));
+                    }
+                }
+                Fault::Abort => return Err(Outcome::Abort),
+                Fault::SlowBody { bytes_per_sec } => slow = Some(bytes_per_sec),
+                // Memory and CPU faults run in the background for their lease.
+                Fault::MemoryLeak { .. } | Fault::CpuLoad { .. } | Fault::Crash => {}
+            }
+        }
+        Ok(slow)
+    }
+}
+
+/// Resolves a designation against a directory.
+pub fn resolve(directory: &Directory, designation: &str) -> Option<String> {
+    if designation.starts_with("http://") || designation.starts_with("https://") {
+        return Some(designation.to_string());
+    }
+    directory.read().expect("directory lock").get(designation).map(|a| format!("http://{a}/"))
+}
+
+/// Wraps a body in the slow-body throttle when one is in force.
+pub fn with_body(status: u16, content_type: &str, body: Bytes, slow: Option<u64>) -> Response<Body> {
+    let b: Body = match slow {
+        Some(rate) => SlowBody::new(body, rate).boxed(),
+        None => Full::new(body).boxed(),
+    };
+    Response::builder().status(status).header("content-type", content_type).body(b).expect("valid response parts")
+}
