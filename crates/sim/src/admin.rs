@@ -38,14 +38,21 @@ pub struct PutFault {
 pub(crate) async fn handle(svc: &Arc<Service>, req: Request<Incoming>) -> Response<Body> {
     let path = req.uri().path().trim_end_matches('/').to_string();
     match (req.method().clone(), path.as_str()) {
-        (Method::GET, "/_sim/health") => http_util::json(200, &serde_json::json!({"service": svc.name, "status": "ok"})),
+        (Method::GET, "/_sim/health") => http_util::json(
+            200,
+            &serde_json::json!({"service": svc.name, "status": "ok"}),
+        ),
         (Method::GET, "/_sim/metrics") => http_util::text(200, metrics_text(svc)),
         (Method::GET, "/_sim/faults") => http_util::json(200, &svc.leases.list()),
-        (Method::PUT, "/_sim/faults") | (Method::POST, "/_sim/faults") => match http_util::read_json::<PutFault>(req, 64 * 1024).await {
-            Ok(p) => put_fault(svc, p),
-            Err((msg, field)) => http_util::error(400, msg, field.as_deref()),
-        },
-        (Method::DELETE, "/_sim/faults") => http_util::json(200, &serde_json::json!({"cleared": svc.leases.clear()})),
+        (Method::PUT, "/_sim/faults") | (Method::POST, "/_sim/faults") => {
+            match http_util::read_json::<PutFault>(req, 64 * 1024).await {
+                Ok(p) => put_fault(svc, p),
+                Err((msg, field)) => http_util::error(400, msg, field.as_deref()),
+            }
+        }
+        (Method::DELETE, "/_sim/faults") => {
+            http_util::json(200, &serde_json::json!({"cleared": svc.leases.clear()}))
+        }
         (Method::DELETE, p) if p.starts_with("/_sim/faults/") => {
             let id = &p["/_sim/faults/".len()..];
             if svc.leases.remove(id) {
@@ -65,7 +72,15 @@ pub fn put_fault(svc: &Arc<Service>, p: PutFault) -> Response<Body> {
         return http_util::error(400, "lease must be longer than 0", Some("lease"));
     }
     if lease > svc.limits.max_lease {
-        return http_util::error(400, format!("lease {} ms exceeds the cap of {} ms", lease.as_millis(), svc.limits.max_lease.as_millis()), Some("lease"));
+        return http_util::error(
+            400,
+            format!(
+                "lease {} ms exceeds the cap of {} ms",
+                lease.as_millis(),
+                svc.limits.max_lease.as_millis()
+            ),
+            Some("lease"),
+        );
     }
     let mut args = p.args;
     // Memory and CPU faults last for the lease unless given a shorter duration.
@@ -78,7 +93,11 @@ pub fn put_fault(svc: &Arc<Service>, p: PutFault) -> Response<Body> {
         Err(e) => return http_util::error(400, e, Some("args")),
     };
     if fault == Fault::Crash {
-        return http_util::error(400, "crash needs a supervised service (squall sim up --processes), not available in single-process mode", Some("type"));
+        return http_util::error(
+            400,
+            "crash needs a supervised service (squall sim up --processes), not available in single-process mode",
+            Some("type"),
+        );
     }
     let (view, deadline, cancel) = svc.leases.add(spec, fault.clone(), lease);
     let started = match fault {
@@ -88,7 +107,9 @@ pub fn put_fault(svc: &Arc<Service>, p: PutFault) -> Response<Body> {
         }
         Fault::CpuLoad { duration, share } => {
             let stop = stop_flag_at_end(deadline, cancel);
-            svc.resources.burn(duration.min(lease), share, &svc.limits, stop).map(|_| ())
+            svc.resources
+                .burn(duration.min(lease), share, &svc.limits, stop)
+                .map(|_| ())
         }
         _ => Ok(()),
     };
@@ -103,25 +124,69 @@ fn metrics_text(svc: &Service) -> String {
     let m = svc.metrics.lock().expect("metrics lock");
     let n = &svc.name;
     let mut o = String::new();
-    let _ = writeln!(o, "# HELP squall_sim_requests_total Requests handled, by kind.\n# TYPE squall_sim_requests_total counter");
+    let _ = writeln!(
+        o,
+        "# HELP squall_sim_requests_total Requests handled, by kind.\n# TYPE squall_sim_requests_total counter"
+    );
     for (k, v) in &m.requests {
-        let _ = writeln!(o, "squall_sim_requests_total{{service=\"{n}\",kind=\"{k}\"}} {v}");
+        let _ = writeln!(
+            o,
+            "squall_sim_requests_total{{service=\"{n}\",kind=\"{k}\"}} {v}"
+        );
     }
-    let _ = writeln!(o, "# HELP squall_sim_errors_total Responses >= 400 and aborted connections.\n# TYPE squall_sim_errors_total counter");
+    let _ = writeln!(
+        o,
+        "# HELP squall_sim_errors_total Responses >= 400 and aborted connections.\n# TYPE squall_sim_errors_total counter"
+    );
     let _ = writeln!(o, "squall_sim_errors_total{{service=\"{n}\"}} {}", m.errors);
-    let _ = writeln!(o, "# HELP squall_sim_latency_seconds Handling time of data-plane requests.\n# TYPE squall_sim_latency_seconds summary");
+    let _ = writeln!(
+        o,
+        "# HELP squall_sim_latency_seconds Handling time of data-plane requests.\n# TYPE squall_sim_latency_seconds summary"
+    );
     for q in [0.5, 0.9, 0.99] {
-        let _ = writeln!(o, "squall_sim_latency_seconds{{service=\"{n}\",quantile=\"{q}\"}} {}", m.latency.percentile(q * 100.0) as f64 / 1e6);
+        let _ = writeln!(
+            o,
+            "squall_sim_latency_seconds{{service=\"{n}\",quantile=\"{q}\"}} {}",
+            m.latency.percentile(q * 100.0) as f64 / 1e6
+        );
     }
-    let _ = writeln!(o, "squall_sim_latency_seconds_count{{service=\"{n}\"}} {}", m.latency.len());
-    let _ = writeln!(o, "squall_sim_latency_seconds_sum{{service=\"{n}\"}} {}", m.latency.mean() * m.latency.len() as f64 / 1e6);
+    let _ = writeln!(
+        o,
+        "squall_sim_latency_seconds_count{{service=\"{n}\"}} {}",
+        m.latency.len()
+    );
+    let _ = writeln!(
+        o,
+        "squall_sim_latency_seconds_sum{{service=\"{n}\"}} {}",
+        m.latency.mean() * m.latency.len() as f64 / 1e6
+    );
     drop(m);
-    let _ = writeln!(o, "# HELP squall_sim_active_faults Persistent faults in force.\n# TYPE squall_sim_active_faults gauge");
-    let _ = writeln!(o, "squall_sim_active_faults{{service=\"{n}\"}} {}", svc.leases.list().len());
-    let _ = writeln!(o, "# HELP squall_sim_leaked_bytes Memory held by memory-leak faults.\n# TYPE squall_sim_leaked_bytes gauge");
-    let _ = writeln!(o, "squall_sim_leaked_bytes{{service=\"{n}\"}} {}", svc.resources.leaked.load(Ordering::SeqCst));
-    let _ = writeln!(o, "# HELP squall_sim_cpu_burners CPU-load faults running.\n# TYPE squall_sim_cpu_burners gauge");
-    let _ = writeln!(o, "squall_sim_cpu_burners{{service=\"{n}\"}} {}", svc.resources.burners.load(Ordering::SeqCst));
+    let _ = writeln!(
+        o,
+        "# HELP squall_sim_active_faults Persistent faults in force.\n# TYPE squall_sim_active_faults gauge"
+    );
+    let _ = writeln!(
+        o,
+        "squall_sim_active_faults{{service=\"{n}\"}} {}",
+        svc.leases.list().len()
+    );
+    let _ = writeln!(
+        o,
+        "# HELP squall_sim_leaked_bytes Memory held by memory-leak faults.\n# TYPE squall_sim_leaked_bytes gauge"
+    );
+    let _ = writeln!(
+        o,
+        "squall_sim_leaked_bytes{{service=\"{n}\"}} {}",
+        svc.resources.leaked.load(Ordering::SeqCst)
+    );
+    let _ = writeln!(
+        o,
+        "# HELP squall_sim_cpu_burners CPU-load faults running.\n# TYPE squall_sim_cpu_burners gauge"
+    );
+    let _ = writeln!(
+        o,
+        "squall_sim_cpu_burners{{service=\"{n}\"}} {}",
+        svc.resources.burners.load(Ordering::SeqCst)
+    );
     o
 }
-

@@ -52,8 +52,14 @@ type Args = serde_json::Map<String, serde_json::Value>;
 fn check_known(kind: &str, args: &Args, known: &[&str]) -> Result<(), String> {
     for k in args.keys() {
         if !known.contains(&k.as_str()) {
-            let expected = if known.is_empty() { "none".to_string() } else { known.join(", ") };
-            return Err(format!("{kind}: unknown argument {k:?} (expected: {expected})"));
+            let expected = if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            };
+            return Err(format!(
+                "{kind}: unknown argument {k:?} (expected: {expected})"
+            ));
         }
     }
     Ok(())
@@ -62,16 +68,26 @@ fn check_known(kind: &str, args: &Args, known: &[&str]) -> Result<(), String> {
 fn uint(kind: &str, args: &Args, name: &str, default: Option<u64>) -> Result<u64, String> {
     match args.get(name) {
         None => default.ok_or_else(|| format!("{kind}: argument {name:?} is required")),
-        Some(v) => v
-            .as_u64()
-            .ok_or_else(|| format!("{kind}: argument {name:?} must be a non-negative integer, got {v}")),
+        Some(v) => v.as_u64().ok_or_else(|| {
+            format!("{kind}: argument {name:?} must be a non-negative integer, got {v}")
+        }),
     }
 }
 
-fn ms(kind: &str, args: &Args, name: &str, default: Option<u64>, limits: &Limits) -> Result<Duration, String> {
+fn ms(
+    kind: &str,
+    args: &Args,
+    name: &str,
+    default: Option<u64>,
+    limits: &Limits,
+) -> Result<Duration, String> {
     let d = Duration::from_millis(uint(kind, args, name, default)?);
     if d > limits.max_fault_duration {
-        return Err(format!("{kind}: {name} {} ms exceeds the cap of {} ms", d.as_millis(), limits.max_fault_duration.as_millis()));
+        return Err(format!(
+            "{kind}: {name} {} ms exceeds the cap of {} ms",
+            d.as_millis(),
+            limits.max_fault_duration.as_millis()
+        ));
     }
     Ok(d)
 }
@@ -83,23 +99,38 @@ impl Fault {
         match k {
             "latency" => {
                 check_known(k, a, &["delay", "jitter"])?;
-                Ok(Fault::Latency { delay: ms(k, a, "delay", None, limits)?, jitter: ms(k, a, "jitter", Some(0), limits)? })
+                Ok(Fault::Latency {
+                    delay: ms(k, a, "delay", None, limits)?,
+                    jitter: ms(k, a, "jitter", Some(0), limits)?,
+                })
             }
             "memory-leak" => {
                 check_known(k, a, &["size", "duration"])?;
                 let mb = uint(k, a, "size", None)?;
                 if mb > limits.max_leak_mb {
-                    return Err(format!("{k}: size {mb} MB exceeds the cap of {} MB", limits.max_leak_mb));
+                    return Err(format!(
+                        "{k}: size {mb} MB exceeds the cap of {} MB",
+                        limits.max_leak_mb
+                    ));
                 }
-                Ok(Fault::MemoryLeak { mb, duration: ms(k, a, "duration", None, limits)? })
+                Ok(Fault::MemoryLeak {
+                    mb,
+                    duration: ms(k, a, "duration", None, limits)?,
+                })
             }
             "cpu-load" => {
                 check_known(k, a, &["duration", "share"])?;
                 let share = match a.get("share") {
                     None => 1.0,
-                    Some(v) => v.as_f64().filter(|s| (0.0..=1.0).contains(s)).ok_or_else(|| format!("{k}: share must be within 0..1, got {v}"))?,
+                    Some(v) => v
+                        .as_f64()
+                        .filter(|s| (0.0..=1.0).contains(s))
+                        .ok_or_else(|| format!("{k}: share must be within 0..1, got {v}"))?,
                 };
-                Ok(Fault::CpuLoad { duration: ms(k, a, "duration", None, limits)?, share })
+                Ok(Fault::CpuLoad {
+                    duration: ms(k, a, "duration", None, limits)?,
+                    share,
+                })
             }
             "error" => {
                 check_known(k, a, &["status", "probability"])?;
@@ -109,9 +140,14 @@ impl Fault {
                 }
                 let probability = uint(k, a, "probability", Some(100))?;
                 if probability > 100 {
-                    return Err(format!("{k}: probability must be within 0..100, got {probability}"));
+                    return Err(format!(
+                        "{k}: probability must be within 0..100, got {probability}"
+                    ));
                 }
-                Ok(Fault::Error { status: status as u16, probability: probability as u8 })
+                Ok(Fault::Error {
+                    status: status as u16,
+                    probability: probability as u8,
+                })
             }
             "abort" => {
                 check_known(k, a, &[])?;
@@ -123,7 +159,9 @@ impl Fault {
                 if rate == 0 {
                     return Err(format!("{k}: rate must be at least 1 byte per second"));
                 }
-                Ok(Fault::SlowBody { bytes_per_sec: rate })
+                Ok(Fault::SlowBody {
+                    bytes_per_sec: rate,
+                })
             }
             "crash" => {
                 check_known(k, a, &[])?;
@@ -141,7 +179,10 @@ mod tests {
     use super::*;
 
     fn spec(kind: &str, args: serde_json::Value) -> FaultSpec {
-        FaultSpec { kind: kind.into(), args: args.as_object().unwrap().clone() }
+        FaultSpec {
+            kind: kind.into(),
+            args: args.as_object().unwrap().clone(),
+        }
     }
 
     #[test]
@@ -149,13 +190,25 @@ mod tests {
         let l = Limits::default();
         assert_eq!(
             Fault::parse(&spec("latency", serde_json::json!({"delay": 600})), &l).unwrap(),
-            Fault::Latency { delay: Duration::from_millis(600), jitter: Duration::ZERO }
+            Fault::Latency {
+                delay: Duration::from_millis(600),
+                jitter: Duration::ZERO
+            }
         );
         let e = |k: &str, a: serde_json::Value| Fault::parse(&spec(k, a), &l).unwrap_err();
         assert!(e("latency", serde_json::json!({})).contains("\"delay\" is required"));
         assert!(e("latency", serde_json::json!({"delay": -5})).contains("non-negative integer"));
-        assert!(e("latency", serde_json::json!({"delay": 5, "dely": 1})).contains("unknown argument \"dely\""));
-        assert!(e("memory-leak", serde_json::json!({"size": 100_000, "duration": 10})).contains("exceeds the cap"));
+        assert!(
+            e("latency", serde_json::json!({"delay": 5, "dely": 1}))
+                .contains("unknown argument \"dely\"")
+        );
+        assert!(
+            e(
+                "memory-leak",
+                serde_json::json!({"size": 100_000, "duration": 10})
+            )
+            .contains("exceeds the cap")
+        );
         assert!(e("error", serde_json::json!({"status": 200})).contains("400..599"));
         assert!(e("cpu-spike", serde_json::json!({})).contains("not implemented"));
         assert!(e("cpu-load", serde_json::json!({"duration": 10, "share": 2})).contains("share"));

@@ -27,7 +27,9 @@ pub type Client = LegacyClient<HttpConnector, Full<Bytes>>;
 pub fn client() -> Client {
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
-    LegacyClient::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector)
+    LegacyClient::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build(connector)
 }
 
 /// A JSON response.
@@ -60,7 +62,10 @@ pub fn text(status: u16, body: impl Into<Bytes>) -> Response<Body> {
 }
 
 /// Reads a JSON body; on failure returns (message, field path) for a 400.
-pub async fn read_json<T: DeserializeOwned>(req: Request<Incoming>, max: usize) -> Result<T, (String, Option<String>)> {
+pub async fn read_json<T: DeserializeOwned>(
+    req: Request<Incoming>,
+    max: usize,
+) -> Result<T, (String, Option<String>)> {
     let body = http_body_util::Limited::new(req.into_body(), max)
         .collect()
         .await
@@ -70,7 +75,10 @@ pub async fn read_json<T: DeserializeOwned>(req: Request<Incoming>, max: usize) 
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let msg = e.into_inner().to_string();
-        (format!("invalid JSON body: {msg}"), (path != ".").then_some(path))
+        (
+            format!("invalid JSON body: {msg}"),
+            (path != ".").then_some(path),
+        )
     })
 }
 
@@ -84,7 +92,11 @@ pub struct SlowBody {
 impl SlowBody {
     /// Wraps `data` to be sent at `bytes_per_sec`.
     pub fn new(data: Bytes, bytes_per_sec: u64) -> Self {
-        Self { data, chunk: (bytes_per_sec / 10).max(1) as usize, sleep: None }
+        Self {
+            data,
+            chunk: (bytes_per_sec / 10).max(1) as usize,
+            sleep: None,
+        }
     }
 }
 
@@ -92,7 +104,10 @@ impl hyper::body::Body for SlowBody {
     type Data = Bytes;
     type Error = Infallible;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         if self.data.is_empty() {
             return Poll::Ready(None);
         }

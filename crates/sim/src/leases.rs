@@ -1,9 +1,9 @@
 //! Persistent faults switched on over HTTP, each with a lease that ends it
 //! even if nobody ever calls back.
 
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -52,12 +52,28 @@ pub async fn lease_end(deadline: Instant, mut cancel: watch::Receiver<bool>) {
 
 impl LeaseTable {
     /// Adds a lease; returns its view and a receiver that flips at cancellation.
-    pub fn add(&self, spec: FaultSpec, fault: Fault, lease: Duration) -> (LeaseView, Instant, watch::Receiver<bool>) {
+    pub fn add(
+        &self,
+        spec: FaultSpec,
+        fault: Fault,
+        lease: Duration,
+    ) -> (LeaseView, Instant, watch::Receiver<bool>) {
         let id = format!("f-{}", self.next.fetch_add(1, Ordering::SeqCst) + 1);
         let deadline = Instant::now() + lease;
         let (tx, rx) = watch::channel(false);
-        let view = LeaseView { id: id.clone(), kind: spec.kind.clone(), args: spec.args.clone(), expires_in_ms: lease.as_millis() as u64 };
-        self.leases.lock().expect("lease lock").push(Lease { id, spec, fault, deadline, cancel: tx });
+        let view = LeaseView {
+            id: id.clone(),
+            kind: spec.kind.clone(),
+            args: spec.args.clone(),
+            expires_in_ms: lease.as_millis() as u64,
+        };
+        self.leases.lock().expect("lease lock").push(Lease {
+            id,
+            spec,
+            fault,
+            deadline,
+            cancel: tx,
+        });
         (view, deadline, rx)
     }
 
@@ -136,7 +152,10 @@ mod tests {
     use super::*;
 
     fn spec() -> FaultSpec {
-        FaultSpec { kind: "abort".into(), args: Default::default() }
+        FaultSpec {
+            kind: "abort".into(),
+            args: Default::default(),
+        }
     }
 
     #[tokio::test]

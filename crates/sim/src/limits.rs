@@ -68,7 +68,10 @@ impl LimitsSpec {
         Limits {
             max_leak_mb: self.max_leak_mb.unwrap_or(base.max_leak_mb),
             max_cpu_burners: self.max_cpu_burners.unwrap_or(base.max_cpu_burners),
-            max_fault_duration: self.max_fault_duration.map(|m| m.0).unwrap_or(base.max_fault_duration),
+            max_fault_duration: self
+                .max_fault_duration
+                .map(|m| m.0)
+                .unwrap_or(base.max_fault_duration),
             max_depth: self.max_depth.unwrap_or(base.max_depth),
             max_fanout: self.max_fanout.unwrap_or(base.max_fanout),
             call_timeout: self.call_timeout.map(|m| m.0).unwrap_or(base.call_timeout),

@@ -27,11 +27,21 @@ pub(crate) async fn handle(svc: &Arc<Service>, req: Request<Incoming>) -> Outcom
         tokio::time::sleep(d).await;
     }
     if svc.spec.error_rate > 0.0 && f64::from(svc.percent()) < svc.spec.error_rate * 100.0 {
-        return Outcome::Respond(http_util::error(500, format!("{}: simulated failure (error_rate {})", svc.name, svc.spec.error_rate), None));
+        return Outcome::Respond(http_util::error(
+            500,
+            format!(
+                "{}: simulated failure (error_rate {})",
+                svc.name, svc.spec.error_rate
+            ),
+            None,
+        ));
     }
     for step in &svc.spec.calls {
         let calls = step.calls();
-        let taken: Vec<&Call> = calls.iter().filter(|c| c.probability >= 100 || svc.percent() < c.probability).collect();
+        let taken: Vec<&Call> = calls
+            .iter()
+            .filter(|c| c.probability >= 100 || svc.percent() < c.probability)
+            .collect();
         let results: Vec<Result<(), String>> = if taken.len() > 1 {
             let mut set = tokio::task::JoinSet::new();
             for (i, c) in taken.iter().enumerate() {
@@ -68,9 +78,16 @@ async fn call(svc: &Arc<Service>, c: &Call, id: &str) -> Result<(), String> {
         .body(http_body_util::Full::new(Bytes::new()))
         .map_err(|e| format!("{}: invalid URL {url}: {e}", c.call))?;
     let fut = async {
-        let resp = svc.client().request(req).await.map_err(|e| format!("{} ({url}): {}", c.call, describe(&e)))?;
+        let resp = svc
+            .client()
+            .request(req)
+            .await
+            .map_err(|e| format!("{} ({url}): {}", c.call, describe(&e)))?;
         let status = resp.status().as_u16();
-        resp.into_body().collect().await.map_err(|e| format!("{} ({url}): body: {e}", c.call))?;
+        resp.into_body()
+            .collect()
+            .await
+            .map_err(|e| format!("{} ({url}): body: {e}", c.call))?;
         if status >= 400 {
             return Err(format!("{} ({url}) answered {status}", c.call));
         }
@@ -78,6 +95,10 @@ async fn call(svc: &Arc<Service>, c: &Call, id: &str) -> Result<(), String> {
     };
     match tokio::time::timeout(svc.limits.call_timeout, fut).await {
         Ok(r) => r,
-        Err(_) => Err(format!("{} ({url}): no answer within {} ms", c.call, svc.limits.call_timeout.as_millis())),
+        Err(_) => Err(format!(
+            "{} ({url}): no answer within {} ms",
+            c.call,
+            svc.limits.call_timeout.as_millis()
+        )),
     }
 }

@@ -19,7 +19,12 @@ pub struct Resources {
 impl Resources {
     /// Reserves and touches `mb` megabytes, holding them until `until`
     /// resolves; fails at once when the cap would be exceeded.
-    pub fn leak(self: &Arc<Self>, mb: u64, limits: &Limits, until: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), String> {
+    pub fn leak(
+        self: &Arc<Self>,
+        mb: u64,
+        limits: &Limits,
+        until: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), String> {
         let bytes = mb * 1024 * 1024;
         let cap = limits.max_leak_mb * 1024 * 1024;
         let prev = self.leaked.fetch_add(bytes, Ordering::SeqCst);
@@ -34,7 +39,9 @@ impl Resources {
         let me = self.clone();
         tokio::spawn(async move {
             // Filled with a non-zero byte so the pages are really resident.
-            let block = tokio::task::spawn_blocking(move || vec![0xA5u8; bytes as usize]).await.ok();
+            let block = tokio::task::spawn_blocking(move || vec![0xA5u8; bytes as usize])
+                .await
+                .ok();
             until.await;
             drop(block);
             me.leaked.fetch_sub(bytes, Ordering::SeqCst);
@@ -44,11 +51,20 @@ impl Resources {
 
     /// Burns `share` of one core for `duration` on a thread of its own;
     /// resolves when done. Fails at once when the burner cap is reached.
-    pub fn burn(self: &Arc<Self>, duration: Duration, share: f64, limits: &Limits, stop: Arc<AtomicBool>) -> Result<tokio::task::JoinHandle<()>, String> {
+    pub fn burn(
+        self: &Arc<Self>,
+        duration: Duration,
+        share: f64,
+        limits: &Limits,
+        stop: Arc<AtomicBool>,
+    ) -> Result<tokio::task::JoinHandle<()>, String> {
         let prev = self.burners.fetch_add(1, Ordering::SeqCst);
         if prev >= limits.max_cpu_burners {
             self.burners.fetch_sub(1, Ordering::SeqCst);
-            return Err(format!("cpu-load: {} burners already run (cap {})", prev, limits.max_cpu_burners));
+            return Err(format!(
+                "cpu-load: {} burners already run (cap {})",
+                prev, limits.max_cpu_burners
+            ));
         }
         let me = self.clone();
         Ok(tokio::task::spawn_blocking(move || {
@@ -78,9 +94,17 @@ mod tests {
     #[tokio::test]
     async fn leaks_are_capped_and_released() {
         let r = Arc::new(Resources::default());
-        let limits = Limits { max_leak_mb: 8, ..Limits::default() };
-        r.leak(6, &limits, tokio::time::sleep(Duration::from_millis(100))).unwrap();
-        assert!(r.leak(4, &limits, async {}).unwrap_err().contains("cap of 8 MB"));
+        let limits = Limits {
+            max_leak_mb: 8,
+            ..Limits::default()
+        };
+        r.leak(6, &limits, tokio::time::sleep(Duration::from_millis(100)))
+            .unwrap();
+        assert!(
+            r.leak(4, &limits, async {})
+                .unwrap_err()
+                .contains("cap of 8 MB")
+        );
         assert_eq!(r.leaked.load(Ordering::SeqCst), 6 * 1024 * 1024);
         tokio::time::sleep(Duration::from_millis(400)).await;
         assert_eq!(r.leaked.load(Ordering::SeqCst), 0);
@@ -89,10 +113,18 @@ mod tests {
     #[tokio::test]
     async fn burners_are_capped() {
         let r = Arc::new(Resources::default());
-        let limits = Limits { max_cpu_burners: 1, ..Limits::default() };
+        let limits = Limits {
+            max_cpu_burners: 1,
+            ..Limits::default()
+        };
         let stop = Arc::new(AtomicBool::new(false));
-        let h = r.burn(Duration::from_millis(50), 0.5, &limits, stop.clone()).unwrap();
-        assert!(r.burn(Duration::from_millis(50), 0.5, &limits, stop).is_err());
+        let h = r
+            .burn(Duration::from_millis(50), 0.5, &limits, stop.clone())
+            .unwrap();
+        assert!(
+            r.burn(Duration::from_millis(50), 0.5, &limits, stop)
+                .is_err()
+        );
         h.await.unwrap();
         assert_eq!(r.burners.load(Ordering::SeqCst), 0);
     }

@@ -73,8 +73,16 @@ pub enum Outcome {
 
 impl Service {
     /// A service ready to serve; `seed` makes its random draws reproducible.
-    pub fn new(spec: ServiceSpec, addr: SocketAddr, limits: Limits, directory: Arc<Directory>, seed: u64) -> Self {
-        let name_hash = spec.name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    pub fn new(
+        spec: ServiceSpec,
+        addr: SocketAddr,
+        limits: Limits,
+        directory: Arc<Directory>,
+        seed: u64,
+    ) -> Self {
+        let name_hash = spec.name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
         Self {
             name: spec.name.clone(),
             addr,
@@ -105,7 +113,11 @@ impl Service {
         if max.is_zero() {
             return max;
         }
-        let us = self.rng.lock().expect("rng lock").random_range(0..=max.as_micros() as u64);
+        let us = self
+            .rng
+            .lock()
+            .expect("rng lock")
+            .random_range(0..=max.as_micros() as u64);
         Duration::from_micros(us)
     }
 
@@ -120,7 +132,13 @@ impl Service {
             .get(REQUEST_ID)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
-            .unwrap_or_else(|| format!("{}-{}", self.name, self.ids.fetch_add(1, Ordering::Relaxed) + 1))
+            .unwrap_or_else(|| {
+                format!(
+                    "{}-{}",
+                    self.name,
+                    self.ids.fetch_add(1, Ordering::Relaxed) + 1
+                )
+            })
     }
 
     /// Resolves a designation: a service name or a full URL.
@@ -129,7 +147,13 @@ impl Service {
     }
 
     fn count(&self, kind: &'static str) {
-        *self.metrics.lock().expect("metrics lock").requests.entry(kind).or_insert(0) += 1;
+        *self
+            .metrics
+            .lock()
+            .expect("metrics lock")
+            .requests
+            .entry(kind)
+            .or_insert(0) += 1;
     }
 
     /// Handles one request on the data plane or the admin API.
@@ -147,7 +171,15 @@ impl Service {
             self.count("plain");
             crate::plain::handle(&self, req).await
         } else {
-            Outcome::Respond(http_util::error(404, format!("{} has no path {path} (paths: {})", self.name, self.spec.paths.join(", ")), None))
+            Outcome::Respond(http_util::error(
+                404,
+                format!(
+                    "{} has no path {path} (paths: {})",
+                    self.name,
+                    self.spec.paths.join(", ")
+                ),
+                None,
+            ))
         };
         let mut m = self.metrics.lock().expect("metrics lock");
         m.latency.record(start.elapsed());
@@ -165,10 +197,19 @@ impl Service {
         let mut slow = None;
         for f in self.leases.active() {
             match f {
-                Fault::Latency { delay, jitter } => tokio::time::sleep(delay + self.jitter(jitter)).await,
-                Fault::Error { status, probability } => {
+                Fault::Latency { delay, jitter } => {
+                    tokio::time::sleep(delay + self.jitter(jitter)).await
+                }
+                Fault::Error {
+                    status,
+                    probability,
+                } => {
                     if self.percent() < probability {
-                        return Err(Outcome::Respond(http_util::error(status, format!("{}: injected error {status} (persistent fault)", self.name), None)));
+                        return Err(Outcome::Respond(http_util::error(
+                            status,
+                            format!("{}: injected error {status} (persistent fault)", self.name),
+                            None,
+                        )));
                     }
                 }
                 Fault::Abort => return Err(Outcome::Abort),
@@ -186,14 +227,27 @@ pub fn resolve(directory: &Directory, designation: &str) -> Option<String> {
     if designation.starts_with("http://") || designation.starts_with("https://") {
         return Some(designation.to_string());
     }
-    directory.read().expect("directory lock").get(designation).map(|a| format!("http://{a}/"))
+    directory
+        .read()
+        .expect("directory lock")
+        .get(designation)
+        .map(|a| format!("http://{a}/"))
 }
 
 /// Wraps a body in the slow-body throttle when one is in force.
-pub fn with_body(status: u16, content_type: &str, body: Bytes, slow: Option<u64>) -> Response<Body> {
+pub fn with_body(
+    status: u16,
+    content_type: &str,
+    body: Bytes,
+    slow: Option<u64>,
+) -> Response<Body> {
     let b: Body = match slow {
         Some(rate) => SlowBody::new(body, rate).boxed(),
         None => Full::new(body).boxed(),
     };
-    Response::builder().status(status).header("content-type", content_type).body(b).expect("valid response parts")
+    Response::builder()
+        .status(status)
+        .header("content-type", content_type)
+        .body(b)
+        .expect("valid response parts")
 }

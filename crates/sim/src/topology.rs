@@ -45,7 +45,11 @@ impl<'de> Deserialize<'de> for Millis {
             Raw::Ms(ms) => Ok(Millis(Duration::from_millis(ms))),
             Raw::Text(s) => humantime::parse_duration(s.trim())
                 .map(Millis)
-                .map_err(|_| serde::de::Error::custom(format!("invalid duration {s:?}: expected milliseconds or e.g. 250ms, 2s"))),
+                .map_err(|_| {
+                    serde::de::Error::custom(format!(
+                        "invalid duration {s:?}: expected milliseconds or e.g. 250ms, 2s"
+                    ))
+                }),
         }
     }
 }
@@ -75,8 +79,14 @@ impl<'de> Deserialize<'de> for Latency {
             Plain(Millis),
         }
         Ok(match Raw::deserialize(d)? {
-            Raw::Full(f) => Latency { base: f.base.0, jitter: f.jitter.0 },
-            Raw::Plain(m) => Latency { base: m.0, jitter: Duration::ZERO },
+            Raw::Full(f) => Latency {
+                base: f.base.0,
+                jitter: f.jitter.0,
+            },
+            Raw::Plain(m) => Latency {
+                base: m.0,
+                jitter: Duration::ZERO,
+            },
         })
     }
 }
@@ -183,7 +193,10 @@ pub struct Topology {
 impl Topology {
     /// Reads and validates a topology file (YAML, or JSON when it starts with `{`).
     pub fn load(file: &Path) -> Result<Self, TopologyError> {
-        let text = std::fs::read_to_string(file).map_err(|source| TopologyError::Io { file: file.into(), source })?;
+        let text = std::fs::read_to_string(file).map_err(|source| TopologyError::Io {
+            file: file.into(),
+            source,
+        })?;
         Self::parse(file, &text)
     }
 
@@ -195,16 +208,27 @@ impl Topology {
             serde_path_to_error::deserialize(&mut de).map_err(|e| {
                 let path = e.path().to_string();
                 let inner = e.into_inner();
-                TopologyError::Invalid(vec![format!("{f}:{}:{}: {path}: {}", inner.line(), inner.column(), strip(&inner.to_string()))])
+                TopologyError::Invalid(vec![format!(
+                    "{f}:{}:{}: {path}: {}",
+                    inner.line(),
+                    inner.column(),
+                    strip(&inner.to_string())
+                )])
             })?
         } else {
             let de = yaml_serde::Deserializer::from_str(text);
             serde_path_to_error::deserialize(de).map_err(|e| {
                 let path = e.path().to_string();
                 let inner = e.into_inner();
-                let loc = inner.location().map(|l| format!("{}:{}:", l.line(), l.column())).unwrap_or_default();
+                let loc = inner
+                    .location()
+                    .map(|l| format!("{}:{}:", l.line(), l.column()))
+                    .unwrap_or_default();
                 let msg = strip(&inner.to_string());
-                let msg = msg.strip_prefix(&format!("{path}: ")).unwrap_or(&msg).to_string();
+                let msg = msg
+                    .strip_prefix(&format!("{path}: "))
+                    .unwrap_or(&msg)
+                    .to_string();
                 TopologyError::Invalid(vec![format!("{f}:{loc} {path}: {msg}")])
             })?
         };
@@ -248,23 +272,41 @@ fn validate(file: &Path, text: &str, spec: TopologySpec) -> Result<Topology, Top
     for (i, s) in spec.services.iter().enumerate() {
         let at = line_of(text, &s.name, 1);
         let field = format!("services[{i}]");
-        if s.name.is_empty() || !s.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            errors.push(format!("{f}:{at}: {field}.name: {:?} must be letters, digits, '-' or '_'", s.name));
+        if s.name.is_empty()
+            || !s
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            errors.push(format!(
+                "{f}:{at}: {field}.name: {:?} must be letters, digits, '-' or '_'",
+                s.name
+            ));
         }
         if !seen.insert(s.name.as_str()) {
-            errors.push(format!("{f}:{at}: {field}.name: duplicate service name {:?}", s.name));
+            errors.push(format!(
+                "{f}:{at}: {field}.name: duplicate service name {:?}",
+                s.name
+            ));
         }
         if let Some(p) = s.port
             && let Some(other) = ports.insert(p, s.name.clone())
         {
-            errors.push(format!("{f}:{at}: {field}.port: port {p} is also used by {other:?}"));
+            errors.push(format!(
+                "{f}:{at}: {field}.port: port {p} is also used by {other:?}"
+            ));
         }
         if !(0.0..=1.0).contains(&s.error_rate) {
-            errors.push(format!("{f}:{at}: {field}.error_rate: must be within 0..1, got {}", s.error_rate));
+            errors.push(format!(
+                "{f}:{at}: {field}.error_rate: must be within 0..1, got {}",
+                s.error_rate
+            ));
         }
         for p in &s.paths {
             if !p.starts_with('/') || p.starts_with("/_sim") {
-                errors.push(format!("{f}:{at}: {field}.paths: {p:?} must start with '/' and not with /_sim"));
+                errors.push(format!(
+                    "{f}:{at}: {field}.paths: {p:?} must start with '/' and not with /_sim"
+                ));
             }
         }
         for (j, step) in s.calls.iter().enumerate() {
@@ -276,10 +318,16 @@ fn validate(file: &Path, text: &str, spec: TopologySpec) -> Result<Topology, Top
                 let line = line_of(text, &format!("call: {}", c.call), at);
                 if !names.contains(c.call.as_str()) {
                     let known: Vec<&str> = names.iter().copied().collect();
-                    errors.push(format!("{f}:{line}: {cf}: no service named {:?} (services: {})", c.call, known.join(", ")));
+                    errors.push(format!(
+                        "{f}:{line}: {cf}: no service named {:?} (services: {})",
+                        c.call,
+                        known.join(", ")
+                    ));
                 }
                 if c.probability > 100 {
-                    errors.push(format!("{f}:{line}: {cf}: probability must be within 0..100"));
+                    errors.push(format!(
+                        "{f}:{line}: {cf}: probability must be within 0..100"
+                    ));
                 }
             }
         }
@@ -288,11 +336,21 @@ fn validate(file: &Path, text: &str, spec: TopologySpec) -> Result<Topology, Top
     if errors.is_empty()
         && let Some(cycle) = find_cycle(&spec.services)
     {
-        let at = line_of(text, &format!("call: {}", cycle[1]), line_of(text, &cycle[0], 1));
-        errors.push(format!("{f}:{at}: call cycle: {} (a plain request would never end)", cycle.join(" -> ")));
+        let at = line_of(
+            text,
+            &format!("call: {}", cycle[1]),
+            line_of(text, &cycle[0], 1),
+        );
+        errors.push(format!(
+            "{f}:{at}: call cycle: {} (a plain request would never end)",
+            cycle.join(" -> ")
+        ));
     }
     if errors.is_empty() {
-        Ok(Topology { services: spec.services, limits })
+        Ok(Topology {
+            services: spec.services,
+            limits,
+        })
     } else {
         Err(TopologyError::Invalid(errors))
     }
@@ -302,9 +360,23 @@ fn validate(file: &Path, text: &str, spec: TopologySpec) -> Result<Topology, Top
 fn find_cycle(services: &[ServiceSpec]) -> Option<Vec<String>> {
     let edges: BTreeMap<&str, Vec<&str>> = services
         .iter()
-        .map(|s| (s.name.as_str(), s.calls.iter().flat_map(|st| st.calls()).map(|c| c.call.as_str()).collect()))
+        .map(|s| {
+            (
+                s.name.as_str(),
+                s.calls
+                    .iter()
+                    .flat_map(|st| st.calls())
+                    .map(|c| c.call.as_str())
+                    .collect(),
+            )
+        })
         .collect();
-    fn visit<'a>(n: &'a str, edges: &BTreeMap<&'a str, Vec<&'a str>>, stack: &mut Vec<&'a str>, done: &mut BTreeSet<&'a str>) -> Option<Vec<String>> {
+    fn visit<'a>(
+        n: &'a str,
+        edges: &BTreeMap<&'a str, Vec<&'a str>>,
+        stack: &mut Vec<&'a str>,
+        done: &mut BTreeSet<&'a str>,
+    ) -> Option<Vec<String>> {
         if let Some(pos) = stack.iter().position(|s| *s == n) {
             let mut c: Vec<String> = stack[pos..].iter().map(|s| s.to_string()).collect();
             c.push(n.to_string());
@@ -336,7 +408,9 @@ mod tests {
     use super::*;
 
     fn err(text: &str) -> String {
-        Topology::parse(Path::new("t.yaml"), text).unwrap_err().to_string()
+        Topology::parse(Path::new("t.yaml"), text)
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
@@ -347,7 +421,13 @@ mod tests {
         )
         .unwrap();
         let a = t.service("a").unwrap();
-        assert_eq!(a.latency, Latency { base: Duration::from_millis(5), jitter: Duration::from_millis(2) });
+        assert_eq!(
+            a.latency,
+            Latency {
+                base: Duration::from_millis(5),
+                jitter: Duration::from_millis(2)
+            }
+        );
         assert_eq!(a.calls[1].calls()[0].probability, 30);
         assert_eq!(t.limits["a"].max_leak_mb, 64);
         assert_eq!(t.limits["c"].max_leak_mb, 8);
@@ -363,15 +443,21 @@ mod tests {
     #[test]
     fn missing_services_and_cycles_are_named_with_lines() {
         let e = err("services:\n  - name: a\n    calls:\n      - call: nope\n  - name: b\n");
-        assert!(e.contains("t.yaml:4: services[0].calls[0].call: no service named \"nope\""), "{e}");
-        let e = err("services:\n  - name: a\n    calls:\n      - call: b\n  - name: b\n    calls:\n      - call: a\n");
+        assert!(
+            e.contains("t.yaml:4: services[0].calls[0].call: no service named \"nope\""),
+            "{e}"
+        );
+        let e = err(
+            "services:\n  - name: a\n    calls:\n      - call: b\n  - name: b\n    calls:\n      - call: a\n",
+        );
         assert!(e.contains("call cycle: a -> b -> a"), "{e}");
         assert!(e.starts_with("t.yaml:4:"), "{e}");
     }
 
     #[test]
     fn every_problem_is_reported() {
-        let e = err("services:\n  - {name: a, port: 9000, error_rate: 2}\n  - {name: a, port: 9000}\n");
+        let e =
+            err("services:\n  - {name: a, port: 9000, error_rate: 2}\n  - {name: a, port: 9000}\n");
         assert_eq!(e.lines().count(), 3, "{e}");
     }
 }

@@ -77,7 +77,13 @@ pub struct Reply {
 impl Route {
     /// Depth of this subtree (a leaf is 1).
     pub fn depth(&self) -> u32 {
-        1 + self.routes.iter().flatten().map(Route::depth).max().unwrap_or(0)
+        1 + self
+            .routes
+            .iter()
+            .flatten()
+            .map(Route::depth)
+            .max()
+            .unwrap_or(0)
     }
 
     /// The children (none when `routes` is absent or null).

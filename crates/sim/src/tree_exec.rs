@@ -25,7 +25,12 @@ enum Phase {
 
 pub(crate) async fn handle(svc: &Arc<Service>, req: Request<Incoming>) -> Outcome {
     let id = svc.request_id(&req);
-    let depth: u32 = req.headers().get(DEPTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(1);
+    let depth: u32 = req
+        .headers()
+        .get(DEPTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
     let route: Route = match http_util::read_json(req, MAX_TREE_BYTES).await {
         Ok(r) => r,
         Err((msg, field)) => return Outcome::Respond(http_util::error(400, msg, field.as_deref())),
@@ -35,7 +40,13 @@ pub(crate) async fn handle(svc: &Arc<Service>, req: Request<Incoming>) -> Outcom
         Err(o) => return o,
     };
     let mut slow = slow;
-    let mut reply = Reply { service: svc.name.clone(), address: svc.url(), errors: Vec::new(), response: Vec::new(), skipped: false };
+    let mut reply = Reply {
+        service: svc.name.clone(),
+        address: svc.url(),
+        errors: Vec::new(),
+        response: Vec::new(),
+        skipped: false,
+    };
     let mut status = 200;
     match run_faults(svc, &route.faults.before, &mut reply.errors, &mut slow).await {
         Phase::Abort => return Outcome::Abort,
@@ -50,10 +61,20 @@ pub(crate) async fn handle(svc: &Arc<Service>, req: Request<Incoming>) -> Outcom
         }
     }
     let body = serde_json::to_vec(&reply).expect("plain data serializes");
-    Outcome::Respond(with_body(status, "application/json", Bytes::from(body), slow))
+    Outcome::Respond(with_body(
+        status,
+        "application/json",
+        Bytes::from(body),
+        slow,
+    ))
 }
 
-async fn run_faults(svc: &Arc<Service>, faults: &[FaultSpec], errors: &mut Vec<String>, slow: &mut Option<u64>) -> Phase {
+async fn run_faults(
+    svc: &Arc<Service>,
+    faults: &[FaultSpec],
+    errors: &mut Vec<String>,
+    slow: &mut Option<u64>,
+) -> Phase {
     for spec in faults {
         let fault = match Fault::parse(spec, &svc.limits) {
             Ok(f) => f,
@@ -97,18 +118,31 @@ async fn call_children(svc: &Arc<Service>, route: &Route, depth: u32, id: &str, 
         return;
     }
     if depth + 1 > svc.limits.max_depth {
-        reply.errors.push(format!("tree depth exceeds max_depth {}: children not called", svc.limits.max_depth));
+        reply.errors.push(format!(
+            "tree depth exceeds max_depth {}: children not called",
+            svc.limits.max_depth
+        ));
         return;
     }
     if children.len() as u32 > svc.limits.max_fanout {
-        reply.errors.push(format!("{} children exceed max_fanout {}: children not called", children.len(), svc.limits.max_fanout));
+        reply.errors.push(format!(
+            "{} children exceed max_fanout {}: children not called",
+            children.len(),
+            svc.limits.max_fanout
+        ));
         return;
     }
     // Draw every child's probability up front, in route order, so a seeded
     // run makes the same choices whether children run in order or together.
-    let taken: Vec<bool> = children.iter().map(|c| c.probability >= 100 || svc.percent() < c.probability).collect();
+    let taken: Vec<bool> = children
+        .iter()
+        .map(|c| c.probability >= 100 || svc.percent() < c.probability)
+        .collect();
     let results: Vec<(Option<Reply>, Option<String>)> = if route.parallel {
-        let futs = children.iter().zip(&taken).map(|(c, t)| call_child(svc, c, *t, depth, id));
+        let futs = children
+            .iter()
+            .zip(&taken)
+            .map(|(c, t)| call_child(svc, c, *t, depth, id));
         join_all(futs).await
     } else {
         let mut v = Vec::with_capacity(children.len());
@@ -144,7 +178,11 @@ async fn join_all<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<
                 }
             }
         }
-        if all { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
+        if all {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
     })
     .await;
     for r in results {
@@ -154,7 +192,13 @@ async fn join_all<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<
 }
 
 /// Calls one child; returns its reply (or `None`) and an error for the parent.
-async fn call_child(svc: &Arc<Service>, child: &Route, taken: bool, depth: u32, id: &str) -> (Option<Reply>, Option<String>) {
+async fn call_child(
+    svc: &Arc<Service>,
+    child: &Route,
+    taken: bool,
+    depth: u32,
+    id: &str,
+) -> (Option<Reply>, Option<String>) {
     if !taken {
         let skipped = Reply {
             service: child.designation.clone(),
@@ -166,7 +210,13 @@ async fn call_child(svc: &Arc<Service>, child: &Route, taken: bool, depth: u32, 
         return (Some(skipped), None);
     }
     let Some(url) = svc.resolve(&child.designation) else {
-        return (None, Some(format!("{}: unknown service (not in the topology and not a URL)", child.designation)));
+        return (
+            None,
+            Some(format!(
+                "{}: unknown service (not in the topology and not a URL)",
+                child.designation
+            )),
+        );
     };
     let body = serde_json::to_vec(child).expect("plain data serializes");
     let req = match hyper::Request::post(&url)
@@ -176,21 +226,52 @@ async fn call_child(svc: &Arc<Service>, child: &Route, taken: bool, depth: u32, 
         .body(Full::new(Bytes::from(body)))
     {
         Ok(r) => r,
-        Err(e) => return (None, Some(format!("{}: invalid address {url}: {e}", child.designation))),
+        Err(e) => {
+            return (
+                None,
+                Some(format!("{}: invalid address {url}: {e}", child.designation)),
+            );
+        }
     };
     let call = async {
-        let resp = svc.client().request(req).await.map_err(|e| format!("{} ({url}): {}", child.designation, describe(&e)))?;
+        let resp = svc
+            .client()
+            .request(req)
+            .await
+            .map_err(|e| format!("{} ({url}): {}", child.designation, describe(&e)))?;
         let status = resp.status().as_u16();
-        let bytes = resp.into_body().collect().await.map_err(|e| format!("{} ({url}): body: {e}", child.designation))?.to_bytes();
+        let bytes = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| format!("{} ({url}): body: {e}", child.designation))?
+            .to_bytes();
         Ok::<_, String>((status, bytes))
     };
     match tokio::time::timeout(svc.limits.call_timeout, call).await {
-        Err(_) => (None, Some(format!("{} ({url}): no answer within {} ms", child.designation, svc.limits.call_timeout.as_millis()))),
+        Err(_) => (
+            None,
+            Some(format!(
+                "{} ({url}): no answer within {} ms",
+                child.designation,
+                svc.limits.call_timeout.as_millis()
+            )),
+        ),
         Ok(Err(e)) => (None, Some(e)),
         Ok(Ok((status, bytes))) => match serde_json::from_slice::<Reply>(&bytes) {
             Ok(r) if status == 200 => (Some(r), None),
-            Ok(r) => (Some(r), Some(format!("{} answered {status}", child.designation))),
-            Err(_) => (None, Some(format!("{} answered {status} with a body that is not a reply: {}", child.designation, String::from_utf8_lossy(&bytes[..bytes.len().min(200)])))),
+            Ok(r) => (
+                Some(r),
+                Some(format!("{} answered {status}", child.designation)),
+            ),
+            Err(_) => (
+                None,
+                Some(format!(
+                    "{} answered {status} with a body that is not a reply: {}",
+                    child.designation,
+                    String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
+                )),
+            ),
         },
     }
 }

@@ -28,7 +28,11 @@ pub struct SimOptions {
 impl Default for SimOptions {
     fn default() -> Self {
         let lo = IpAddr::V4(Ipv4Addr::LOCALHOST);
-        Self { bind: lo, seed: 1, control: SocketAddr::new(lo, 0) }
+        Self {
+            bind: lo,
+            seed: 1,
+            control: SocketAddr::new(lo, 0),
+        }
     }
 }
 
@@ -80,18 +84,27 @@ pub async fn up(topology: &Topology, opts: &SimOptions) -> std::io::Result<Runni
     let mut listeners = Vec::new();
     for s in &topology.services {
         let addr = SocketAddr::new(opts.bind, s.port.unwrap_or(0));
-        let l = TcpListener::bind(addr)
-            .await
-            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: cannot bind {addr}: {e}", s.name)))?;
+        let l = TcpListener::bind(addr).await.map_err(|e| {
+            std::io::Error::new(e.kind(), format!("{}: cannot bind {addr}: {e}", s.name))
+        })?;
         listeners.push(l);
     }
     let directory = Arc::new(RwLock::new(BTreeMap::new()));
     let mut services = Vec::new();
     for (s, l) in topology.services.iter().zip(&listeners) {
         let addr = l.local_addr()?;
-        directory.write().expect("directory lock").insert(s.name.clone(), addr);
+        directory
+            .write()
+            .expect("directory lock")
+            .insert(s.name.clone(), addr);
         let limits = topology.limits.get(&s.name).cloned().unwrap_or_default();
-        services.push(Arc::new(Service::new(s.clone(), addr, limits, directory.clone(), opts.seed)));
+        services.push(Arc::new(Service::new(
+            s.clone(),
+            addr,
+            limits,
+            directory.clone(),
+            opts.seed,
+        )));
     }
     let control_listener = TcpListener::bind(opts.control).await?;
     let control_addr = control_listener.local_addr()?;
@@ -100,7 +113,10 @@ pub async fn up(topology: &Topology, opts: &SimOptions) -> std::io::Result<Runni
         tokio::spawn(serve_service(l, svc.clone(), rx.clone()));
     }
     let control = Arc::new(Control {
-        services: services.iter().map(|s| (s.name.clone(), s.clone())).collect(),
+        services: services
+            .iter()
+            .map(|s| (s.name.clone(), s.clone()))
+            .collect(),
         client: crate::http_util::client(),
     });
     tokio::spawn(serve_control(control_listener, control, rx));
@@ -154,7 +170,9 @@ async fn serve_control(l: TcpListener, control: Arc<Control>, mut stop: watch::R
                 let c = control.clone();
                 async move { Ok::<_, std::convert::Infallible>(c.handle(req).await) }
             });
-            let _ = auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), handler).await;
+            let _ = auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), handler)
+                .await;
         });
     }
 }
