@@ -21,6 +21,43 @@ pub enum Command {
     /// start N times per second whatever the server does (open model), and
     /// latency is measured from each request's intended start.
     Load(LoadArgs),
+    /// Simulated microservices to break (MicroSim's call-tree protocol).
+    #[command(subcommand)]
+    Sim(SimCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SimCommand {
+    /// Start every service of a topology in this process, plus a control API; Ctrl-C stops them.
+    Up(SimUpArgs),
+    /// Check a topology file and report every problem with its line.
+    Validate {
+        /// Topology file (YAML or JSON).
+        topology: std::path::PathBuf,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct SimUpArgs {
+    /// Topology file (YAML or JSON).
+    #[arg(required_unless_present = "demo")]
+    pub topology: Option<std::path::PathBuf>,
+
+    /// Use the built-in shop topology (gateway, catalog, cart, payment).
+    #[arg(long)]
+    pub demo: bool,
+
+    /// Address the services bind.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+
+    /// Control-plane address.
+    #[arg(long, default_value = "127.0.0.1:7700")]
+    pub control: SocketAddr,
+
+    /// Seed for every random draw (route probabilities, jitter, error rates).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 #[derive(Args, Debug)]

@@ -158,23 +158,9 @@ fn failing_abort_threshold<'a>(
 /// First Ctrl-C/SIGTERM: graceful stop. Second: cancel everything.
 fn spawn_signal_watch(stop: squall_load::StopHandle, flag: Arc<std::sync::atomic::AtomicBool>) {
     tokio::spawn(async move {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut signals = crate::signals::StopSignals::new();
         for round in 0..2 {
-            let got = async {
-                match term.as_mut() {
-                    Some(t) => {
-                        tokio::select! {
-                            _ = tokio::signal::ctrl_c() => {}
-                            _ = t.recv() => {}
-                        }
-                    }
-                    None => {
-                        let _ = tokio::signal::ctrl_c().await;
-                    }
-                }
-            };
-            got.await;
+            signals.next().await;
             flag.store(true, std::sync::atomic::Ordering::SeqCst);
             if round == 0 {
                 eprintln!(

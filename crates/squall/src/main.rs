@@ -7,6 +7,8 @@ mod exit;
 mod load_cmd;
 mod metrics_server;
 mod progress;
+mod signals;
+mod sim_cmd;
 mod summary_table;
 
 use std::process::ExitCode;
@@ -29,6 +31,7 @@ fn main() -> ExitCode {
     let result = rt.block_on(async {
         match cli.command {
             cli::Command::Load(args) => load_cmd::run(args).await,
+            cli::Command::Sim(cmd) => sim_cmd::run(cmd).await,
         }
     });
     match result {

@@ -1,8 +1,10 @@
 //! Integration tests: the real `squall` binary against real HTTP servers on 127.0.0.1.
 
+mod sim_util;
 mod util;
 
 mod load_errors;
 mod load_model;
 mod load_outputs;
 mod load_plan;
+mod sim;
