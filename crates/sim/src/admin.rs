@@ -92,6 +92,19 @@ pub fn put_fault(svc: &Arc<Service>, p: PutFault) -> Response<Body> {
         Ok(f) => f,
         Err(e) => return http_util::error(400, e, Some("args")),
     };
+    if fault == Fault::Crash && svc.supervised {
+        // A crash is an event, not a state: answer, then exit; the
+        // supervisor restarts the service.
+        let name = svc.name.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            crate::service::crash(&name)
+        });
+        return http_util::json(
+            202,
+            &serde_json::json!({"service": svc.name, "type": "crash", "status": "exiting"}),
+        );
+    }
     if fault == Fault::Crash {
         return http_util::error(
             400,

@@ -1,36 +1,61 @@
-//! The control plane: one API for the whole topology.
+//! The control plane: one API for the whole topology, whatever runs it
+//! (one process, supervised processes). It talks to services only over
+//! HTTP, through their `/_sim/` admin API.
 //!
-//! - `GET /services`: names and addresses
+//! - `GET /services`: names and addresses (and, under the supervisor, pid
+//!   and restarts)
 //! - `GET /health`: each service's health, checked over HTTP
 //! - `POST /tree`: a MicroSim request tree; every designation is checked
 //!   (unknown names are a 400 naming the field) but left as written, so
 //!   replies name services as the caller did; the root's probability is
 //!   drawn, and the tree is sent to the root
-//! - `PUT|GET|DELETE /services/{name}/faults[/{id}]`: persistent faults by service name
+//! - `PUT|GET|DELETE /services/{name}/faults[/{id}]`: persistent faults by
+//!   service name, forwarded to that service's admin API
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 
-use crate::admin::{PutFault, put_fault};
 use crate::http_util::{self, Body, Client};
-use crate::service::{Service, resolve};
+use crate::service::{Directory, resolve};
+use crate::supervisor::Supervision;
 use crate::tree::{Reply, Route};
 use crate::tree_exec::describe;
 
 /// State of the control plane.
 pub struct Control {
-    /// Services by name.
-    pub services: BTreeMap<String, Arc<Service>>,
-    /// Client for forwarding trees and checking health.
-    pub client: Client,
+    directory: Arc<Directory>,
+    client: Client,
+    rng: Mutex<StdRng>,
+    supervision: Option<Arc<Supervision>>,
 }
 
 impl Control {
+    /// A control plane over the services of `directory`; `supervision` adds
+    /// process state to `GET /services` when a supervisor runs them.
+    pub fn new(
+        directory: Arc<Directory>,
+        seed: u64,
+        supervision: Option<Arc<Supervision>>,
+    ) -> Self {
+        Self {
+            directory,
+            client: http_util::client(),
+            rng: Mutex::new(StdRng::seed_from_u64(seed ^ 0x5eed_c0de)),
+            supervision,
+        }
+    }
+
+    fn services(&self) -> Vec<(String, String)> {
+        let d = self.directory.read().expect("directory lock");
+        d.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
     /// Handles one control-plane request.
     pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Body> {
         let path = req.uri().path().trim_end_matches('/').to_string();
@@ -38,9 +63,17 @@ impl Control {
         match (req.method().clone(), parts.as_slice()) {
             (Method::GET, ["services"]) => {
                 let list: Vec<_> = self
-                    .services
-                    .values()
-                    .map(|s| serde_json::json!({"name": s.name, "address": s.url()}))
+                    .services()
+                    .into_iter()
+                    .map(|(name, auth)| {
+                        let mut v =
+                            serde_json::json!({"name": name, "address": format!("http://{auth}/")});
+                        if let Some(state) = self.supervision.as_ref().and_then(|s| s.get(&name)) {
+                            v["pid"] = state.pid.into();
+                            v["restarts"] = state.restarts.into();
+                        }
+                        v
+                    })
                     .collect();
                 http_util::json(200, &list)
             }
@@ -51,35 +84,27 @@ impl Control {
                     Err((msg, field)) => http_util::error(400, msg, field.as_deref()),
                 }
             }
-            (m, ["services", name, "faults", rest @ ..]) => {
-                let Some(svc) = self.services.get(*name).cloned() else {
-                    let known: Vec<&str> = self.services.keys().map(String::as_str).collect();
+            (_, ["services", name, "faults", rest @ ..]) => {
+                let Some(auth) = self
+                    .directory
+                    .read()
+                    .expect("directory lock")
+                    .get(*name)
+                    .cloned()
+                else {
+                    let known: Vec<String> = self.services().into_iter().map(|(n, _)| n).collect();
                     return http_util::error(
                         404,
                         format!("no service named {name:?} (services: {})", known.join(", ")),
                         None,
                     );
                 };
-                match (m, rest) {
-                    (Method::GET, []) => http_util::json(200, &svc.leases.list()),
-                    (Method::PUT | Method::POST, []) => {
-                        match http_util::read_json::<PutFault>(req, 64 * 1024).await {
-                            Ok(p) => put_fault(&svc, p),
-                            Err((msg, field)) => http_util::error(400, msg, field.as_deref()),
-                        }
-                    }
-                    (Method::DELETE, []) => {
-                        http_util::json(200, &serde_json::json!({"cleared": svc.leases.clear()}))
-                    }
-                    (Method::DELETE, [id]) => {
-                        if svc.leases.remove(id) {
-                            http_util::json(200, &serde_json::json!({"cleared": 1, "id": id}))
-                        } else {
-                            http_util::error(404, format!("no active fault {id:?} on {name}"), None)
-                        }
-                    }
-                    (m, _) => http_util::error(405, format!("{m} is not allowed here"), None),
+                let mut url = format!("http://{auth}/_sim/faults");
+                for part in rest {
+                    url.push('/');
+                    url.push_str(part);
                 }
+                self.pass_through(req, &url, name).await
             }
             (m, _) => http_util::error(
                 404,
@@ -94,8 +119,8 @@ impl Control {
     async fn health(&self) -> Response<Body> {
         let mut out = Vec::new();
         let mut all_ok = true;
-        for s in self.services.values() {
-            let url = format!("http://{}/_sim/health", s.addr);
+        for (name, auth) in self.services() {
+            let url = format!("http://{auth}/_sim/health");
             let req = Request::get(&url)
                 .body(Full::new(Bytes::new()))
                 .expect("valid request");
@@ -104,7 +129,7 @@ impl Control {
                 Ok(Ok(r)) if r.status() == 200
             );
             all_ok &= ok;
-            out.push(serde_json::json!({"name": s.name, "address": s.url(), "status": if ok { "ok" } else { "down" }}));
+            out.push(serde_json::json!({"name": name, "address": format!("http://{auth}/"), "status": if ok { "ok" } else { "down" }}));
         }
         http_util::json(
             if all_ok { 200 } else { 503 },
@@ -113,25 +138,17 @@ impl Control {
     }
 
     async fn forward(&self, route: Route) -> Response<Body> {
-        let directory = match self.services.values().next() {
-            Some(s) => s.directory.clone(),
-            None => return http_util::error(503, "the topology has no services", None),
-        };
-        if let Err((field, name)) = check_tree(&directory, &route, "") {
+        let directory = &self.directory;
+        if let Err((field, name)) = check_tree(directory, &route, "") {
             return http_util::error(
                 400,
                 format!("no service named {name:?} and not a URL"),
                 Some(&field),
             );
         }
-        let root_url = resolve(&directory, &route.designation).expect("checked above");
+        let root_url = resolve(directory, &route.designation).expect("checked above");
         if route.probability < 100 {
-            let draw = self
-                .services
-                .values()
-                .next()
-                .map(|s| s.percent())
-                .unwrap_or(0);
+            let draw: u8 = self.rng.lock().expect("rng lock").random_range(0..100);
             if draw >= route.probability {
                 let skipped = Reply {
                     service: route.designation.clone(),
@@ -182,6 +199,47 @@ impl Control {
                 ),
                 None,
             ),
+        }
+    }
+}
+
+impl Control {
+    /// Sends the caller's method and body to a service's admin API and
+    /// returns its answer unchanged.
+    async fn pass_through(&self, req: Request<Incoming>, url: &str, name: &str) -> Response<Body> {
+        let method = req.method().clone();
+        let body = match Limited::new(req.into_body(), 64 * 1024).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(e) => return http_util::error(400, format!("cannot read the body: {e}"), None),
+        };
+        let out = Request::builder()
+            .method(method)
+            .uri(url)
+            .header("content-type", "application/json")
+            .body(Full::new(body))
+            .expect("valid request parts");
+        let resp =
+            tokio::time::timeout(std::time::Duration::from_secs(5), self.client.request(out)).await;
+        match resp {
+            Ok(Ok(resp)) => {
+                let status = resp.status();
+                match resp.into_body().collect().await {
+                    Ok(b) => Response::builder()
+                        .status(status)
+                        .header("content-type", "application/json")
+                        .body(Full::new(b.to_bytes()).boxed())
+                        .expect("valid response parts"),
+                    Err(e) => http_util::error(
+                        502,
+                        format!("{name} answered with a broken body: {e}"),
+                        None,
+                    ),
+                }
+            }
+            Ok(Err(e)) => {
+                http_util::error(502, format!("cannot reach {name}: {}", describe(&e)), None)
+            }
+            Err(_) => http_util::error(504, format!("{name} did not answer within 5 s"), None),
         }
     }
 }

@@ -12,21 +12,30 @@
 //! - [`service`]: one service's state and request dispatch; `tree_exec` and
 //!   `plain` run the two kinds of requests; [`admin`] is its `/_sim/` API.
 //! - [`control`]: the control plane for the whole topology.
-//! - [`up`]: starting everything in one process.
+//! - [`k8s`]: Kubernetes manifests running each service on its own.
+//! - `serve`: accept loops; [`up`] starts everything in one process;
+//!   [`single`] runs one service alone; [`supervisor`] runs one process per
+//!   service and restarts the ones that exit.
 
 pub mod admin;
 pub mod control;
 pub mod fault;
 pub mod http_util;
+pub mod k8s;
 pub mod leases;
 pub mod limits;
 mod plain;
 pub mod resources;
+mod serve;
 pub mod service;
+pub mod single;
+pub mod supervisor;
 pub mod topology;
 pub mod tree;
 mod tree_exec;
 mod up;
 
+pub use single::{RunningService, SingleOptions, serve_one};
+pub use supervisor::{Supervised, SupervisorEvent, supervise};
 pub use topology::{Topology, TopologyError};
 pub use up::{RunningSim, SimOptions, up};

@@ -26,8 +26,9 @@ pub const REQUEST_ID: &str = "x-request-id";
 /// Header carrying the depth of the node in its tree (root = 1).
 pub const DEPTH: &str = "x-squall-depth";
 
-/// Where every service of the topology listens.
-pub type Directory = RwLock<BTreeMap<String, SocketAddr>>;
+/// Where every service of the topology listens, as `host:port`: loopback
+/// addresses in one process or under the supervisor, DNS names on Kubernetes.
+pub type Directory = RwLock<BTreeMap<String, String>>;
 
 /// Counters and histograms exposed at `/_sim/metrics`.
 #[derive(Default)]
@@ -58,6 +59,8 @@ pub struct Service {
     pub resources: Arc<Resources>,
     /// Metrics.
     pub metrics: Mutex<ServiceMetrics>,
+    /// A supervisor restarts this process, so the `crash` fault may exit it.
+    pub supervised: bool,
     rng: Mutex<StdRng>,
     client: Client,
     ids: AtomicU64,
@@ -79,6 +82,7 @@ impl Service {
         limits: Limits,
         directory: Arc<Directory>,
         seed: u64,
+        supervised: bool,
     ) -> Self {
         let name_hash = spec.name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
@@ -92,6 +96,7 @@ impl Service {
             leases: LeaseTable::default(),
             resources: Arc::new(Resources::default()),
             metrics: Mutex::new(ServiceMetrics::default()),
+            supervised,
             rng: Mutex::new(StdRng::seed_from_u64(seed ^ name_hash)),
             client: http_util::client(),
             ids: AtomicU64::new(0),
@@ -233,6 +238,16 @@ pub fn resolve(directory: &Directory, designation: &str) -> Option<String> {
         .get(designation)
         .map(|a| format!("http://{a}/"))
 }
+
+/// Ends this process for the `crash` fault; the supervisor restarts it.
+/// The exit code is distinct so the supervisor's log tells a crash from a bug.
+pub fn crash(name: &str) -> ! {
+    eprintln!("squall sim: {name}: crash fault, exiting");
+    std::process::exit(CRASH_EXIT_CODE)
+}
+
+/// Exit code of a service ended by the `crash` fault.
+pub const CRASH_EXIT_CODE: i32 = 86;
 
 /// Wraps a body in the slow-body throttle when one is in force.
 pub fn with_body(

@@ -106,6 +106,7 @@ async fn run_faults(
             }
             Fault::Abort => return Phase::Abort,
             Fault::SlowBody { bytes_per_sec } => *slow = Some(bytes_per_sec),
+            Fault::Crash if svc.supervised => crate::service::crash(&svc.name),
             Fault::Crash => errors.push("crash: needs a supervised service (squall sim up --processes), not available in single-process mode".into()),
         }
     }

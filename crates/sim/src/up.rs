@@ -5,13 +5,12 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, RwLock};
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::control::Control;
-use crate::service::{Outcome, Service};
+use crate::serve::{serve_control, serve_service};
+use crate::service::Service;
 use crate::topology::Topology;
 
 /// How to start a topology.
@@ -67,27 +66,12 @@ impl Drop for RunningSim {
     }
 }
 
-/// The connection ended without a response (the `abort` fault).
-#[derive(Debug)]
-struct Aborted;
-
-impl std::fmt::Display for Aborted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("aborted by fault")
-    }
-}
-
-impl std::error::Error for Aborted {}
-
 /// Binds every service and the control plane, then serves in the background.
 pub async fn up(topology: &Topology, opts: &SimOptions) -> std::io::Result<RunningSim> {
     let mut listeners = Vec::new();
     for s in &topology.services {
         let addr = SocketAddr::new(opts.bind, s.port.unwrap_or(0));
-        let l = TcpListener::bind(addr).await.map_err(|e| {
-            std::io::Error::new(e.kind(), format!("{}: cannot bind {addr}: {e}", s.name))
-        })?;
-        listeners.push(l);
+        listeners.push(bind(&s.name, addr).await?);
     }
     let directory = Arc::new(RwLock::new(BTreeMap::new()));
     let mut services = Vec::new();
@@ -96,7 +80,7 @@ pub async fn up(topology: &Topology, opts: &SimOptions) -> std::io::Result<Runni
         directory
             .write()
             .expect("directory lock")
-            .insert(s.name.clone(), addr);
+            .insert(s.name.clone(), addr.to_string());
         let limits = topology.limits.get(&s.name).cloned().unwrap_or_default();
         services.push(Arc::new(Service::new(
             s.clone(),
@@ -104,21 +88,16 @@ pub async fn up(topology: &Topology, opts: &SimOptions) -> std::io::Result<Runni
             limits,
             directory.clone(),
             opts.seed,
+            false,
         )));
     }
-    let control_listener = TcpListener::bind(opts.control).await?;
+    let control_listener = bind("control plane", opts.control).await?;
     let control_addr = control_listener.local_addr()?;
     let (tx, rx) = watch::channel(false);
     for (svc, l) in services.iter().zip(listeners) {
         tokio::spawn(serve_service(l, svc.clone(), rx.clone()));
     }
-    let control = Arc::new(Control {
-        services: services
-            .iter()
-            .map(|s| (s.name.clone(), s.clone()))
-            .collect(),
-        client: crate::http_util::client(),
-    });
+    let control = Arc::new(Control::new(directory, opts.seed, None));
     tokio::spawn(serve_control(control_listener, control, rx));
     Ok(RunningSim {
         services: services.iter().map(|s| (s.name.clone(), s.addr)).collect(),
@@ -128,51 +107,9 @@ pub async fn up(topology: &Topology, opts: &SimOptions) -> std::io::Result<Runni
     })
 }
 
-async fn serve_service(l: TcpListener, svc: Arc<Service>, mut stop: watch::Receiver<bool>) {
-    loop {
-        let (stream, _) = tokio::select! {
-            r = l.accept() => match r { Ok(x) => x, Err(_) => continue },
-            _ = stop.wait_for(|s| *s) => return,
-        };
-        let _ = stream.set_nodelay(true);
-        let svc = svc.clone();
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            let handler = hyper::service::service_fn(move |req| {
-                let svc = svc.clone();
-                async move {
-                    match svc.handle(req).await {
-                        Outcome::Respond(r) => Ok(r),
-                        Outcome::Abort => Err(Aborted),
-                    }
-                }
-            });
-            let builder = auto::Builder::new(TokioExecutor::new());
-            let conn = builder.serve_connection(TokioIo::new(stream), handler);
-            let mut stop = stop;
-            tokio::select! {
-                _ = conn => {}
-                _ = stop.wait_for(|s| *s) => {}
-            }
-        });
-    }
-}
-
-async fn serve_control(l: TcpListener, control: Arc<Control>, mut stop: watch::Receiver<bool>) {
-    loop {
-        let (stream, _) = tokio::select! {
-            r = l.accept() => match r { Ok(x) => x, Err(_) => continue },
-            _ = stop.wait_for(|s| *s) => return,
-        };
-        let control = control.clone();
-        tokio::spawn(async move {
-            let handler = hyper::service::service_fn(move |req| {
-                let c = control.clone();
-                async move { Ok::<_, std::convert::Infallible>(c.handle(req).await) }
-            });
-            let _ = auto::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(stream), handler)
-                .await;
-        });
-    }
+/// Binds a listener, naming what it is for in the error.
+pub(crate) async fn bind(what: &str, addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{what}: cannot bind {addr}: {e}")))
 }

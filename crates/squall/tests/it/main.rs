@@ -8,3 +8,4 @@ mod load_model;
 mod load_outputs;
 mod load_plan;
 mod sim;
+mod sim_modes;

@@ -1,0 +1,75 @@
+//! Accept loops for services and the control plane, shared by every mode.
+
+use std::sync::Arc;
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::control::Control;
+use crate::service::{Outcome, Service};
+
+/// The connection ended without a response (the `abort` fault).
+#[derive(Debug)]
+struct Aborted;
+
+impl std::fmt::Display for Aborted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("aborted by fault")
+    }
+}
+
+impl std::error::Error for Aborted {}
+
+/// Serves one service until `stop` turns true; connections in flight end then too.
+pub async fn serve_service(l: TcpListener, svc: Arc<Service>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let (stream, _) = tokio::select! {
+            r = l.accept() => match r { Ok(x) => x, Err(_) => continue },
+            _ = stop.wait_for(|s| *s) => return,
+        };
+        let _ = stream.set_nodelay(true);
+        let svc = svc.clone();
+        let mut stop = stop.clone();
+        tokio::spawn(async move {
+            let handler = hyper::service::service_fn(move |req| {
+                let svc = svc.clone();
+                async move {
+                    match svc.handle(req).await {
+                        Outcome::Respond(r) => Ok(r),
+                        // Failing the service future makes hyper drop the
+                        // connection without writing a response.
+                        Outcome::Abort => Err(Aborted),
+                    }
+                }
+            });
+            let builder = auto::Builder::new(TokioExecutor::new());
+            let conn = builder.serve_connection(TokioIo::new(stream), handler);
+            tokio::select! {
+                _ = conn => {}
+                _ = stop.wait_for(|s| *s) => {}
+            }
+        });
+    }
+}
+
+/// Serves the control plane until `stop` turns true.
+pub async fn serve_control(l: TcpListener, control: Arc<Control>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let (stream, _) = tokio::select! {
+            r = l.accept() => match r { Ok(x) => x, Err(_) => continue },
+            _ = stop.wait_for(|s| *s) => return,
+        };
+        let control = control.clone();
+        tokio::spawn(async move {
+            let handler = hyper::service::service_fn(move |req| {
+                let c = control.clone();
+                async move { Ok::<_, std::convert::Infallible>(c.handle(req).await) }
+            });
+            let _ = auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), handler)
+                .await;
+        });
+    }
+}
