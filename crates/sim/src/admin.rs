@@ -4,6 +4,7 @@
 //! - `PUT /_sim/faults` `{"type": "latency", "args": {"delay": 100}, "lease": "30s"}` -> 201 with the lease
 //! - `GET /_sim/faults` -> the leases in force with time left
 //! - `DELETE /_sim/faults/{id}` or `DELETE /_sim/faults` (all)
+//! - `GET /_sim/faults/history`: start and end (wall clock) of recent faults
 //! - `GET /_sim/health`, `GET /_sim/metrics`
 
 use std::fmt::Write;
@@ -44,6 +45,7 @@ pub(crate) async fn handle(svc: &Arc<Service>, req: Request<Incoming>) -> Respon
         ),
         (Method::GET, "/_sim/metrics") => http_util::text(200, metrics_text(svc)),
         (Method::GET, "/_sim/faults") => http_util::json(200, &svc.leases.list()),
+        (Method::GET, "/_sim/faults/history") => http_util::json(200, &svc.leases.history()),
         (Method::PUT, "/_sim/faults") | (Method::POST, "/_sim/faults") => {
             match http_util::read_json::<PutFault>(req, 64 * 1024).await {
                 Ok(p) => put_fault(svc, p),

@@ -39,7 +39,36 @@ pub struct LeaseView {
 #[derive(Default)]
 pub struct LeaseTable {
     leases: Mutex<Vec<Lease>>,
+    history: Mutex<std::collections::VecDeque<LeaseRecord>>,
     next: AtomicU64,
+}
+
+/// When a persistent fault started and ended, in wall-clock time, so a
+/// caller can check from the service's side that its schedule was kept.
+#[derive(Clone, Debug, Serialize)]
+pub struct LeaseRecord {
+    /// Lease id.
+    pub id: String,
+    /// Fault type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Start, ms since the Unix epoch.
+    pub started_unix_ms: u64,
+    /// End, ms since the Unix epoch (the deadline for a lease that expired);
+    /// none while in force.
+    pub ended_unix_ms: Option<u64>,
+    /// `expired`, `removed` or `cleared`; none while in force.
+    pub ended_by: Option<&'static str>,
+}
+
+/// How many records the history keeps.
+const HISTORY: usize = 1000;
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// Resolves when a lease ends: at its deadline or when it is cancelled.
@@ -67,6 +96,18 @@ impl LeaseTable {
             args: spec.args.clone(),
             expires_in_ms: lease.as_millis() as u64,
         };
+        let mut h = self.history.lock().expect("history lock");
+        if h.len() == HISTORY {
+            h.pop_front();
+        }
+        h.push_back(LeaseRecord {
+            id: id.clone(),
+            kind: spec.kind.clone(),
+            started_unix_ms: unix_ms(),
+            ended_unix_ms: None,
+            ended_by: None,
+        });
+        drop(h);
         self.leases.lock().expect("lease lock").push(Lease {
             id,
             spec,
@@ -77,28 +118,55 @@ impl LeaseTable {
         (view, deadline, rx)
     }
 
-    fn sweep(leases: &mut Vec<Lease>) {
+    fn sweep(&self, leases: &mut Vec<Lease>) {
         let now = Instant::now();
+        let mut ended = Vec::new();
         leases.retain(|l| {
             let live = l.deadline > now;
             if !live {
                 let _ = l.cancel.send(true);
+                let late = now.duration_since(l.deadline).as_millis() as u64;
+                ended.push((l.id.clone(), unix_ms().saturating_sub(late)));
             }
             live
         });
+        for (id, at) in ended {
+            self.ended(&id, at, "expired");
+        }
+    }
+
+    fn ended(&self, id: &str, at_unix_ms: u64, by: &'static str) {
+        let mut h = self.history.lock().expect("history lock");
+        if let Some(r) = h.iter_mut().rev().find(|r| r.id == id) {
+            r.ended_unix_ms = Some(at_unix_ms);
+            r.ended_by = Some(by);
+        }
+    }
+
+    /// Every fault of the last 1000, with start and end times.
+    pub fn history(&self) -> Vec<LeaseRecord> {
+        let mut g = self.leases.lock().expect("lease lock");
+        self.sweep(&mut g);
+        drop(g);
+        self.history
+            .lock()
+            .expect("history lock")
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// Faults in force now (expired leases are dropped on the way).
     pub fn active(&self) -> Vec<Fault> {
         let mut g = self.leases.lock().expect("lease lock");
-        Self::sweep(&mut g);
+        self.sweep(&mut g);
         g.iter().map(|l| l.fault.clone()).collect()
     }
 
     /// Views of the leases in force, with time left.
     pub fn list(&self) -> Vec<LeaseView> {
         let mut g = self.leases.lock().expect("lease lock");
-        Self::sweep(&mut g);
+        self.sweep(&mut g);
         let now = Instant::now();
         g.iter()
             .map(|l| LeaseView {
@@ -113,11 +181,12 @@ impl LeaseTable {
     /// Ends one lease; false when there is no such (live) lease.
     pub fn remove(&self, id: &str) -> bool {
         let mut g = self.leases.lock().expect("lease lock");
-        Self::sweep(&mut g);
+        self.sweep(&mut g);
         match g.iter().position(|l| l.id == id) {
             Some(i) => {
                 let l = g.remove(i);
                 let _ = l.cancel.send(true);
+                self.ended(&l.id, unix_ms(), "removed");
                 true
             }
             None => false,
@@ -127,10 +196,11 @@ impl LeaseTable {
     /// Ends every lease; returns how many there were.
     pub fn clear(&self) -> usize {
         let mut g = self.leases.lock().expect("lease lock");
-        Self::sweep(&mut g);
+        self.sweep(&mut g);
         let n = g.len();
         for l in g.drain(..) {
             let _ = l.cancel.send(true);
+            self.ended(&l.id, unix_ms(), "cleared");
         }
         n
     }
@@ -167,6 +237,13 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(80)).await;
         assert!(t.active().is_empty());
         assert!(*rx.borrow_and_update());
+        let h = t.history();
+        assert_eq!(h[0].ended_by, Some("expired"));
+        let took = h[0].ended_unix_ms.unwrap() - h[0].started_unix_ms;
+        assert!(
+            (45..=80).contains(&took),
+            "ended at its deadline, {took} ms"
+        );
     }
 
     #[tokio::test]

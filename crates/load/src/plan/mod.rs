@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-pub use parse::{PlanError, parse_plan, read_plan};
+pub use parse::{PlanError, parse_document, parse_plan, read_plan};
 pub use profile::{LoadSpec, Model, Stage};
 pub use step::{Capture, Check, Feeder, FeederMode, JsonCheck, LoopSpec, RequestSpec, Step, Think};
 pub use threshold_spec::ThresholdSpec;

@@ -52,6 +52,16 @@ pub fn read_plan(file: &Path) -> Result<Plan, PlanError> {
 
 /// Parses plan text; `file` is used in error messages only.
 pub fn parse_plan(file: &Path, text: &str) -> Result<Plan, PlanError> {
+    parse_document(file, text)
+}
+
+/// Parses any YAML or JSON document (JSON when it starts with `{`) with
+/// errors located by line, column and field path, as plans are; other
+/// documents that embed a plan (experiments) use it too.
+pub fn parse_document<T: serde::de::DeserializeOwned>(
+    file: &Path,
+    text: &str,
+) -> Result<T, PlanError> {
     let is_json = text.trim_start().starts_with('{');
     let invalid = |location: String, path: String, message: String| PlanError::Invalid {
         file: file.to_path_buf(),
