@@ -9,11 +9,14 @@
 //! This crate knows nothing about how the metrics were produced.
 
 pub mod csv_out;
+pub mod grafana;
 pub mod hlog;
+pub mod html;
 pub mod influx;
 pub mod json_out;
 pub mod prometheus;
 mod record;
+pub mod run_report;
 pub mod summary;
 
 pub use record::{PercentilesMs, SecondRecord};

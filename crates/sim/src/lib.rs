@@ -38,4 +38,8 @@ mod up;
 pub use single::{RunningService, SingleOptions, serve_one};
 pub use supervisor::{Supervised, SupervisorEvent, supervise};
 pub use topology::{Topology, TopologyError};
+
+/// The built-in shop topology (gateway, catalog, cart, payment), used by
+/// `squall sim up --demo` and `squall demo`.
+pub const SHOP: &str = include_str!("../assets/shop.yaml");
 pub use up::{RunningSim, SimOptions, up};

@@ -24,6 +24,48 @@ pub enum Command {
     /// Simulated microservices to break (MicroSim's call-tree protocol).
     #[command(subcommand)]
     Sim(SimCommand),
+    /// Run a whole experiment: workload, scheduled faults, goals; writes a report.
+    Run(RunArgs),
+    /// Start a simulated shop and run an experiment on it with load and faults (no setup).
+    Demo(DemoArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Experiment file (YAML or JSON): a Chaos Toolkit experiment plus workload, faults, goals.
+    pub experiment: std::path::PathBuf,
+
+    #[command(flatten)]
+    pub common: RunCommon,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// A shorter demo (about 25 s) with the same shape.
+    #[arg(long)]
+    pub quick: bool,
+
+    #[command(flatten)]
+    pub common: RunCommon,
+}
+
+#[derive(Args, Debug)]
+pub struct RunCommon {
+    /// Directory that receives one sub-directory per run.
+    #[arg(long, default_value = "runs")]
+    pub runs_dir: std::path::PathBuf,
+
+    /// Load-generator worker threads.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+
+    /// Seed for every random draw (load and simulator).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+
+    /// No per-second lines; only the summary.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 #[derive(Subcommand, Debug)]

@@ -7,6 +7,7 @@ mod exit;
 mod load_cmd;
 mod metrics_server;
 mod progress;
+mod run_cmd;
 mod signals;
 mod sim_cmd;
 mod summary_table;
@@ -32,6 +33,8 @@ fn main() -> ExitCode {
         match cli.command {
             cli::Command::Load(args) => load_cmd::run(args).await,
             cli::Command::Sim(cmd) => sim_cmd::run(cmd).await,
+            cli::Command::Run(args) => run_cmd::run(args).await,
+            cli::Command::Demo(args) => run_cmd::demo(args).await,
         }
     });
     match result {

@@ -14,8 +14,7 @@ use crate::cli::{SimCommand, SimServiceArgs, SimUpArgs};
 use crate::exit::{self, InvalidInput};
 use crate::signals::StopSignals;
 
-/// The built-in shop topology.
-pub const SHOP: &str = include_str!("../assets/shop.yaml");
+use squall_sim::SHOP;
 
 pub async fn run(cmd: SimCommand) -> Result<u8> {
     match cmd {

@@ -7,5 +7,6 @@ mod load_errors;
 mod load_model;
 mod load_outputs;
 mod load_plan;
+mod run;
 mod sim;
 mod sim_modes;

@@ -1,0 +1,303 @@
+//! The whole of `squall run FILE`: start the simulated system if the
+//! experiment names one, prepare, run, and write the run directory
+//! (`report.json`, `report.html`, per-second metrics, HdrHistogram log,
+//! InfluxDB lines, Grafana dashboard, `summary.txt`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use squall_report::run_report::{RUN_REPORT_SCHEMA, RunReport, SeriesPoint};
+use squall_report::{OutputKind, Sink};
+use squall_sim::{SimOptions, Topology};
+use tokio::sync::{mpsc, watch};
+
+use crate::document::{self, SimSpec};
+use crate::event::Event;
+use crate::outcome::{self, Verdict};
+use crate::prepare::prepare;
+use crate::run::{self, Settings};
+
+/// What to run and where to write.
+pub struct Request {
+    /// The experiment file (for messages and relative paths).
+    pub file: PathBuf,
+    /// Its text.
+    pub text: String,
+    /// Directory that receives `<slug>-<time>/`.
+    pub runs_dir: PathBuf,
+    /// Load-engine threads.
+    pub threads: usize,
+    /// Seed for the load engine and the simulator.
+    pub seed: u64,
+    /// Flips to true to stop (Ctrl-C).
+    pub stop: watch::Receiver<bool>,
+}
+
+/// A finished run.
+pub struct Finished {
+    /// The report (also written as `report.json`).
+    pub report: RunReport,
+    /// The run directory.
+    pub dir: PathBuf,
+    /// The plain-text summary (also written as `summary.txt`).
+    pub summary: String,
+    /// Warnings found while preparing.
+    pub warnings: Vec<String>,
+}
+
+/// Why a run could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecuteError {
+    /// The experiment is invalid; every problem is listed.
+    #[error("{}", .0.join("\n"))]
+    Invalid(Vec<String>),
+    /// The simulated system or the target could not be started or reached.
+    #[error("{0}")]
+    Setup(String),
+    /// The run directory could not be written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ExecuteError + '_ {
+    move |source| ExecuteError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Runs an experiment end to end.
+pub async fn execute(
+    req: Request,
+    events: mpsc::UnboundedSender<Event>,
+) -> Result<Finished, ExecuteError> {
+    let invalid = |e: &dyn std::fmt::Display| ExecuteError::Invalid(vec![e.to_string()]);
+    let (raw, _) = document::parse(&req.file, &req.text).map_err(|e| invalid(&e))?;
+    // The simulated system first: its addresses go into the document.
+    let sim = match &raw.sim {
+        None => None,
+        Some(spec) => {
+            let topology = load_topology(&req.file, spec)?;
+            let opts = SimOptions {
+                seed: req.seed,
+                ..Default::default()
+            };
+            let running = squall_sim::up(&topology, &opts).await.map_err(|e| {
+                ExecuteError::Setup(format!("cannot start the simulated system: {e}"))
+            })?;
+            Some(running)
+        }
+    };
+    let urls: BTreeMap<String, String> = sim
+        .as_ref()
+        .map(|s| {
+            s.services
+                .iter()
+                .map(|(n, a)| (n.clone(), format!("http://{a}")))
+                .collect()
+        })
+        .unwrap_or_default();
+    let entry = sim
+        .as_ref()
+        .and_then(|s| s.services.first())
+        .map(|(_, a)| format!("http://{a}/"));
+    let text = document::substitute(&req.text, &urls, raw.target.as_deref().or(entry.as_deref()));
+    let (exp, doc) = document::parse(&req.file, &text).map_err(|e| invalid(&e))?;
+    let mut prepared = prepare(&req.file, &exp, &urls).map_err(ExecuteError::Invalid)?;
+    if prepared.target.is_none() {
+        prepared.target = entry;
+    }
+    let mut warnings = prepared.warnings.clone();
+    warnings.extend(document::unknown_keys(&doc).into_iter().map(|k| {
+        format!(
+            "top-level key {k:?} is neither a Squall section nor a Chaos Toolkit one; it is ignored"
+        )
+    }));
+    run::preflight(&prepared)
+        .await
+        .map_err(|e| ExecuteError::Setup(e.to_string()))?;
+    // The run directory.
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let dir = unique_dir(&req.runs_dir, &slug(&prepared.title), started);
+    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    let ext = if req.text.trim_start().starts_with('{') {
+        "json"
+    } else {
+        "yaml"
+    };
+    let copy = dir.join(format!("experiment.{ext}"));
+    std::fs::write(&copy, &req.text).map_err(io(&copy))?;
+    let mut files = BTreeMap::new();
+    files.insert("experiment".to_string(), format!("experiment.{ext}"));
+    let outputs = [
+        (OutputKind::Csv, "metrics.csv", "per-second metrics (CSV)"),
+        (
+            OutputKind::Json,
+            "load.json",
+            "per-second metrics and summary (JSON)",
+        ),
+        (
+            OutputKind::Hlog,
+            "latency.hlog",
+            "HdrHistogram interval log",
+        ),
+        (
+            OutputKind::Influx,
+            "metrics.influx",
+            "InfluxDB line protocol",
+        ),
+    ];
+    for (_, name, role) in &outputs {
+        files.insert(role.to_string(), name.to_string());
+    }
+    let sink_dir = dir.clone();
+    let open_sinks = move |start_unix: f64| -> Result<Vec<Box<dyn Sink>>, String> {
+        outputs
+            .iter()
+            .map(|(k, name, _)| {
+                squall_report::open(*k, &sink_dir.join(name), start_unix).map_err(|e| e.to_string())
+            })
+            .collect()
+    };
+    let settings = Settings {
+        threads: req.threads,
+        seed: req.seed,
+        stop: req.stop.clone(),
+        open_sinks: Box::new(open_sinks),
+    };
+    let measured = run::run(&prepared, settings, events)
+        .await
+        .map_err(|e| ExecuteError::Setup(e.to_string()))?;
+    if let Some(s) = &sim {
+        s.shutdown();
+    }
+    let verdict = Verdict::of(&measured);
+    for (role, name) in [
+        ("report (JSON)", "report.json"),
+        ("report (HTML)", "report.html"),
+        ("Grafana dashboard", "grafana-dashboard.json"),
+        ("summary", "summary.txt"),
+    ] {
+        files.insert(role.to_string(), name.to_string());
+    }
+    let report = RunReport {
+        schema: RUN_REPORT_SCHEMA.into(),
+        title: prepared.title.clone(),
+        experiment_file: req.file.display().to_string(),
+        verdict: verdict.label().into(),
+        exit_code: verdict.exit_code(),
+        ended_early: measured.ended_early.clone(),
+        started_unix_ms: measured.started_unix_ms,
+        duration_s: measured.duration_s,
+        warmup: measured.warmup.clone(),
+        phases: measured.phases.clone(),
+        faults: measured.faults.clone(),
+        goals: measured.goals.clone(),
+        series: measured
+            .rows
+            .iter()
+            .map(|r| SeriesPoint {
+                t: r.end_s,
+                rps: r.rps,
+                failed: r.failed,
+                error_rate: r.error_rate,
+                p50_ms: r.p50_ms,
+                p95_ms: r.p95_ms,
+                p99_ms: r.p99_ms,
+            })
+            .collect(),
+        hypothesis: BTreeMap::new(),
+        timeline: measured.timeline.clone(),
+        files,
+    };
+    let summary = outcome::summary_text(&report, &dir);
+    write_atomic(
+        &dir.join("report.json"),
+        &serde_json::to_string_pretty(&report).expect("plain data"),
+    )?;
+    write_atomic(
+        &dir.join("report.html"),
+        &squall_report::html::render(&report),
+    )?;
+    write_atomic(
+        &dir.join("grafana-dashboard.json"),
+        &serde_json::to_string_pretty(&squall_report::grafana::dashboard(&report))
+            .expect("plain data"),
+    )?;
+    write_atomic(&dir.join("summary.txt"), &summary)?;
+    warnings.extend(measured.sink_errors.iter().cloned());
+    Ok(Finished {
+        report,
+        dir,
+        summary,
+        warnings,
+    })
+}
+
+fn load_topology(file: &Path, spec: &SimSpec) -> Result<Topology, ExecuteError> {
+    let path = match spec {
+        SimSpec::Named(n) if n == "demo" || n == "shop" => {
+            return Topology::parse(Path::new("<shop topology>"), squall_sim::SHOP)
+                .map_err(|e| ExecuteError::Invalid(vec![e.to_string()]));
+        }
+        SimSpec::Named(p) | SimSpec::File { topology: p } => p,
+    };
+    let full = file.parent().unwrap_or(Path::new(".")).join(path);
+    Topology::load(&full).map_err(|e| ExecuteError::Invalid(vec![format!("sim: {e}")]))
+}
+
+/// Writes through a temporary file and a rename: never half-written.
+fn write_atomic(path: &Path, text: &str) -> Result<(), ExecuteError> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))
+}
+
+/// A file-name-safe form of the title.
+fn slug(title: &str) -> String {
+    let s: String = title
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let s = s
+        .split('-')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    let mut s = if s.is_empty() { "run".to_string() } else { s };
+    s.truncate(48);
+    s
+}
+
+/// `runs/<slug>-YYYYMMDD-HHMMSS`, with `-2`, `-3`... when taken.
+fn unique_dir(base: &Path, slug: &str, unix_s: u64) -> PathBuf {
+    let (y, m, d) = squall_report::html::civil_from_days((unix_s / 86_400) as i64);
+    let r = unix_s % 86_400;
+    let stem = format!(
+        "{slug}-{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        r / 3600,
+        r % 3600 / 60,
+        r % 60
+    );
+    let mut dir = base.join(&stem);
+    let mut n = 2;
+    while dir.exists() {
+        dir = base.join(format!("{stem}-{n}"));
+        n += 1;
+    }
+    dir
+}

@@ -1,0 +1,101 @@
+//! Injecting and reverting scheduled faults on simulated services through
+//! their `/_sim/faults` lease API. The lease is the fault's duration, so the
+//! service ends the fault by itself even if squall dies; the explicit
+//! revert at the end is idempotent (a lease already gone is fine).
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Method, Request};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+/// The HTTP client the executor uses for its own calls.
+pub type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+/// A fresh client.
+pub fn client() -> HttpClient {
+    Client::builder(TokioExecutor::new()).build_http()
+}
+
+/// Something went wrong talking to an injector.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InjectError(pub String);
+
+async fn call(
+    c: &HttpClient,
+    method: Method,
+    url: &str,
+    body: Option<String>,
+) -> Result<(u16, String), InjectError> {
+    let req = Request::builder()
+        .method(method.clone())
+        .uri(url)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.unwrap_or_default())))
+        .map_err(|e| InjectError(format!("{method} {url}: {e}")))?;
+    let resp = tokio::time::timeout(Duration::from_secs(5), c.request(req))
+        .await
+        .map_err(|_| InjectError(format!("{method} {url}: no answer within 5 s")))?
+        .map_err(|e| InjectError(format!("{method} {url}: {e}")))?;
+    let status = resp.status().as_u16();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| InjectError(format!("{method} {url}: {e}")))?
+        .to_bytes();
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// Puts a fault on the service at `base` for `lease`; returns the lease id.
+pub async fn inject(
+    c: &HttpClient,
+    base: &str,
+    kind: &str,
+    args: &serde_json::Map<String, serde_json::Value>,
+    lease: Duration,
+) -> Result<String, InjectError> {
+    let body = serde_json::json!({"type": kind, "args": args, "lease": lease.as_millis() as u64});
+    let url = format!("{}/_sim/faults", base.trim_end_matches('/'));
+    let (status, text) = call(c, Method::PUT, &url, Some(body.to_string())).await?;
+    if status != 201 {
+        return Err(InjectError(format!(
+            "{url} refused the fault ({status}): {text}"
+        )));
+    }
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| InjectError(format!("{url}: answer is not JSON: {e}")))?;
+    v["id"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| InjectError(format!("{url}: answer has no lease id: {text}")))
+}
+
+/// Ends a lease early; a lease that already ended is not an error.
+pub async fn revert(c: &HttpClient, base: &str, id: &str) -> Result<(), InjectError> {
+    let url = format!("{}/_sim/faults/{id}", base.trim_end_matches('/'));
+    match call(c, Method::DELETE, &url, None).await? {
+        (200 | 404, _) => Ok(()),
+        (s, text) => Err(InjectError(format!("{url}: {s} {text}"))),
+    }
+}
+
+/// Clears every persistent fault on a service (leftovers of an earlier run).
+pub async fn clear(c: &HttpClient, base: &str) -> Result<usize, InjectError> {
+    let url = format!("{}/_sim/faults", base.trim_end_matches('/'));
+    let (status, text) = call(c, Method::DELETE, &url, None).await?;
+    if status != 200 {
+        return Err(InjectError(format!("{url}: {status} {text}")));
+    }
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    Ok(v["cleared"].as_u64().unwrap_or(0) as usize)
+}
+
+/// Whether `url` answers an HTTP GET at all (any status).
+pub async fn answers(c: &HttpClient, url: &str) -> Result<u16, InjectError> {
+    call(c, Method::GET, url, None).await.map(|(s, _)| s)
+}

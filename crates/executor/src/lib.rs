@@ -1,0 +1,23 @@
+//! The run engine of `squall run` and `squall demo`: an experiment document
+//! (a Chaos Toolkit experiment plus workload, warm-up, scheduled faults,
+//! goals and abort conditions) run on one clock, measured, and judged.
+//!
+//! # Layout
+//! - [`document`]: the document types, parsing with located errors, `${sim.NAME}` substitution.
+//! - [`prepare`]: compiling the workload, warm-up, faults, goals and aborts (all errors at once).
+//! - [`goals`]: goal compilation and evaluation, including baselines and recovery times.
+//! - [`inject`]: faults on simulated services through their lease API.
+//! - [`phases`], [`series`]: what is kept per phase and per second (bounded memory).
+//! - [`run`]: the run itself; [`event`]: progress for the terminal.
+//! - [`execute`]: sim + prepare + run + the run directory; [`outcome`]: verdict, exit code, summary.
+
+pub mod document;
+pub mod event;
+pub mod execute;
+pub mod goals;
+pub mod inject;
+pub mod outcome;
+pub mod phases;
+pub mod prepare;
+pub mod run;
+pub mod series;

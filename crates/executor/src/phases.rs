@@ -1,0 +1,94 @@
+//! Per-phase accumulators: each merged second goes into the whole run and
+//! into the before, during or after phase of every fault. Phases are made
+//! of whole seconds: a second is `during` when it overlaps the fault for at
+//! least half of the shorter of the two (so a 700 ms fault still has its
+//! second), else `before` or `after` by its midpoint. Memory is bounded by
+//! the number of faults, not the run's length.
+
+use std::time::Duration;
+
+use squall_load::CompiledPlan;
+use squall_metrics::{Interval, Snapshot};
+
+use crate::goals::Phase;
+use crate::prepare::PreparedFault;
+
+/// Accumulated figures of every phase.
+pub struct PhaseBook {
+    /// The whole main run.
+    pub overall: Interval,
+    windows: Vec<(f64, f64, String)>,
+    /// Per fault: before, during, after, with their lengths.
+    per_fault: Vec<[(Interval, Duration); 3]>,
+}
+
+impl PhaseBook {
+    /// Empty accumulators for a plan and its faults.
+    pub fn new(plan: &CompiledPlan, faults: &[PreparedFault]) -> Self {
+        let empty = || {
+            (
+                Interval::new(&plan.request_names, &plan.check_names),
+                Duration::ZERO,
+            )
+        };
+        Self {
+            overall: empty().0,
+            windows: faults
+                .iter()
+                .map(|f| (f.at.as_secs_f64(), f.end().as_secs_f64(), f.name.clone()))
+                .collect(),
+            per_fault: faults.iter().map(|_| [empty(), empty(), empty()]).collect(),
+        }
+    }
+
+    /// Adds one merged second.
+    pub fn add(&mut self, snap: &Snapshot) {
+        self.overall.merge(&snap.interval);
+        let (s, e) = (
+            snap.start_ms as f64 / 1000.0,
+            (snap.start_ms + snap.length_ms) as f64 / 1000.0,
+        );
+        let mid = (s + e) / 2.0;
+        let len = Duration::from_millis(snap.length_ms);
+        for (i, (start, end, _)) in self.windows.iter().enumerate() {
+            let overlap = (e.min(*end) - s.max(*start)).max(0.0);
+            let k = if overlap > 0.0 && overlap >= 0.5 * (e - s).min(end - start) {
+                1
+            } else if mid < *start {
+                0
+            } else {
+                2
+            };
+            let slot = &mut self.per_fault[i][k];
+            slot.0.merge(&snap.interval);
+            slot.1 += len;
+        }
+    }
+
+    /// A phase's figures and length (`Overall` and `Warmup` are kept elsewhere).
+    pub fn get(&self, phase: Phase) -> (&Interval, Duration) {
+        let (i, k) = match phase {
+            Phase::Before(i) => (i, 0),
+            Phase::During(i) => (i, 1),
+            Phase::After(i) => (i, 2),
+            Phase::Overall | Phase::Warmup => return (&self.overall, Duration::ZERO),
+        };
+        let (iv, len) = &self.per_fault[i][k];
+        (iv, *len)
+    }
+
+    /// Which faults are in force at `t` seconds, for the progress line.
+    pub fn phase_at(&self, t: f64) -> String {
+        let active: Vec<&str> = self
+            .windows
+            .iter()
+            .filter(|(s, e, _)| t > *s && t <= *e)
+            .map(|(_, _, n)| n.as_str())
+            .collect();
+        if active.is_empty() {
+            "main".into()
+        } else {
+            format!("during {}", active.join(", "))
+        }
+    }
+}

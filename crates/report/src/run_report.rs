@@ -1,0 +1,140 @@
+//! The report of a whole experiment run (`report.json`), as plain data:
+//! the executor fills it, the HTML and Grafana renderers read it.
+//! Schema: `docs/schemas/run-report.schema.json`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::PercentilesMs;
+
+/// Version tag of this document's shape.
+pub const RUN_REPORT_SCHEMA: &str = "squall.run-report/1";
+
+/// Everything a run produced, for people and tools.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct RunReport {
+    /// Always [`RUN_REPORT_SCHEMA`].
+    pub schema: String,
+    /// Experiment title.
+    pub title: String,
+    /// The experiment file.
+    pub experiment_file: String,
+    /// `passed`, `goals failed`, `hypothesis deviated`, `aborted`, `interrupted` or `error`.
+    pub verdict: String,
+    /// The process exit code that goes with the verdict.
+    pub exit_code: u8,
+    /// Why the run ended early, if it did.
+    pub ended_early: Option<String>,
+    /// Main run start, ms since the Unix epoch.
+    pub started_unix_ms: u64,
+    /// Main run length, seconds.
+    pub duration_s: f64,
+    /// Warm-up figures (the baseline), if there was a warm-up.
+    pub warmup: Option<PhaseFigures>,
+    /// Figures per phase: overall, then before/during/after each fault.
+    pub phases: Vec<PhaseFigures>,
+    /// Faults as planned and as applied.
+    pub faults: Vec<FaultRecord>,
+    /// Goals and their outcomes.
+    pub goals: Vec<GoalRecord>,
+    /// One row per second of the main run.
+    pub series: Vec<SeriesPoint>,
+    /// Chaos Toolkit steady-state hypothesis results (`before`, `after`), as in the journal.
+    pub hypothesis: BTreeMap<String, serde_json::Value>,
+    /// What happened, in order.
+    pub timeline: Vec<TimelineEntry>,
+    /// Files of the run directory, by role.
+    pub files: BTreeMap<String, String>,
+}
+
+/// Figures of one phase.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct PhaseFigures {
+    /// `overall`, `warmup`, `before NAME`, `during NAME`, `after NAME`.
+    pub phase: String,
+    /// Length, seconds.
+    pub seconds: f64,
+    /// Requests finished.
+    pub requests: u64,
+    /// Requests per second.
+    pub rps: f64,
+    /// Failed requests.
+    pub failed: u64,
+    /// Share of failed requests.
+    pub error_rate: f64,
+    /// Latency from intended start.
+    pub latency_ms: PercentilesMs,
+}
+
+/// A fault's plan and what happened to it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct FaultRecord {
+    /// Name.
+    pub name: String,
+    /// Fault type.
+    pub kind: String,
+    /// Service or URL.
+    pub target: String,
+    /// Arguments.
+    pub args: serde_json::Map<String, serde_json::Value>,
+    /// Planned start, seconds from the main run's start.
+    pub planned_start_s: f64,
+    /// Planned end.
+    pub planned_end_s: f64,
+    /// When it was in force (after the injector answered), if it was.
+    pub injected_s: Option<f64>,
+    /// When it was reverted (or found already expired).
+    pub reverted_s: Option<f64>,
+    /// What went wrong, if something did.
+    pub error: Option<String>,
+}
+
+/// A goal's outcome.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct GoalRecord {
+    /// Name.
+    pub name: String,
+    /// `overall`, `during NAME`, `recovery after NAME`...
+    pub phase: String,
+    /// The condition as written, or the recovery target.
+    pub condition: String,
+    /// What was measured (ms for latencies and recovery times, a share for rates).
+    pub observed: Option<f64>,
+    /// The bound it was compared with.
+    pub bound: f64,
+    /// Whether it held.
+    pub passed: bool,
+    /// How to read it.
+    pub detail: String,
+}
+
+/// One second of the main run.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct SeriesPoint {
+    /// Seconds since the main run's start (end of the slice).
+    pub t: f64,
+    /// Requests per second.
+    pub rps: f64,
+    /// Failed requests.
+    pub failed: u64,
+    /// Share of failed requests.
+    pub error_rate: f64,
+    /// Latency percentiles, ms.
+    pub p50_ms: f64,
+    /// 95th percentile, ms.
+    pub p95_ms: f64,
+    /// 99th percentile, ms.
+    pub p99_ms: f64,
+}
+
+/// Something that happened during the run.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    /// Seconds since the main run's start (negative during warm-up and before).
+    pub t: f64,
+    /// `phase`, `fault`, `revert`, `abort`, `hypothesis`, `activity`, `rollback`, `error`.
+    pub kind: String,
+    /// What happened.
+    pub text: String,
+}

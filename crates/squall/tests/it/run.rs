@@ -1,0 +1,510 @@
+//! `squall run` and `squall demo`: the whole experiment over real sockets —
+//! goals at their thresholds, the fault schedule seen from the simulator,
+//! Ctrl-C and kill -9 mid-fault, bad documents, a dead target, and the
+//! report (schema, Chromium).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::sim_util::*;
+use crate::util::*;
+
+/// The only run directory under `runs`.
+fn run_dir(runs: &Path) -> PathBuf {
+    let dirs: Vec<PathBuf> = std::fs::read_dir(runs)
+        .unwrap_or_else(|e| panic!("{}: {e}", runs.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    dirs[0].clone()
+}
+
+fn check_schema(report: &Path) {
+    let schema = repo_root().join("docs/schemas/run-report.schema.json");
+    python_ok(
+        "import json,sys,jsonschema\n\
+         s=json.load(open(sys.argv[1])); d=json.load(open(sys.argv[2]))\n\
+         jsonschema.Draft202012Validator.check_schema(s)\n\
+         jsonschema.validate(d, s, cls=jsonschema.Draft202012Validator)",
+        &[schema.to_str().unwrap(), report.to_str().unwrap()],
+    );
+}
+
+fn goal<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["goals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == name)
+        .unwrap_or_else(|| panic!("no goal {name:?} in {}", report["goals"]))
+}
+
+fn chromium() -> Option<PathBuf> {
+    [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists())
+}
+
+/// Renders the page in headless Chromium: a screenshot and the DOM, and no
+/// console errors.
+fn render_in_chromium(html: &Path, dir: &Path) -> String {
+    let Some(bin) = chromium() else {
+        if std::env::var_os("SQUALL_SKIP_BROWSER").is_some() {
+            return String::new();
+        }
+        panic!(
+            "Chromium is needed to check the report (apt-get install chromium), or set SQUALL_SKIP_BROWSER=1"
+        );
+    };
+    let url = format!("file://{}", html.display());
+    let shot = dir.join("report.png");
+    let common = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--enable-logging=stderr",
+        "--v=0",
+    ];
+    let profile = tempdir();
+    let out = std::process::Command::new(&bin)
+        .args(common)
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg("--window-size=1200,2400")
+        .arg(&url)
+        .output()
+        .expect("run chromium");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "chromium failed: {stderr}");
+    let png = std::fs::read(&shot).expect("screenshot written");
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "a PNG");
+    assert!(
+        png.len() > 20_000,
+        "a page with content, not a blank one ({} bytes)",
+        png.len()
+    );
+    let console: Vec<&str> = stderr.lines().filter(|l| l.contains("CONSOLE")).collect();
+    assert!(console.is_empty(), "console messages: {console:?}");
+    let dom = std::process::Command::new(&bin)
+        .args(common)
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("--dump-dom")
+        .arg(&url)
+        .output()
+        .expect("run chromium");
+    String::from_utf8_lossy(&dom.stdout).into_owned()
+}
+
+#[test]
+fn demo_quick_runs_end_to_end_and_writes_a_report_chromium_renders() {
+    let dir = tempdir();
+    let runs = dir.path().join("runs");
+    let out = run(
+        &["demo", "--quick", "--runs-dir", runs.to_str().unwrap()],
+        Duration::from_secs(120),
+    );
+    let t = text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "one goal is designed to fail: {t}"
+    );
+    assert!(t.contains("GOALS FAILED (4/5 goals held)"), "{t}");
+    let run = run_dir(&runs);
+    assert!(
+        t.contains(&run.join("report.html").display().to_string()),
+        "{t}"
+    );
+    check_schema(&run.join("report.json"));
+    let r = read_json(&run.join("report.json"));
+    assert_eq!(r["verdict"], "goals failed");
+    assert_eq!(
+        goal(&r, "p95 within 1.5x warm-up while payment is slow")["passed"],
+        false
+    );
+    for g in [
+        "checkout p95 under 500 ms",
+        "p95 back to normal after payment recovers",
+        "under 10 % errors overall",
+    ] {
+        assert_eq!(goal(&r, g)["passed"], true, "{g}: {}", goal(&r, g));
+    }
+    // Faults were applied on schedule (seen from squall's side here; the
+    // simulator's side is checked below).
+    for f in r["faults"].as_array().unwrap() {
+        let drift = |a: &str, b: &str| (f[a].as_f64().unwrap() - f[b].as_f64().unwrap()).abs();
+        assert!(drift("injected_s", "planned_start_s") < 0.05, "{f}");
+        assert!(drift("reverted_s", "planned_end_s") < 0.05, "{f}");
+    }
+    // The latency during the payment fault shows it.
+    let during = r["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["phase"] == "during slow payment")
+        .unwrap();
+    assert!(
+        during["latency_ms"]["p95"].as_f64().unwrap() > 300.0,
+        "{during}"
+    );
+    for f in [
+        "report.html",
+        "metrics.csv",
+        "load.json",
+        "latency.hlog",
+        "metrics.influx",
+        "summary.txt",
+        "experiment.yaml",
+    ] {
+        assert!(run.join(f).exists(), "{f} written");
+    }
+    let dash = read_json(&run.join("grafana-dashboard.json"));
+    assert_eq!(dash["panels"].as_array().unwrap().len(), 4);
+    assert!(dash["time"]["from"].as_str().unwrap().ends_with('Z'));
+    let influx = std::fs::read_to_string(run.join("metrics.influx")).unwrap();
+    assert!(
+        influx
+            .lines()
+            .any(|l| l.starts_with("squall_http,name=all ")),
+        "the dashboard's measurement is there"
+    );
+    let dom = render_in_chromium(&run.join("report.html"), dir.path());
+    if !dom.is_empty() {
+        assert!(dom.contains("id=\"verdict\""), "verdict rendered");
+        assert!(dom.contains("GOALS FAILED"));
+        assert!(
+            dom.matches("<polyline").count() >= 5,
+            "latency, throughput and error lines"
+        );
+        assert!(dom.contains("slow payment"), "fault windows labelled");
+    }
+}
+
+const LATENCY_40: &str = "services:\n  - {name: slow, latency: 40ms}\n";
+
+fn experiment(dir: &Path, body: &str) -> PathBuf {
+    write(dir, "exp.yaml", body)
+}
+
+#[test]
+fn goals_pass_and_fail_exactly_at_their_thresholds() {
+    let dir = tempdir();
+    let sim = Sim::start(&write(dir.path(), "t.yaml", LATENCY_40), &[]);
+    let exp = experiment(
+        dir.path(),
+        &format!(
+            "title: thresholds\n\
+             workload:\n  base_url: {}\n  scenarios: [{{name: s, steps: [{{request: {{url: /}}}}]}}]\n  load: {{model: closed, stages: [{{users: 2, for: 3s}}]}}\n\
+             goals:\n\
+             \x20 - {{name: at least 40, metric: http_req_duration, condition: p(50)>=40ms}}\n\
+             \x20 - {{name: under 45, metric: http_req_duration, condition: p(50)<45ms}}\n\
+             \x20 - {{name: under 38, metric: http_req_duration, condition: p(50)<38ms}}\n\
+             \x20 - {{name: no errors, metric: http_req_failed, condition: rate<0.01}}\n",
+            sim.url("slow")
+        ),
+    );
+    let runs = dir.path().join("runs");
+    let out = run(
+        &[
+            "run",
+            exp.to_str().unwrap(),
+            "--runs-dir",
+            runs.to_str().unwrap(),
+            "-q",
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let r = read_json(&run_dir(&runs).join("report.json"));
+    let p50 = goal(&r, "under 45")["observed"].as_f64().unwrap();
+    assert!(
+        (40.0..45.0).contains(&p50),
+        "the service sleeps 40 ms: p50 {p50}"
+    );
+    assert_eq!(goal(&r, "at least 40")["passed"], true);
+    assert_eq!(goal(&r, "under 45")["passed"], true);
+    assert_eq!(goal(&r, "under 38")["passed"], false);
+    assert_eq!(goal(&r, "under 38")["bound"], 38.0);
+    assert_eq!(goal(&r, "no errors")["passed"], true);
+}
+
+#[test]
+fn faults_start_and_end_on_schedule_seen_from_the_simulator() {
+    let dir = tempdir();
+    let sim = Sim::start(
+        &write(dir.path(), "t.yaml", "services:\n  - {name: a}\n"),
+        &[],
+    );
+    let a = sim.url("a").to_string();
+    let exp = experiment(
+        dir.path(),
+        &format!(
+            "title: schedule\n\
+             workload:\n  base_url: {a}\n  scenarios: [{{name: s, steps: [{{request: {{url: /}}}}]}}]\n  load: {{model: open, max_vus: 20, stages: [{{rate: 50, for: 4s}}]}}\n\
+             faults:\n\
+             \x20 - {{name: one, at: 1s, for: 1s, fault: {{type: latency, url: \"{a}\", args: {{delay: 5}}}}}}\n\
+             \x20 - {{name: two, at: 2500ms, for: 700ms, fault: {{type: error, url: \"{a}\", args: {{status: 503}}}}}}\n"
+        ),
+    );
+    let runs = dir.path().join("runs");
+    let out = run(
+        &[
+            "run",
+            exp.to_str().unwrap(),
+            "--runs-dir",
+            runs.to_str().unwrap(),
+            "-q",
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let r = read_json(&run_dir(&runs).join("report.json"));
+    let t0 = r["started_unix_ms"].as_i64().unwrap();
+    let history = http("GET", &format!("{a}/_sim/faults/history"), None).json();
+    let h = history.as_array().unwrap();
+    assert_eq!(h.len(), 2, "{history}");
+    for (rec, (at, end)) in h.iter().zip([(1000, 2000), (2500, 3200)]) {
+        let start = rec["started_unix_ms"].as_i64().unwrap() - t0;
+        let stop = rec["ended_unix_ms"].as_i64().unwrap() - t0;
+        assert!(
+            (start - at).abs() <= 50,
+            "{rec}: started at {start} ms, planned {at}"
+        );
+        assert!(
+            (stop - end).abs() <= 50,
+            "{rec}: ended at {stop} ms, planned {end}"
+        );
+    }
+    // The error fault shows in the measurements, and only while it was on.
+    let during = r["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["phase"] == "during two")
+        .unwrap();
+    // Phases are whole seconds: the 700 ms fault covers most of its second.
+    assert!(during["error_rate"].as_f64().unwrap() > 0.3, "{during}");
+    let before = r["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["phase"] == "before two")
+        .unwrap();
+    assert_eq!(before["failed"], 0, "{before}");
+}
+
+/// Starts `squall run` in the background.
+fn spawn_run(exp: &Path, runs: &Path) -> std::process::Child {
+    squall()
+        .args([
+            "run",
+            exp.to_str().unwrap(),
+            "--runs-dir",
+            runs.to_str().unwrap(),
+            "-q",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn long_fault_experiment(dir: &Path, a: &str, fault_for: &str) -> PathBuf {
+    experiment(
+        dir,
+        &format!(
+            "title: long fault\n\
+             workload:\n  base_url: {a}\n  scenarios: [{{name: s, steps: [{{request: {{url: /}}}}]}}]\n  load: {{model: open, max_vus: 20, stages: [{{rate: 20, for: 40s}}]}}\n\
+             faults:\n  - {{name: slow, at: 500ms, for: {fault_for}, fault: {{type: latency, url: \"{a}\", args: {{delay: 1}}}}}}\n"
+        ),
+    )
+}
+
+fn active_faults(a: &str) -> usize {
+    http("GET", &format!("{a}/_sim/faults"), None)
+        .json()
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+#[test]
+fn ctrl_c_mid_fault_reverts_it_and_writes_what_was_measured() {
+    let dir = tempdir();
+    let sim = Sim::start(
+        &write(dir.path(), "t.yaml", "services:\n  - {name: a}\n"),
+        &[],
+    );
+    let a = sim.url("a").to_string();
+    let exp = long_fault_experiment(dir.path(), &a, "30s");
+    let runs = dir.path().join("runs");
+    let mut child = spawn_run(&exp, &runs);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while active_faults(&a) == 0 {
+        assert!(Instant::now() < deadline, "the fault was never injected");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let end = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < end, "squall did not stop on Ctrl-C");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(
+        active_faults(&a),
+        0,
+        "reverted at once, not left to its 30 s lease"
+    );
+    let run = run_dir(&runs);
+    let r = read_json(&run.join("report.json"));
+    assert_eq!(r["verdict"], "interrupted");
+    assert!(r["faults"][0]["reverted_s"].as_f64().unwrap() < 10.0);
+    let csv = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    assert!(
+        csv.lines().count() >= 2,
+        "seconds measured before Ctrl-C are written"
+    );
+    check_schema(&run.join("report.json"));
+}
+
+#[test]
+fn kill_9_mid_fault_leaves_it_to_the_lease_and_keeps_the_seconds_measured() {
+    let dir = tempdir();
+    let sim = Sim::start(
+        &write(dir.path(), "t.yaml", "services:\n  - {name: a}\n"),
+        &[],
+    );
+    let a = sim.url("a").to_string();
+    let exp = long_fault_experiment(dir.path(), &a, "3s");
+    let runs = dir.path().join("runs");
+    let mut child = spawn_run(&exp, &runs);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while active_faults(&a) == 0 {
+        assert!(Instant::now() < deadline, "the fault was never injected");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let injected = Instant::now();
+    std::thread::sleep(Duration::from_millis(1300));
+    child.kill().unwrap(); // SIGKILL: squall cannot revert anything
+    child.wait().unwrap();
+    assert_eq!(
+        active_faults(&a),
+        1,
+        "the fault outlives squall, held by the simulator's lease"
+    );
+    while active_faults(&a) != 0 {
+        assert!(
+            injected.elapsed() < Duration::from_secs(6),
+            "the lease (3 s) did not end the fault"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let h = http("GET", &format!("{a}/_sim/faults/history"), None).json();
+    assert_eq!(h[0]["ended_by"], "expired", "{h}");
+    let csv = std::fs::read_to_string(run_dir(&runs).join("metrics.csv")).unwrap();
+    assert!(
+        csv.lines().count() >= 2,
+        "the seconds measured before the kill are on disk: {csv}"
+    );
+}
+
+#[test]
+fn invalid_experiments_list_every_problem_with_its_place() {
+    let dir = tempdir();
+    let exp = experiment(
+        dir.path(),
+        "title: bad\nsim: demo\n\
+         workload:\n  base_url: ${sim.gateway}\n  scenarios: [{name: s, steps: [{request: {url: /}}]}]\n  load: {model: closed, stages: [{users: 1, for: 1s}]}\n\
+         faults:\n  - {at: 1s, for: 1s, fault: {type: latency, service: nope}}\n\
+         goals:\n  - {metric: http_req_duration, condition: p(95)<1s, phase: sometime}\n  - {metric: latency, condition: p(95)<1s}\n\
+         abort:\n  - {metric: http_req_failed, condition: ratio>2}\n",
+    );
+    let out = run(
+        &[
+            "run",
+            exp.to_str().unwrap(),
+            "--runs-dir",
+            dir.path().join("runs").to_str().unwrap(),
+        ],
+        Duration::from_secs(30),
+    );
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    for needle in [
+        "4 problems",
+        "faults[0].fault.service: no simulated service named \"nope\" (services: cart, catalog, gateway, payment)",
+        "goals[0].phase: \"sometime\" is not one of overall, warmup, before, during, after",
+        "goals[1].condition: unknown metric \"latency\"",
+        "abort[0]",
+    ] {
+        assert!(t.contains(needle), "missing {needle:?} in {t}");
+    }
+    assert!(
+        !dir.path().join("runs").exists(),
+        "nothing written for an invalid experiment"
+    );
+    // A typo inside a section is located by line and column.
+    let exp = experiment(
+        dir.path(),
+        "title: typo\nfaults:\n  - {at: 1s, for: 1s, falt: {type: latency}}\n",
+    );
+    let out = run(&["run", exp.to_str().unwrap()], Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("exp.yaml:3:"), "{}", text(&out));
+    assert!(
+        text(&out).contains("unknown field `falt`"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn a_dead_target_stops_the_run_before_any_fault() {
+    let dir = tempdir();
+    let sim = Sim::start(
+        &write(dir.path(), "t.yaml", "services:\n  - {name: a}\n"),
+        &[],
+    );
+    let a = sim.url("a").to_string();
+    let exp = experiment(
+        dir.path(),
+        &format!(
+            "title: dead\ntarget: http://127.0.0.1:1/\n\
+             workload:\n  base_url: http://127.0.0.1:1\n  scenarios: [{{name: s, steps: [{{request: {{url: /}}}}]}}]\n  load: {{model: closed, stages: [{{users: 1, for: 2s}}]}}\n\
+             faults:\n  - {{at: 0s, for: 1s, fault: {{type: latency, url: \"{a}\", args: {{delay: 1}}}}}}\n"
+        ),
+    );
+    let out = run(
+        &[
+            "run",
+            exp.to_str().unwrap(),
+            "--runs-dir",
+            dir.path().join("runs").to_str().unwrap(),
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("the target http://127.0.0.1:1/ does not answer"),
+        "{}",
+        text(&out)
+    );
+    let h = http("GET", &format!("{a}/_sim/faults/history"), None).json();
+    assert_eq!(h.as_array().unwrap().len(), 0, "no fault injected: {h}");
+}
