@@ -404,15 +404,7 @@ async fn run_fault(
     mut cancel: watch::Receiver<bool>,
     events: mpsc::UnboundedSender<Event>,
 ) -> FaultRecord {
-    let mut rec = FaultRecord {
-        name: f.name.clone(),
-        kind: f.kind.clone(),
-        target: f.target.clone(),
-        args: f.args.clone(),
-        planned_start_s: f.at.as_secs_f64(),
-        planned_end_s: f.end().as_secs_f64(),
-        ..Default::default()
-    };
+    let mut rec = planned(&f);
     let since = |t0: Instant| Instant::now().saturating_duration_since(t0).as_secs_f64();
     tokio::select! {
         _ = tokio::time::sleep_until(t0 + f.at) => {}
@@ -458,6 +450,19 @@ async fn run_fault(
         text: format!("{} reverted", f.name),
     });
     rec
+}
+
+/// A fault's record before anything happened to it.
+fn planned(f: &PreparedFault) -> FaultRecord {
+    FaultRecord {
+        name: f.name.clone(),
+        kind: f.kind.clone(),
+        target: f.target.clone(),
+        args: f.args.clone(),
+        planned_start_s: f.at.as_secs_f64(),
+        planned_end_s: f.end().as_secs_f64(),
+        ..Default::default()
+    }
 }
 
 fn figures(phase: &str, iv: &Interval, seconds: f64) -> PhaseFigures {
@@ -567,19 +572,7 @@ fn early_end(
         interrupted: true,
         warmup,
         phases: Vec::new(),
-        faults: p
-            .faults
-            .iter()
-            .map(|f| FaultRecord {
-                name: f.name.clone(),
-                kind: f.kind.clone(),
-                target: f.target.clone(),
-                args: f.args.clone(),
-                planned_start_s: f.at.as_secs_f64(),
-                planned_end_s: f.end().as_secs_f64(),
-                ..Default::default()
-            })
-            .collect(),
+        faults: p.faults.iter().map(planned).collect(),
         goals: Vec::new(),
         rows: Vec::new(),
         timeline,

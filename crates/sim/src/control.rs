@@ -175,21 +175,7 @@ impl Control {
             }
         };
         match self.client.request(req).await {
-            Ok(resp) => {
-                let status = resp.status();
-                match resp.into_body().collect().await {
-                    Ok(b) => Response::builder()
-                        .status(status)
-                        .header("content-type", "application/json")
-                        .body(Full::new(b.to_bytes()).boxed())
-                        .expect("valid response parts"),
-                    Err(e) => http_util::error(
-                        502,
-                        format!("root answered with a broken body: {e}"),
-                        None,
-                    ),
-                }
-            }
+            Ok(resp) => relay(resp, "the root").await,
             Err(e) => http_util::error(
                 502,
                 format!(
@@ -221,26 +207,25 @@ impl Control {
         let resp =
             tokio::time::timeout(std::time::Duration::from_secs(5), self.client.request(out)).await;
         match resp {
-            Ok(Ok(resp)) => {
-                let status = resp.status();
-                match resp.into_body().collect().await {
-                    Ok(b) => Response::builder()
-                        .status(status)
-                        .header("content-type", "application/json")
-                        .body(Full::new(b.to_bytes()).boxed())
-                        .expect("valid response parts"),
-                    Err(e) => http_util::error(
-                        502,
-                        format!("{name} answered with a broken body: {e}"),
-                        None,
-                    ),
-                }
-            }
+            Ok(Ok(resp)) => relay(resp, name).await,
             Ok(Err(e)) => {
                 http_util::error(502, format!("cannot reach {name}: {}", describe(&e)), None)
             }
             Err(_) => http_util::error(504, format!("{name} did not answer within 5 s"), None),
         }
+    }
+}
+
+/// A service's JSON answer, passed on with its status.
+async fn relay(resp: Response<Incoming>, who: &str) -> Response<Body> {
+    let status = resp.status();
+    match resp.into_body().collect().await {
+        Ok(b) => Response::builder()
+            .status(status)
+            .header("content-type", "application/json")
+            .body(Full::new(b.to_bytes()).boxed())
+            .expect("valid response parts"),
+        Err(e) => http_util::error(502, format!("{who} answered with a broken body: {e}"), None),
     }
 }
 

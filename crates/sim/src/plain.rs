@@ -16,7 +16,12 @@ use crate::topology::Call;
 use crate::tree_exec::describe;
 
 pub(crate) async fn handle(svc: &Arc<Service>, req: Request<Incoming>) -> Outcome {
-    let id = svc.request_id(&req);
+    // The request id only matters when there are calls to pass it to.
+    let id = if svc.spec.calls.is_empty() {
+        String::new()
+    } else {
+        svc.request_id(&req)
+    };
     let slow = match svc.persistent_before().await {
         Ok(s) => s,
         Err(o) => return o,
@@ -64,8 +69,7 @@ pub(crate) async fn handle(svc: &Arc<Service>, req: Request<Incoming>) -> Outcom
             return Outcome::Respond(http_util::json(502, &body));
         }
     }
-    let body = Bytes::from(vec![b'x'; svc.spec.response_size]);
-    Outcome::Respond(with_body(200, "text/plain", body, slow))
+    Outcome::Respond(with_body(200, "text/plain", svc.plain_body.clone(), slow))
 }
 
 async fn call(svc: &Arc<Service>, c: &Call, id: &str) -> Result<(), String> {

@@ -61,6 +61,8 @@ pub struct Service {
     pub metrics: Mutex<ServiceMetrics>,
     /// A supervisor restarts this process, so the `crash` fault may exit it.
     pub supervised: bool,
+    /// The body of plain responses, made once (`response_size` bytes).
+    pub plain_body: Bytes,
     rng: Mutex<StdRng>,
     client: Client,
     ids: AtomicU64,
@@ -87,6 +89,7 @@ impl Service {
         let name_hash = spec.name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
         });
+        let plain_body = Bytes::from(vec![b'x'; spec.response_size]);
         Self {
             name: spec.name.clone(),
             addr,
@@ -97,6 +100,7 @@ impl Service {
             resources: Arc::new(Resources::default()),
             metrics: Mutex::new(ServiceMetrics::default()),
             supervised,
+            plain_body,
             rng: Mutex::new(StdRng::seed_from_u64(seed ^ name_hash)),
             client: http_util::client(),
             ids: AtomicU64::new(0),
@@ -151,32 +155,24 @@ impl Service {
         resolve(&self.directory, designation)
     }
 
-    fn count(&self, kind: &'static str) {
-        *self
-            .metrics
-            .lock()
-            .expect("metrics lock")
-            .requests
-            .entry(kind)
-            .or_insert(0) += 1;
-    }
-
     /// Handles one request on the data plane or the admin API.
     pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Outcome {
         let start = tokio::time::Instant::now();
-        let path = req.uri().path().to_string();
-        if path.starts_with("/_sim/") || path == "/_sim" {
-            self.count("admin");
-            return Outcome::Respond(crate::admin::handle(&self, req).await);
-        }
-        let outcome = if req.method() == Method::POST && path == "/" {
-            self.count("tree");
-            crate::tree_exec::handle(&self, req).await
-        } else if self.spec.paths.contains(&path) {
-            self.count("plain");
-            crate::plain::handle(&self, req).await
+        let path = req.uri().path();
+        let kind = if path.starts_with("/_sim/") || path == "/_sim" {
+            "admin"
+        } else if req.method() == Method::POST && path == "/" {
+            "tree"
+        } else if self.spec.paths.iter().any(|p| p == path) {
+            "plain"
         } else {
-            Outcome::Respond(http_util::error(
+            "unknown"
+        };
+        let outcome = match kind {
+            "admin" => Outcome::Respond(crate::admin::handle(&self, req).await),
+            "tree" => crate::tree_exec::handle(&self, req).await,
+            "plain" => crate::plain::handle(&self, req).await,
+            _ => Outcome::Respond(http_util::error(
                 404,
                 format!(
                     "{} has no path {path} (paths: {})",
@@ -184,14 +180,18 @@ impl Service {
                     self.spec.paths.join(", ")
                 ),
                 None,
-            ))
+            )),
         };
+        // One lock per request for every figure.
         let mut m = self.metrics.lock().expect("metrics lock");
-        m.latency.record(start.elapsed());
-        match &outcome {
-            Outcome::Abort => m.errors += 1,
-            Outcome::Respond(r) if r.status().as_u16() >= 400 => m.errors += 1,
-            Outcome::Respond(_) => {}
+        *m.requests.entry(kind).or_insert(0) += 1;
+        if kind != "admin" {
+            m.latency.record(start.elapsed());
+            match &outcome {
+                Outcome::Abort => m.errors += 1,
+                Outcome::Respond(r) if r.status().as_u16() >= 400 => m.errors += 1,
+                Outcome::Respond(_) => {}
+            }
         }
         outcome
     }

@@ -316,6 +316,17 @@ fn spawn_run(exp: &Path, runs: &Path) -> std::process::Child {
         .unwrap()
 }
 
+/// Starts `squall run` and waits until its fault is on the service at `a`.
+fn spawn_run_until_injected(exp: &Path, runs: &Path, a: &str) -> std::process::Child {
+    let child = spawn_run(exp, runs);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while active_faults(a) == 0 {
+        assert!(Instant::now() < deadline, "the fault was never injected");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
 fn long_fault_experiment(dir: &Path, a: &str, fault_for: &str) -> PathBuf {
     experiment(
         dir,
@@ -345,12 +356,7 @@ fn ctrl_c_mid_fault_reverts_it_and_writes_what_was_measured() {
     let a = sim.url("a").to_string();
     let exp = long_fault_experiment(dir.path(), &a, "30s");
     let runs = dir.path().join("runs");
-    let mut child = spawn_run(&exp, &runs);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while active_faults(&a) == 0 {
-        assert!(Instant::now() < deadline, "the fault was never injected");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut child = spawn_run_until_injected(&exp, &runs, &a);
     std::thread::sleep(Duration::from_millis(1500));
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
@@ -393,12 +399,7 @@ fn kill_9_mid_fault_leaves_it_to_the_lease_and_keeps_the_seconds_measured() {
     let a = sim.url("a").to_string();
     let exp = long_fault_experiment(dir.path(), &a, "3s");
     let runs = dir.path().join("runs");
-    let mut child = spawn_run(&exp, &runs);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while active_faults(&a) == 0 {
-        assert!(Instant::now() < deadline, "the fault was never injected");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut child = spawn_run_until_injected(&exp, &runs, &a);
     let injected = Instant::now();
     std::thread::sleep(Duration::from_millis(1300));
     child.kill().unwrap(); // SIGKILL: squall cannot revert anything
