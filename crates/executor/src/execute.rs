@@ -31,6 +31,8 @@ pub struct Request {
     pub seed: u64,
     /// Flips to true to stop (Ctrl-C).
     pub stop: watch::Receiver<bool>,
+    /// Figures for a Prometheus endpoint, if one is served.
+    pub live: Option<run::Live>,
 }
 
 /// A finished run.
@@ -172,6 +174,7 @@ pub async fn execute(
         seed: req.seed,
         stop: req.stop.clone(),
         open_sinks: Box::new(open_sinks),
+        live: req.live.clone(),
     };
     let measured = run::run(&prepared, settings, events)
         .await

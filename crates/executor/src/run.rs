@@ -32,7 +32,12 @@ pub struct Settings {
     /// Opens the per-second outputs of the main run, given its start in
     /// seconds since the epoch (known only once the warm-up is over).
     pub open_sinks: OpenSinks,
+    /// Updated every second of the main run, when someone serves it.
+    pub live: Option<Live>,
 }
+
+/// The figures so far and the last second, for a Prometheus endpoint.
+pub type Live = Arc<std::sync::Mutex<(Interval, Option<squall_metrics::Snapshot>)>>;
 
 /// See [`Settings::open_sinks`].
 pub type OpenSinks = Box<dyn FnOnce(f64) -> Result<Vec<Box<dyn Sink>>, String> + Send>;
@@ -222,6 +227,9 @@ pub async fn run(
         |snap| {
             let row = SecondRow::of(snap, 0.0);
             book.add(snap);
+            if let Some(l) = &settings.live {
+                *l.lock().expect("live lock") = (book.overall.clone(), Some(snap.clone()));
+            }
             for s in sinks.iter_mut() {
                 if let Err(e) = s.second(snap) {
                     sink_errors.push(e.to_string());

@@ -66,6 +66,10 @@ pub struct RunCommon {
     /// No per-second lines; only the summary.
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Serve Prometheus metrics of the main run at http://ADDR/metrics.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -11,7 +11,7 @@ use squall_load::plan::{self, ThresholdSpec};
 use squall_load::quick::{self, QuickSpec};
 use squall_load::threshold::Threshold;
 use squall_load::{RunOptions, compile};
-use squall_metrics::{Interval, Snapshot};
+use squall_metrics::Interval;
 use squall_report::{OutputKind, Sink, Summary, ThresholdOutcome};
 
 use crate::cli::LoadArgs;
@@ -20,7 +20,7 @@ use crate::progress::Progress;
 use crate::{demo_target, metrics_server, summary_table};
 
 /// What the metrics endpoint serves: the cumulative interval and the last second.
-pub type LiveState = Arc<Mutex<(Interval, Option<Snapshot>)>>;
+pub type LiveState = squall_executor::run::Live;
 
 pub async fn run(args: LoadArgs) -> Result<u8> {
     let (plan, label) = build_plan(&args).await?;

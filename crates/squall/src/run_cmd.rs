@@ -49,6 +49,20 @@ async fn go(file: PathBuf, text: String, common: RunCommon) -> Result<u8> {
             render(&e, quiet, tty);
         }
     });
+    let live = match common.metrics_listen {
+        None => None,
+        Some(addr) => {
+            let live: crate::load_cmd::LiveState = std::sync::Arc::new(std::sync::Mutex::new((
+                squall_metrics::Interval::new(&[], &[]),
+                None,
+            )));
+            let bound = crate::metrics_server::start(addr, live.clone())
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot serve metrics on {addr}: {e}"))?;
+            eprintln!("squall: Prometheus metrics at http://{bound}/metrics");
+            Some(live)
+        }
+    };
     let req = Request {
         file: file.clone(),
         text,
@@ -56,6 +70,7 @@ async fn go(file: PathBuf, text: String, common: RunCommon) -> Result<u8> {
         threads: common.threads.max(1),
         seed: common.seed,
         stop: stop_rx,
+        live,
     };
     let result = execute(req, tx).await;
     let _ = printer.await;

@@ -509,3 +509,58 @@ fn a_dead_target_stops_the_run_before_any_fault() {
     let h = http("GET", &format!("{a}/_sim/faults/history"), None).json();
     assert_eq!(h.as_array().unwrap().len(), 0, "no fault injected: {h}");
 }
+
+#[test]
+fn prometheus_metrics_are_served_while_the_experiment_runs() {
+    use std::io::BufRead;
+    let dir = tempdir();
+    let sim = Sim::start(
+        &write(dir.path(), "t.yaml", "services:\n  - {name: a}\n"),
+        &[],
+    );
+    let a = sim.url("a").to_string();
+    let exp = long_fault_experiment(dir.path(), &a, "30s");
+    let mut child = squall()
+        .args(["run", exp.to_str().unwrap(), "--runs-dir"])
+        .arg(dir.path().join("runs"))
+        .args(["-q", "--metrics-listen", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("squall printed the metrics address")
+            .unwrap();
+        if let Some(u) = line.strip_prefix("squall: Prometheus metrics at ") {
+            break u.to_string();
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let body = loop {
+        let b = http("GET", &url, None).body;
+        let counted = b
+            .lines()
+            .filter(|l| l.starts_with("squall_http_requests_total{"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum::<u64>();
+        if counted > 0 {
+            break b;
+        }
+        assert!(Instant::now() < deadline, "no requests counted: {b}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        body.contains("# TYPE squall_http_requests_total counter"),
+        "{body}"
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    assert_eq!(active_faults(&a), 0);
+}
