@@ -24,6 +24,9 @@ pub enum Command {
     /// Simulated microservices to break (MicroSim's call-tree protocol).
     #[command(subcommand)]
     Sim(SimCommand),
+    /// Chaos Toolkit experiments, unchanged: run them natively, or validate them.
+    #[command(subcommand)]
+    Chaos(crate::chaos_cmd::ChaosCommand),
 }
 
 #[derive(Subcommand, Debug)]

@@ -1,6 +1,7 @@
 //! The `squall` binary: argument parsing, wiring and exit codes. Logic lives
 //! in the library crates; this crate only renders and decides how to exit.
 
+mod chaos_cmd;
 mod cli;
 mod demo_target;
 mod exit;
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
         match cli.command {
             cli::Command::Load(args) => load_cmd::run(args).await,
             cli::Command::Sim(cmd) => sim_cmd::run(cmd).await,
+            cli::Command::Chaos(cmd) => chaos_cmd::run(cmd).await,
         }
     });
     match result {

@@ -1,0 +1,261 @@
+//! `squall chaos run|validate`: Chaos Toolkit experiments. Exit codes are
+//! `chaos run`'s: 0 completed without deviation, 1 anything else (failed,
+//! aborted, interrupted, deviated, invalid or unreadable experiment), 2 a
+//! usage error (bad flag, bad `--var`, missing `--var-file`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use squall_chaos::event::{Event, Phase};
+use squall_chaos::journal::Stamp;
+use squall_chaos::{HypothesisStrategy, RollbackStrategy, RunOptions, Vars};
+
+use crate::exit::{self, InvalidInput};
+
+#[derive(Subcommand, Debug)]
+pub enum ChaosCommand {
+    /// Run an experiment and write its journal (Chaos Toolkit's `chaos run`).
+    Run(ChaosRunArgs),
+    /// Check an experiment and report every problem at once (`chaos validate`).
+    Validate {
+        /// Experiment file (.json, .yaml, .yml).
+        file: PathBuf,
+        /// A `.env` var-file whose variables `type: env` entries may read.
+        #[arg(long = "var-file")]
+        var_files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct ChaosRunArgs {
+    /// Experiment file (.json, .yaml, .yml).
+    pub file: PathBuf,
+    /// Where to write the journal.
+    #[arg(long, default_value = "./journal.json")]
+    pub journal_path: PathBuf,
+    /// When to play the rollbacks: default, always, never, deviated.
+    #[arg(long, value_parser = parse_rollback)]
+    pub rollback_strategy: Option<RollbackStrategy>,
+    /// When to check the steady-state hypothesis: default, before-method-only,
+    /// after-method-only, during-method-only, continuously.
+    #[arg(long, value_parser = parse_hypothesis)]
+    pub hypothesis_strategy: Option<HypothesisStrategy>,
+    /// Seconds between two hypothesis runs during the method.
+    #[arg(long, default_value_t = 1.0)]
+    pub hypothesis_frequency: f64,
+    /// Stop at the first deviation seen during the method.
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Configuration value NAME=VALUE or NAME:TYPE=VALUE (str, int, float, bytes, bool, json).
+    #[arg(long = "var")]
+    pub vars: Vec<String>,
+    /// JSON/YAML file with `configuration` and `secrets`, or a `.env` file.
+    #[arg(long = "var-file")]
+    pub var_files: Vec<PathBuf>,
+    /// Skip validation.
+    #[arg(long)]
+    pub no_validation: bool,
+    /// Chaos Toolkit's behaviour on Ctrl-C/SIGTERM: play the rollbacks only
+    /// with `--rollback-strategy always` (squall plays them by default).
+    #[arg(long)]
+    pub no_rollbacks_on_interrupt: bool,
+}
+
+fn parse_rollback(s: &str) -> Result<RollbackStrategy, String> {
+    s.parse()
+}
+
+fn parse_hypothesis(s: &str) -> Result<HypothesisStrategy, String> {
+    s.parse()
+}
+
+pub async fn run(cmd: ChaosCommand) -> Result<u8> {
+    match cmd {
+        ChaosCommand::Validate { file, var_files } => {
+            let vars = read_vars(&[], &var_files)?;
+            let Some(_) = load_and_validate(&file, &vars) else {
+                return Ok(exit::ERROR);
+            };
+            log("INFO", "experiment syntax and semantic look valid");
+            Ok(exit::OK)
+        }
+        ChaosCommand::Run(args) => run_experiment(args).await,
+    }
+}
+
+async fn run_experiment(args: ChaosRunArgs) -> Result<u8> {
+    let vars = read_vars(&args.vars, &args.var_files)?;
+    let exp = if args.no_validation {
+        match squall_chaos::load_experiment(&args.file) {
+            Ok(e) => e,
+            Err(e) => {
+                log("ERROR", &e.to_string());
+                return Ok(exit::ERROR);
+            }
+        }
+    } else {
+        match load_and_validate(&args.file, &vars) {
+            Some(e) => e,
+            None => return Ok(exit::ERROR),
+        }
+    };
+    let opts = RunOptions {
+        vars,
+        hypothesis_strategy: args.hypothesis_strategy,
+        rollback_strategy: args.rollback_strategy,
+        frequency: args.hypothesis_frequency,
+        fail_fast: args.fail_fast,
+        rollbacks_on_interrupt: !args.no_rollbacks_on_interrupt,
+        python: std::env::var("SQUALL_PYTHON").unwrap_or_else(|_| "python3".into()),
+    };
+    let (tx, rx) = tokio::sync::watch::channel(0u32);
+    let signals = tokio::spawn(async move {
+        let mut s = crate::signals::StopSignals::new();
+        loop {
+            s.next().await;
+            tx.send_modify(|n| *n += 1);
+        }
+    });
+    let journal = squall_chaos::run_experiment(&exp, &opts, Arc::new(render), rx).await;
+    signals.abort();
+    let journal = match journal {
+        Ok(j) => j,
+        Err(e) => {
+            log("ERROR", &e.to_string());
+            return Ok(exit::ERROR);
+        }
+    };
+    if let Err(e) = squall_chaos::journal::write(&args.journal_path, &journal) {
+        log(
+            "ERROR",
+            &format!(
+                "cannot write the journal {}: {e}",
+                args.journal_path.display()
+            ),
+        );
+        return Ok(exit::ERROR);
+    }
+    let ok = journal["status"] == "completed" && journal["deviated"] == false;
+    Ok(if ok { exit::OK } else { exit::ERROR })
+}
+
+fn read_vars(vars: &[String], files: &[PathBuf]) -> Result<Vars> {
+    let mut v = Vars::default();
+    for f in files {
+        if let Some(warning) = v.add_file(f).map_err(|e| InvalidInput(e.to_string()))? {
+            log("WARNING", &warning);
+        }
+    }
+    for s in vars {
+        v.add_var(s).map_err(|e| InvalidInput(e.to_string()))?;
+    }
+    Ok(v)
+}
+
+/// Loads and validates, logging every problem; None when the run must stop.
+fn load_and_validate(file: &Path, vars: &Vars) -> Option<serde_json::Value> {
+    log("INFO", "Validating the experiment's syntax");
+    let exp = match squall_chaos::load_experiment(file) {
+        Ok(e) => e,
+        Err(e) => {
+            log("ERROR", &e.to_string());
+            return None;
+        }
+    };
+    let issues = squall_chaos::validate(&exp, vars);
+    if issues.is_empty() {
+        return Some(exp);
+    }
+    log(
+        "ERROR",
+        &format!("{}: {} problem(s):", file.display(), issues.len()),
+    );
+    for i in &issues {
+        log("ERROR", &format!("  {i}"));
+    }
+    None
+}
+
+/// One console line, in chaostoolkit's shape: `[date time LEVEL] message`.
+fn log(level: &str, msg: &str) {
+    let now = Stamp::now();
+    eprintln!("[{} {} {level}] {msg}", now.date(), now.clock());
+}
+
+fn render(e: Event) {
+    let kind = |k: &str| if k == "action" { "Action" } else { "Probe" };
+    match e {
+        Event::Started { title } => log("INFO", &format!("Running experiment: {title}")),
+        Event::Strategies {
+            hypothesis,
+            rollbacks,
+        } => {
+            log("INFO", &format!("Steady-state strategy: {hypothesis}"));
+            log("INFO", &format!("Rollbacks strategy: {rollbacks}"));
+        }
+        Event::NoHypothesis => log(
+            "INFO",
+            "No steady state hypothesis defined. That's ok, just exploring.",
+        ),
+        Event::HypothesisStarted { title } => {
+            log("INFO", &format!("Steady-state hypothesis: {title}"))
+        }
+        Event::Activity {
+            phase,
+            kind: k,
+            name,
+            background,
+        } => {
+            let what = match phase {
+                Phase::Rollback => format!("Rollback: {name}"),
+                Phase::Tolerance => format!("Tolerance probe: {name}"),
+                _ => format!("{}: {name}", kind(&k)),
+            };
+            let bg = if background { " (in background)" } else { "" };
+            log("INFO", &format!("{what}{bg}"));
+        }
+        Event::ActivityFailed { name, reason } => {
+            log("ERROR", &format!("  => failed: {name}: {reason}"))
+        }
+        Event::Warning(w) => log("WARNING", &w),
+        Event::Pause { when, seconds } => log(
+            "INFO",
+            &format!("Pausing {when} activity for {seconds}s..."),
+        ),
+        Event::HypothesisMet => log("INFO", "Steady state hypothesis is met!"),
+        Event::HypothesisNotMet { probe, during } => {
+            let level = if during { "WARNING" } else { "CRITICAL" };
+            log(
+                level,
+                &format!("Steady state probe '{probe}' is not in the given tolerance"),
+            );
+        }
+        Event::MethodStarted => log("INFO", "Playing your experiment's method now..."),
+        Event::ContinuousStarted { frequency } => log(
+            "INFO",
+            &format!(
+                "Executing the steady-state hypothesis continuously every {frequency} seconds"
+            ),
+        ),
+        Event::RollbacksStarted => log("INFO", "Let's rollback..."),
+        Event::NoRollbacks { why } => log("INFO", &format!("No rollbacks played: {why}")),
+        Event::Interrupted => log("WARNING", "Interrupted: the experiment stops here"),
+        Event::Aborted { reason } => log("CRITICAL", &format!("Experiment aborted: {reason}")),
+        Event::Ended { status, deviated } => {
+            let s = if deviated {
+                "deviated".to_string()
+            } else {
+                status
+            };
+            log("INFO", &format!("Experiment ended with status: {s}"));
+            if deviated {
+                log(
+                    "INFO",
+                    "The steady-state has deviated, a weakness may have been discovered",
+                );
+            }
+        }
+    }
+}
