@@ -207,7 +207,10 @@ fn parse_response(buf: &[u8], head_only: bool) -> Result<Response, WireError> {
             .map(|(_, v)| v.as_str())
     };
     let rest = &buf[n..];
-    let body = if head_only {
+    let status = r.code.unwrap_or(0);
+    // 1xx, 204 and 304 responses have no body, whatever the server sent after the head.
+    let bodiless = status < 200 || status == 204 || status == 304;
+    let body = if head_only || bodiless {
         Vec::new()
     } else if get("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked")) {
         dechunk(rest)
