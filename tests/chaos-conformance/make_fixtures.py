@@ -214,5 +214,16 @@ exp("c-tolerance-typeerror", {"difference": "chaos crashes without a journal; sq
 exp("c-yaml11-booleans", {"difference": "YAML is read as YAML 1.2: `yes` stays a string",
     "expect_chaos": {"run": ["succeeded"]}, "expect_squall": {"run": ["succeeded"]}}, fmt="yaml",
     method=[proc("yes", "echo", ["yes", "on"])])
+# --- dynamic configuration and controls ---
+exp("x-dynamic-configuration", {"expect": {"title": "dyn dynamic", "run": ["succeeded"]}}, title="dyn ${dyn}",
+    configuration={"dyn": {"type": "probe", "provider": {"type": "process", "path": "echo", "arguments": ["  dynamic  "]}},
+                   "body": {"type": "probe", "provider": {"type": "http", "url": U + "/json-charset"}},
+                   "failing": {"type": "probe", "provider": {"type": "process", "path": "false"}},
+                   "later": "${dyn}"},
+    method=[proc("show", "echo", ["${dyn}", "${body}", "${failing}", "${later}"])])
+exp("x-controls-ignored", {"expect": {"status": "completed", "run": ["succeeded"]}}, fmt="yaml",
+    controls=[{"name": "tracing", "provider": {"type": "python", "module": "no_such_control_module_squall"}}],
+    method=[proc("a", "echo", ["with controls"])])
+
 p=os.path.join(D, "c-yaml11-booleans.yaml"); s=open(p).read(); open(p,"w").write(s.replace("- 'yes'\n","- yes\n").replace("- 'on'\n","- on\n"))
 print(len(os.listdir(D)))

@@ -2,6 +2,7 @@
 //! method (with an optional hypothesis loop alongside), hypothesis after
 //! (deviation), rollbacks by strategy, and the journal.
 
+mod dynamic;
 mod method;
 mod rollback;
 
@@ -74,16 +75,18 @@ pub async fn run_experiment(
 ) -> Result<Value, ConfigError> {
     let scope = crate::config::load(exp, &opts.vars)?;
     let (hs, rs) = strategies(exp, opts);
-    let title = crate::substitute::substitute(exp.get("title").unwrap_or(&Value::Null), &scope);
+    let mut ctx = Context {
+        scope,
+        env: opts.vars.env.clone(),
+        python: opts.python.clone(),
+    };
+    dynamic::resolve(exp, &opts.vars, &mut ctx, &*observer).await;
+    let title = crate::substitute::substitute(exp.get("title").unwrap_or(&Value::Null), &ctx.scope);
     let mut copy = exp.as_object().cloned().unwrap_or_default();
     copy.insert("title".into(), title.clone());
     copy.entry("dry").or_insert(Value::Null);
     let sh = Arc::new(Shared {
-        ctx: Context {
-            scope,
-            env: opts.vars.env.clone(),
-            python: opts.python.clone(),
-        },
+        ctx,
         observer,
         signals,
     });
@@ -94,6 +97,11 @@ pub async fn run_experiment(
         hypothesis: hs.as_str(),
         rollbacks: rs.as_str(),
     });
+    if has_controls(exp) {
+        sh.emit(Event::Warning(
+            "controls are not supported by squall and are ignored".into(),
+        ));
+    }
     let start = Stamp::now();
     let status: Status = Arc::default();
     let mut deviated = false;
@@ -285,4 +293,18 @@ pub(crate) fn resolve(a: &Value, names: &HashMap<String, Value>) -> Option<(Valu
 
 pub(crate) fn entry_value(e: Map<String, Value>) -> Value {
     Value::Object(e)
+}
+
+/// Whether the experiment or any activity declares controls.
+fn has_controls(exp: &Value) -> bool {
+    let in_list = |p: &str| {
+        exp.pointer(p)
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.iter().any(|x| x.get("controls").is_some()))
+    };
+    exp.get("controls").is_some()
+        || exp.pointer("/steady-state-hypothesis/controls").is_some()
+        || in_list("/method")
+        || in_list("/rollbacks")
+        || in_list("/steady-state-hypothesis/probes")
 }
