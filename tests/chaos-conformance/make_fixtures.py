@@ -225,5 +225,15 @@ exp("x-controls-ignored", {"expect": {"status": "completed", "run": ["succeeded"
     controls=[{"name": "tracing", "provider": {"type": "python", "module": "no_such_control_module_squall"}}],
     method=[proc("a", "echo", ["with controls"])])
 
+# --- dry modes ---
+exp("d-dry-probes", {"args": ["--dry", "probes"], "expect": {"status": "completed", "deviated": False, "run": ["succeeded", "succeeded"], "rollbacks": 1}},
+    ssh=ssh(http("would-fail", "/status/503", tolerance=200)), method=[proc("act", "echo", ["acted"]), http("p", "/json")], rollbacks=RB)
+exp("d-dry-actions", {"args": ["--dry", "actions"], "expect": {"status": "completed", "run": ["succeeded", "succeeded"]}}, fmt="yaml",
+    ssh=ssh(http("up", "/json", tolerance=200)), method=[proc("would-time-out", "sleep", ["5"], timeout=0.1, pauses={"after": 5}), http("p", "/json")], rollbacks=RB)
+exp("d-dry-activities", {"args": ["--dry", "activities"], "expect": {"status": "completed", "run": ["succeeded"], "rollbacks": 1}},
+    ssh=ssh(http("would-fail", "/status/503", tolerance=200)), method=[proc("act", "false")], rollbacks=RB)
+exp("d-dry-pause", {"args": ["--dry", "pause"], "expect": {"status": "completed", "run": ["succeeded"]}},
+    method=[proc("act", "echo", ["no pauses"], pauses={"before": 5, "after": 5})])
+
 p=os.path.join(D, "c-yaml11-booleans.yaml"); s=open(p).read(); open(p,"w").write(s.replace("- 'yes'\n","- yes\n").replace("- 'on'\n","- on\n"))
 print(len(os.listdir(D)))

@@ -17,6 +17,8 @@ pub struct Shared {
     pub observer: Arc<dyn Fn(Event) + Send + Sync>,
     /// How many interruptions (Ctrl-C, SIGTERM) have arrived so far.
     pub signals: watch::Receiver<u32>,
+    /// `--dry`.
+    pub dry: Option<crate::strategy::Dry>,
 }
 
 impl Shared {
@@ -76,20 +78,26 @@ pub async fn execute(
         .and_then(Value::as_str)
         .unwrap_or("activity")
         .to_string();
+    let dry = sh.dry.is_some_and(|d| d.skips(&kind));
     sh.emit(Event::Activity {
         phase,
         kind,
         name: name.clone(),
         background,
     });
-    if !pause(sh, activity, "before", seen).await {
+    let pauses = !dry && sh.dry != Some(crate::strategy::Dry::Pause);
+    if pauses && !pause(sh, activity, "before", seen).await {
         return Outcome::Interrupted(None);
     }
     let start = Stamp::now();
     let provider = activity.get("provider").cloned().unwrap_or(Value::Null);
-    let result = tokio::select! {
-        r = provider::run(&provider, &sh.ctx) => Some(r),
-        _ = sh.interrupted(seen) => None,
+    let result = if dry {
+        Some(Ok(Value::Null))
+    } else {
+        tokio::select! {
+            r = provider::run(&provider, &sh.ctx) => Some(r),
+            _ = sh.interrupted(seen) => None,
+        }
     };
     let end = Stamp::now();
     let mut e = Map::new();
@@ -135,7 +143,7 @@ pub async fn execute(
         (None, _) => Outcome::Interrupted(Some(e)),
         (_, Some(msg)) => Outcome::Aborted(e, msg),
         _ => {
-            if !pause(sh, activity, "after", seen).await {
+            if pauses && !pause(sh, activity, "after", seen).await {
                 return Outcome::Interrupted(Some(e));
             }
             Outcome::Done(e)

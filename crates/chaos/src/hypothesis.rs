@@ -53,6 +53,8 @@ pub async fn run(sh: &Shared, ssh: &Value, during: bool) -> Result<State, Stop> 
         let ok = if entry.get("status").and_then(Value::as_str) == Some("failed") {
             probe_failed = true;
             false
+        } else if sh.dry.is_some_and(|d| d.skips_tolerances()) {
+            true
         } else {
             let output = entry.get("output").cloned().unwrap_or(Value::Null);
             judge(sh, probe.get("tolerance").unwrap_or(&Value::Null), &output).await?

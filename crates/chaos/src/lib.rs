@@ -38,7 +38,7 @@ pub mod vars;
 pub use event::Event;
 pub use load::{LoadError, load_experiment};
 pub use run::{RunOptions, run_experiment};
-pub use strategy::{HypothesisStrategy, RollbackStrategy};
+pub use strategy::{Dry, HypothesisStrategy, RollbackStrategy};
 pub use validate::{Issue, validate};
 pub use vars::{VarError, Vars};
 

@@ -38,6 +38,8 @@ pub struct RunOptions {
     pub rollbacks_on_interrupt: bool,
     /// Interpreter for `python` providers.
     pub python: String,
+    /// `--dry`: activities of this kind are not executed.
+    pub dry: Option<crate::strategy::Dry>,
 }
 
 impl Default for RunOptions {
@@ -50,6 +52,7 @@ impl Default for RunOptions {
             fail_fast: false,
             rollbacks_on_interrupt: true,
             python: "python3".into(),
+            dry: None,
         }
     }
 }
@@ -84,11 +87,15 @@ pub async fn run_experiment(
     let title = crate::substitute::substitute(exp.get("title").unwrap_or(&Value::Null), &ctx.scope);
     let mut copy = exp.as_object().cloned().unwrap_or_default();
     copy.insert("title".into(), title.clone());
-    copy.entry("dry").or_insert(Value::Null);
+    copy.insert(
+        "dry".into(),
+        opts.dry.map(|d| d.as_str().into()).unwrap_or(Value::Null),
+    );
     let sh = Arc::new(Shared {
         ctx,
         observer,
         signals,
+        dry: opts.dry,
     });
     sh.emit(Event::Started {
         title: crate::pyrepr::py_str(&title),

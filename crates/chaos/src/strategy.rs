@@ -99,6 +99,59 @@ impl FromStr for RollbackStrategy {
     }
 }
 
+/// `--dry`: which activities are not executed (and whose pauses are skipped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dry {
+    Probes,
+    Actions,
+    Activities,
+    /// Execute everything, skip every pause.
+    Pause,
+}
+
+impl Dry {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Probes => "probes",
+            Self::Actions => "actions",
+            Self::Activities => "activities",
+            Self::Pause => "pause",
+        }
+    }
+
+    /// Whether an activity of this type is skipped.
+    pub fn skips(self, kind: &str) -> bool {
+        match self {
+            Self::Probes => kind == "probe",
+            Self::Actions => kind == "action",
+            Self::Activities => true,
+            Self::Pause => false,
+        }
+    }
+
+    /// Whether tolerances are not checked (the hypothesis is then always met).
+    pub fn skips_tolerances(self) -> bool {
+        matches!(self, Self::Probes | Self::Activities)
+    }
+}
+
+impl FromStr for Dry {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "probes" => Self::Probes,
+            "actions" => Self::Actions,
+            "activities" => Self::Activities,
+            "pause" => Self::Pause,
+            _ => {
+                return Err(format!(
+                    "'{s}' is not a dry mode (probes, actions, activities, pause)"
+                ));
+            }
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 use squall_chaos::event::{Event, Phase};
 use squall_chaos::journal::Stamp;
-use squall_chaos::{HypothesisStrategy, RollbackStrategy, RunOptions, Vars};
+use squall_chaos::{Dry, HypothesisStrategy, RollbackStrategy, RunOptions, Vars};
 
 use crate::exit::{self, InvalidInput};
 
@@ -54,6 +54,10 @@ pub struct ChaosRunArgs {
     /// JSON/YAML file with `configuration` and `secrets`, or a `.env` file.
     #[arg(long = "var-file")]
     pub var_files: Vec<PathBuf>,
+    /// Do not execute these activities (and skip their pauses): probes,
+    /// actions, activities; or `pause` to execute everything without pauses.
+    #[arg(long, value_parser = parse_dry)]
+    pub dry: Option<Dry>,
     /// Skip validation.
     #[arg(long)]
     pub no_validation: bool,
@@ -64,6 +68,10 @@ pub struct ChaosRunArgs {
 }
 
 fn parse_rollback(s: &str) -> Result<RollbackStrategy, String> {
+    s.parse()
+}
+
+fn parse_dry(s: &str) -> Result<Dry, String> {
     s.parse()
 }
 
@@ -109,6 +117,7 @@ async fn run_experiment(args: ChaosRunArgs) -> Result<u8> {
         fail_fast: args.fail_fast,
         rollbacks_on_interrupt: !args.no_rollbacks_on_interrupt,
         python: std::env::var("SQUALL_PYTHON").unwrap_or_else(|_| "python3".into()),
+        dry: args.dry,
     };
     let (tx, rx) = tokio::sync::watch::channel(0u32);
     let signals = tokio::spawn(async move {
@@ -213,17 +222,21 @@ fn render(e: Event) {
                 Phase::Tolerance => format!("Tolerance probe: {name}"),
                 _ => format!("{}: {name}", kind(&k)),
             };
-            let bg = if background { " (in background)" } else { "" };
+            let bg = if background { " [in background]" } else { "" };
             log("INFO", &format!("{what}{bg}"));
         }
         Event::ActivityFailed { name, reason } => {
             log("ERROR", &format!("  => failed: {name}: {reason}"))
         }
         Event::Warning(w) => log("WARNING", &w),
-        Event::Pause { when, seconds } => log(
-            "INFO",
-            &format!("Pausing {when} activity for {seconds}s..."),
-        ),
+        Event::Pause { when, seconds } => {
+            let what = if when == "before" {
+                "before next activity"
+            } else {
+                "after activity"
+            };
+            log("INFO", &format!("Pausing {what} for {seconds}s..."));
+        }
         Event::HypothesisMet => log("INFO", "Steady state hypothesis is met!"),
         Event::HypothesisNotMet { probe, during } => {
             let level = if during { "WARNING" } else { "CRITICAL" };
