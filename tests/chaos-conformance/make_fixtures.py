@@ -52,6 +52,10 @@ exp("v-headers-list", V(expect={"exit": 1}), method=[http("h", "/json", prov={"h
 exp("v-missing-program", V(expect={"exit": 1}), method=[proc("a", "no-such-program-squall-conformance")])
 exp("v-many-errors", V(expect={"exit": 1}, squall_stderr=["5 problem(s)"]), tags=[""],
     ssh={"probes": [proc("p", "true", kind="probe")]}, method=[{"type": "action", "name": "x"}, {"ref": "none"}])
+exp("v-python-missing-module", V(expect={"exit": 1}, squall_stderr=["could not find Python module 'no_such_module_squall'"]),
+    method=[py("m", "no_such_module_squall", "f", kind="action")])
+exp("v-python-bad-arguments", {"expect": {"exit": 1, "journal": False}, "squall_stderr": ["argument 'nope' is not part of the function signature"]},
+    method=[py("m", "os.path", "exists", {"path": "/", "nope": 1}, kind="action")])
 exp("v-valid", V(expect={"exit": 0}), fmt="yaml", ssh=ssh(http("p", "/json", tolerance=200)), method=[proc("a", "true")], rollbacks=RB)
 exp("v-run-invalid", {"expect": {"exit": 1, "journal": False}}, method=[{"type": "action", "name": "x", "provider": {"type": "http"}}])
 

@@ -116,7 +116,7 @@ async fn run_experiment(args: ChaosRunArgs) -> Result<u8> {
         frequency: args.hypothesis_frequency,
         fail_fast: args.fail_fast,
         rollbacks_on_interrupt: !args.no_rollbacks_on_interrupt,
-        python: std::env::var("SQUALL_PYTHON").unwrap_or_else(|_| "python3".into()),
+        python: python(),
         dry: args.dry,
     };
     let (tx, rx) = tokio::sync::watch::channel(0u32);
@@ -173,7 +173,11 @@ fn load_and_validate(file: &Path, vars: &Vars) -> Option<serde_json::Value> {
             return None;
         }
     };
-    let issues = squall_chaos::validate(&exp, vars);
+    let mut issues = squall_chaos::validate(&exp, vars);
+    match squall_chaos::provider::python_check::check(&exp, &python()) {
+        Ok(more) => issues.extend(more),
+        Err(why) => log("WARNING", &format!("python activities not checked: {why}")),
+    }
     if issues.is_empty() {
         return Some(exp);
     }
@@ -185,6 +189,11 @@ fn load_and_validate(file: &Path, vars: &Vars) -> Option<serde_json::Value> {
         log("ERROR", &format!("  {i}"));
     }
     None
+}
+
+/// The interpreter for `python` providers.
+fn python() -> String {
+    std::env::var("SQUALL_PYTHON").unwrap_or_else(|_| "python3".into())
 }
 
 /// One console line, in chaostoolkit's shape: `[date time LEVEL] message`.

@@ -6,6 +6,7 @@
 pub mod http;
 pub mod process;
 pub mod python;
+pub mod python_check;
 
 use std::collections::BTreeMap;
 
