@@ -110,28 +110,27 @@ impl Vars {
 /// Converts a `--var` value to its declared type.
 fn convert(raw: &str, ty: &str) -> Result<Value, String> {
     match ty {
-        "str" | "bytes" => Ok(Value::String(raw.into())),
-        "int" => raw
+        "str" | "string" | "bytes" => Ok(Value::String(raw.into())),
+        "int" | "integer" => raw
             .trim()
             .parse::<i64>()
             .map(Value::from)
             .map_err(|_| format!("'{raw}' is not a valid integer")),
-        "float" => raw
+        "float" | "number" => raw
             .trim()
             .parse::<f64>()
             .ok()
             .and_then(serde_json::Number::from_f64)
             .map(Value::Number)
             .ok_or_else(|| format!("'{raw}' is not a valid float")),
-        "bool" => match raw.to_ascii_lowercase().as_str() {
-            "1" | "true" | "t" | "yes" | "y" | "on" => Ok(Value::Bool(true)),
-            "0" | "false" | "f" | "no" | "n" | "off" => Ok(Value::Bool(false)),
-            _ => Err(format!("'{raw}' is not a valid boolean")),
-        },
+        // chaoslib: false, 0 and no (any case) are false, anything else is true.
+        "bool" => Ok(Value::Bool(!matches!(
+            raw.to_ascii_lowercase().as_str(),
+            "false" | "0" | "no"
+        ))),
+        "json" if raw.is_empty() => Ok(Value::String(String::new())),
         "json" => serde_json::from_str(raw).map_err(|e| format!("invalid JSON: {e}")),
-        other => Err(format!(
-            "unknown type '{other}' (str, int, float, bytes, bool, json)"
-        )),
+        _ => Err("variable type can only be: bool, str, int, float, bytes or json".into()),
     }
 }
 
@@ -146,11 +145,12 @@ mod tests {
         v.add_var("a=1").unwrap();
         v.add_var("b:int=2").unwrap();
         v.add_var("c:bool=yes").unwrap();
+        v.add_var("f:bool=No").unwrap();
         v.add_var("d:json={\"x\":[1]}").unwrap();
         v.add_var("e=x=y").unwrap();
         assert_eq!(
             Value::Object(v.configuration),
-            json!({"a": "1", "b": 2, "c": true, "d": {"x": [1]}, "e": "x=y"})
+            json!({"a": "1", "b": 2, "c": true, "f": false, "d": {"x": [1]}, "e": "x=y"})
         );
     }
 
