@@ -325,3 +325,43 @@ fn conformance_with_chaostoolkit() {
     );
     assert!(t.contains("fixtures conform"), "{t}");
 }
+
+/// Squall's simulator is driven with the plain `http` provider: the method
+/// injects a fault through the control API, the hypothesis after the method
+/// sees it (deviated), and the rollback clears it.
+#[test]
+fn a_sim_fault_injected_by_the_method_is_cleared_by_the_rollback() {
+    use crate::sim_util::{Sim, http};
+    let dir = tempdir();
+    let sim = Sim::start(
+        &write(dir.path(), "t.yaml", "services:\n  - name: a\n"),
+        &[],
+    );
+    let exp = json!({"title": "payment errors", "description": "d",
+        "configuration": {"svc": format!("{}/", sim.url("a")), "control": sim.control},
+        "steady-state-hypothesis": {"title": "a answers", "probes": [
+            {"type": "probe", "name": "a-ok", "tolerance": 200, "provider": {"type": "http", "url": "${svc}", "timeout": 5}}]},
+        "method": [{"type": "action", "name": "inject-503", "provider": {"type": "http", "method": "PUT",
+            "url": "${control}/services/a/faults", "headers": {"Content-Type": "application/json"},
+            "arguments": {"type": "error", "args": {"status": 503}, "lease": "60s"}}}],
+        "rollbacks": [{"type": "action", "name": "clear", "provider": {"type": "http", "method": "DELETE",
+            "url": "${control}/services/a/faults"}}]});
+    let (code, j, out) = chaos_run(dir.path(), &exp, &[]);
+    let j = j.expect("journal");
+    assert_eq!(code, Some(1), "{out}");
+    assert_eq!(
+        (j["status"].as_str(), j["deviated"].as_bool()),
+        (Some("completed"), Some(true))
+    );
+    assert_eq!(j["run"][0]["output"]["status"], 201, "{}", j["run"][0]);
+    assert_eq!(
+        j["steady_states"]["after"]["probes"][0]["output"]["status"],
+        503
+    );
+    assert_eq!(j["rollbacks"][0]["status"], "succeeded");
+    assert_eq!(
+        http("GET", &format!("{}/", sim.url("a")), None).status,
+        200,
+        "the rollback cleared the fault"
+    );
+}
