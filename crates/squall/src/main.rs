@@ -2,6 +2,7 @@
 //! in the library crates; this crate only renders and decides how to exit.
 
 mod chaos_cmd;
+mod chaos_log;
 mod cli;
 mod demo_target;
 mod exit;

@@ -6,6 +6,7 @@
 //! `expected_status`, documented by Chaos Toolkit but ignored by chaoslib, is
 //! honoured (a different status fails the activity).
 
+mod tls;
 mod wire;
 
 use std::time::Duration;

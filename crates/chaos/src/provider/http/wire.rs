@@ -3,7 +3,6 @@
 //! the server's case (chaoslib's journal shows them so; hyper would lowercase
 //! them). Activities are a handful of requests, so pooling buys nothing.
 
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -115,7 +114,7 @@ pub async fn send(
         if t.tls {
             let name = rustls::pki_types::ServerName::try_from(t.host.clone())
                 .map_err(|e| WireError::Other(format!("InvalidURL: {e}")))?;
-            let stream = tokio_rustls::TlsConnector::from(tls_config(req.verify_tls))
+            let stream = tokio_rustls::TlsConnector::from(super::tls::config(req.verify_tls))
                 .connect(name, tcp)
                 .await
                 .map_err(|e| WireError::Connect(format!("SSLError: {e}")))?;
@@ -241,66 +240,6 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
         b = b.get(size + 2..).unwrap_or_default();
     }
     out
-}
-
-fn tls_config(verify: bool) -> Arc<rustls::ClientConfig> {
-    static VERIFIED: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
-    static UNVERIFIED: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
-    let cell = if verify { &VERIFIED } else { &UNVERIFIED };
-    cell.get_or_init(|| {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()
-            .expect("ring supports the default protocol versions");
-        let cfg = if verify {
-            let roots =
-                rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-            builder.with_root_certificates(roots).with_no_client_auth()
-        } else {
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
-                .with_no_client_auth()
-        };
-        Arc::new(cfg)
-    })
-    .clone()
-}
-
-/// `verify_tls: false`: any certificate is accepted, signatures still checked.
-#[derive(Debug)]
-struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
-
-impl rustls::client::danger::ServerCertVerifier for NoVerify {
-    fn verify_server_cert(
-        &self,
-        _: &rustls::pki_types::CertificateDer<'_>,
-        _: &[rustls::pki_types::CertificateDer<'_>],
-        _: &rustls::pki_types::ServerName<'_>,
-        _: &[u8],
-        _: rustls::pki_types::UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
-    }
-    fn verify_tls12_signature(
-        &self,
-        m: &[u8],
-        c: &rustls::pki_types::CertificateDer<'_>,
-        d: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(m, c, d, &self.0.signature_verification_algorithms)
-    }
-    fn verify_tls13_signature(
-        &self,
-        m: &[u8],
-        c: &rustls::pki_types::CertificateDer<'_>,
-        d: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(m, c, d, &self.0.signature_verification_algorithms)
-    }
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
 }
 
 #[cfg(test)]
