@@ -169,14 +169,48 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     s.write_all(head.as_bytes()).await.map_err(io)?;
     s.write_all(body).await.map_err(io)?;
     s.flush().await.map_err(io)?;
+    let head_only = req.method == "HEAD";
     let mut buf = Vec::with_capacity(8192);
-    // A TLS peer that closes without close_notify still sent a whole response.
-    if let Err(e) = s.read_to_end(&mut buf).await
-        && buf.is_empty()
-    {
-        return Err(io(e));
+    let mut chunk = [0u8; 16384];
+    // Read until the response is complete by its own framing, so a server
+    // that keeps the connection open despite `Connection: close` cannot hang
+    // the activity; otherwise until the peer closes.
+    while !complete(&buf, head_only) {
+        match s.read(&mut chunk).await {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            // A TLS peer that closes without close_notify still sent a whole response.
+            Err(_) if !buf.is_empty() => break,
+            Err(e) => return Err(io(e)),
+        }
     }
-    parse_response(&buf, req.method == "HEAD")
+    parse_response(&buf, head_only)
+}
+
+/// Whether `buf` holds a whole response (false when only EOF can tell).
+fn complete(buf: &[u8], head_only: bool) -> bool {
+    let mut hs = [httparse::EMPTY_HEADER; 128];
+    let mut r = httparse::Response::new(&mut hs);
+    let Ok(httparse::Status::Complete(n)) = r.parse(buf) else {
+        return false;
+    };
+    let status = r.code.unwrap_or(0);
+    if head_only || status < 200 || status == 204 || status == 304 {
+        return true;
+    }
+    let header = |name: &str| {
+        r.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| String::from_utf8_lossy(h.value).to_ascii_lowercase())
+    };
+    if header("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+        return buf[n..].ends_with(b"0\r\n\r\n");
+    }
+    match header("content-length").and_then(|v| v.trim().parse::<usize>().ok()) {
+        Some(len) => buf.len() >= n + len,
+        None => false,
+    }
 }
 
 fn parse_response(buf: &[u8], head_only: bool) -> Result<Response, WireError> {
@@ -270,6 +304,24 @@ mod tests {
                 .unwrap_err()
                 .starts_with("InvalidURL")
         );
+    }
+
+    #[test]
+    fn responses_are_complete_by_their_framing() {
+        assert!(!complete(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nabc",
+            false
+        ));
+        assert!(complete(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nabcde",
+            false
+        ));
+        assert!(complete(b"HTTP/1.1 204 No Content\r\n\r\n", false));
+        assert!(!complete(b"HTTP/1.1 200 OK\r\n\r\nuntil close", false));
+        assert!(complete(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n\r\n",
+            false
+        ));
     }
 
     #[test]
