@@ -204,6 +204,10 @@ exp("sig-int-compat-flag", {"signal": {"when_file": "started", "sig": "INT"}, "s
     "expect": {"exit": 1, "status": "interrupted", "run": ["<no status>"], "rollbacks": 0}}, method=sleeper, rollbacks=RB)
 exp("sig-term-always", {"signal": {"when_file": "started", "sig": "TERM"}, "args": ["--rollback-strategy", "always"],
     "expect": {"exit": 1, "status": "interrupted", "rollbacks": 1}}, fmt="yaml", method=sleeper, rollbacks=RB)
+exp("sig-usr1-always", {"signal": {"when_file": "started", "sig": "USR1"}, "args": ["--rollback-strategy", "always"],
+    "expect": {"exit": 1, "status": "interrupted", "rollbacks": 1}}, method=sleeper, rollbacks=RB)
+exp("sig-usr2-no-rollbacks", {"signal": {"when_file": "started", "sig": "USR2"}, "args": ["--rollback-strategy", "always"],
+    "expect": {"exit": 1, "status": "interrupted", "rollbacks": 0}}, method=sleeper, rollbacks=RB)
 
 # --- python provider ---
 exp("py-provider", {"expect": {"run": ["succeeded", "failed", "failed"]}},

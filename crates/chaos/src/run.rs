@@ -36,6 +36,9 @@ pub struct RunOptions {
     /// Play the rollbacks after an interruption (squall's default; Chaos
     /// Toolkit plays them then only with `--rollback-strategy always`).
     pub rollbacks_on_interrupt: bool,
+    /// Set (before the interruption is counted) to skip the rollbacks
+    /// whatever the strategy: Chaos Toolkit's SIGUSR2.
+    pub skip_rollbacks: Arc<std::sync::atomic::AtomicBool>,
     /// Interpreter for `python` providers.
     pub python: String,
     /// `--dry`: activities of this kind are not executed.
@@ -51,6 +54,7 @@ impl Default for RunOptions {
             frequency: 1.0,
             fail_fast: false,
             rollbacks_on_interrupt: true,
+            skip_rollbacks: Arc::default(),
             python: "python3".into(),
             dry: None,
         }
@@ -215,8 +219,7 @@ pub async fn run_experiment(
     if status_is(&status, &["interrupted"]) {
         sh.emit(Event::Interrupted);
     }
-    let rollbacks =
-        rollback::run(&sh, exp, rs, &status, deviated, opts.rollbacks_on_interrupt).await;
+    let rollbacks = rollback::run(&sh, exp, rs, &status, deviated, opts).await;
     let end = Stamp::now();
     let status_str = status.lock().unwrap().unwrap_or("completed");
     sh.emit(Event::Ended {

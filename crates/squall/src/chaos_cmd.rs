@@ -117,12 +117,31 @@ async fn run_experiment(args: ChaosRunArgs) -> Result<u8> {
         rollbacks_on_interrupt: !args.no_rollbacks_on_interrupt,
         python: python(),
         dry: args.dry,
+        skip_rollbacks: Default::default(),
     };
     let (tx, rx) = tokio::sync::watch::channel(0u32);
+    let skip = opts.skip_rollbacks.clone();
     let signals = tokio::spawn(async move {
-        let mut s = crate::signals::StopSignals::new();
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut stop = crate::signals::StopSignals::new();
+        // Chaos Toolkit's extra signals: SIGUSR1 interrupts like SIGTERM;
+        // SIGUSR2 interrupts and skips the rollbacks.
+        let (mut usr1, mut usr2) = match (
+            signal(SignalKind::user_defined1()),
+            signal(SignalKind::user_defined2()),
+        ) {
+            (Ok(a), Ok(b)) => (a, b),
+            _ => loop {
+                stop.next().await;
+                tx.send_modify(|n| *n += 1);
+            },
+        };
         loop {
-            s.next().await;
+            tokio::select! {
+                _ = stop.next() => {}
+                _ = usr1.recv() => {}
+                _ = usr2.recv() => skip.store(true, std::sync::atomic::Ordering::SeqCst),
+            }
             tx.send_modify(|n| *n += 1);
         }
     });

@@ -18,14 +18,23 @@ pub async fn run(
     strategy: RollbackStrategy,
     status: &Status,
     deviated: bool,
-    on_interrupt: bool,
+    opts: &super::RunOptions,
 ) -> Vec<Value> {
+    if opts
+        .skip_rollbacks
+        .load(std::sync::atomic::Ordering::SeqCst)
+    {
+        sh.emit(Event::NoRollbacks {
+            why: "they were skipped on request (SIGUSR2)".into(),
+        });
+        return Vec::new();
+    }
     let interrupted = status_is(status, &["interrupted"]);
     let play = match strategy {
         RollbackStrategy::Always => true,
         RollbackStrategy::Never => false,
         RollbackStrategy::Deviated => deviated,
-        RollbackStrategy::Default if interrupted => on_interrupt,
+        RollbackStrategy::Default if interrupted => opts.rollbacks_on_interrupt,
         RollbackStrategy::Default => !status_is(status, &["failed"]),
     };
     if !play {
