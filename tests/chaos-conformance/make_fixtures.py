@@ -83,7 +83,7 @@ exp("h-bodies", {"expect": {"run": ["succeeded"] * 5}}, method=[
     http("json", "/json"), http("json-charset", "/json-charset"), http("text-latin1", "/text"),
     http("404", "/status/404"), http("503", "/status/503")])
 exp("h-refused-and-timeouts", {"expect": {"exit": 0, "run": ["failed", "failed", "failed", "succeeded"]}}, method=[
-    {"type": "probe", "name": "refused", "provider": {"type": "http", "url": "http://127.0.0.1:9/"}},
+    {"type": "probe", "name": "refused", "provider": {"type": "http", "url": "http://127.0.0.1:9/", "max_retries": 2}},
     http("slow", "/slow?ms=2000", prov={"timeout": 0.3}),
     http("slow-pair", "/slow?ms=2000", prov={"timeout": [1, 0.3]}),
     http("activity-timeout-ignored", "/slow?ms=400", timeout=0.1)])

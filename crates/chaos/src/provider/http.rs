@@ -4,7 +4,8 @@
 //! parsed JSON only for exactly `application/json`; a status code is never a
 //! failure, only a connection error or a timeout is. Squall's own twist:
 //! `expected_status`, documented by Chaos Toolkit but ignored by chaoslib, is
-//! honoured (a different status fails the activity).
+//! honoured (a different status fails the activity). `max_retries` retries
+//! connection failures.
 
 mod tls;
 mod wire;
@@ -69,7 +70,16 @@ pub async fn run(p: &Value, ctx: &Context) -> Result<Value, ProviderError> {
         body,
         verify_tls: verify,
     };
-    let resp = wire::send(&req, connect, read).await.map_err(|e| match e {
+    // requests' `max_retries`: connection failures are retried, nothing else.
+    let retries = p.get("max_retries").and_then(Value::as_u64).unwrap_or(0);
+    let mut sent = wire::send(&req, connect, read).await;
+    for _ in 0..retries {
+        if !matches!(sent, Err(wire::WireError::Connect(_))) {
+            break;
+        }
+        sent = wire::send(&req, connect, read).await;
+    }
+    let resp = sent.map_err(|e| match e {
         wire::WireError::Connect(why) => {
             ProviderError::Failed(format!("failed to connect to {url}: {why}"))
         }
