@@ -243,5 +243,12 @@ exp("d-dry-activities", {"args": ["--dry", "activities"], "expect": {"status": "
 exp("d-dry-pause", {"args": ["--dry", "pause"], "expect": {"status": "completed", "run": ["succeeded"]}},
     method=[proc("act", "echo", ["no pauses"], pauses={"before": 5, "after": 5})])
 
+# --- loading from a URL ---
+exp("u-from-url", {"source": "url", "expect": {"status": "completed", "run": ["succeeded"]}},
+    ssh=ssh(http("up", "/json", tolerance=200)), method=[proc("a", "echo", ["loaded over http"])])
+exp("u-from-url-yaml", {"source": "url", "expect": {"status": "completed", "run": ["succeeded"]}}, fmt="yaml",
+    method=[http("p", "/text")])
+exp("u-url-404", {"source": "url-missing", "expect": {"exit": 1, "journal": False}}, method=[])
+
 p=os.path.join(D, "c-yaml11-booleans.yaml"); s=open(p).read(); open(p,"w").write(s.replace("- 'yes'\n","- yes\n").replace("- 'on'\n","- on\n"))
 print(len(os.listdir(D)))

@@ -10,6 +10,8 @@ both runners keep and ignore like any unknown top-level key:
   args        extra arguments for both runners (after `run FILE`)
   squall_args extra arguments for squall only
   command     "run" (default) or "validate"
+  source      "url": the runners load the fixture from the fixture server,
+              or "url-missing": from a URL that answers 404
   files       {name: content} written into the run's directory first
   env         extra environment variables
   signal      {"when_file": NAME, "sig": "TERM"|"INT"}: sent once NAME exists
@@ -52,13 +54,18 @@ def run_one(kind, exe, fixture, meta, port, workdir):
     for name, content in (meta.get("files") or {}).items():
         (workdir / name).write_text(content)
     command = meta.get("command", "run")
+    source = str(fixture)
+    if meta.get("source") == "url":
+        source = f"http://127.0.0.1:{port}/experiment/{fixture.name}"
+    elif meta.get("source") == "url-missing":
+        source = f"http://127.0.0.1:{port}/experiment/missing-{fixture.name}"
     args = [str(a).replace("{port}", str(port)) for a in meta.get("args", [])]
     if kind == "chaos":
         settings = workdir / "settings.yaml"
         settings.write_text("{}\n")
-        cmd = [exe, "--no-version-check", "--no-log-file", "--settings", str(settings), command, str(fixture)]
+        cmd = [exe, "--no-version-check", "--no-log-file", "--settings", str(settings), command, source]
     else:
-        cmd = [exe, "chaos", command, str(fixture)]
+        cmd = [exe, "chaos", command, source]
         args += [str(a) for a in meta.get("squall_args", [])]
     if command == "run":
         cmd += ["--journal-path", "journal.json", "--var", f"port:int={port}"]

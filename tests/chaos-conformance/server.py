@@ -2,13 +2,15 @@
 
 Routes: /json, /json-charset, /text (UTF-8 bytes, no charset), /status/<code>,
 /slow?ms=N, /echo (reflects method, query, content type and body), /bad-json,
-/counter (a number that grows by one per call).
+/counter (a number that grows by one per call), /experiment/<fixture>
+(a fixture file, for loading experiments from a URL).
 """
 
 import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 
@@ -59,6 +61,11 @@ class Handler(BaseHTTPRequestHandler):
                 Handler.counter += 1
                 c = Handler.counter
             return self.reply(200, str(c), "text/plain; charset=utf-8")
+        if url.path.startswith("/experiment/"):
+            f = Path(__file__).resolve().parent / "fixtures" / url.path.rsplit("/", 1)[1]
+            if f.is_file():
+                ctype = "application/json" if f.suffix == ".json" else "application/x-yaml"
+                return self.reply(200, f.read_bytes(), ctype)
         return self.reply(404, "not found", "text/plain; charset=utf-8")
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = handle_any

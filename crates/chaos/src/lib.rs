@@ -36,7 +36,7 @@ pub mod validate;
 pub mod vars;
 
 pub use event::Event;
-pub use load::{LoadError, load_experiment};
+pub use load::{LoadError, load_experiment, load_source};
 pub use run::{RunOptions, run_experiment};
 pub use strategy::{Dry, HypothesisStrategy, RollbackStrategy};
 pub use validate::{Issue, validate};

@@ -30,6 +30,59 @@ pub enum LoadError {
     },
     #[error("{0}: an experiment file must end in .json, .yaml or .yml")]
     Extension(String),
+    #[error("'{0}' is not a supported source scheme.")]
+    Scheme(String),
+    #[error("Failed to fetch the experiment {url}: {why}")]
+    Fetch { url: String, why: String },
+    #[error("{0}: only files with json, yaml or yml extensions are supported")]
+    ContentType(String),
+}
+
+/// Loads an experiment from a file or an http(s) URL, as `chaos run SOURCE`
+/// does: a URL is fetched with `Accept: application/json, application/x-yaml`
+/// (and `CHAOSTOOLKIT_LOADER_AUTH_BEARER_TOKEN` as a bearer token), and parsed
+/// by its content type.
+pub async fn load_source(source: &str, verify_tls: bool) -> Result<Value, LoadError> {
+    let path = Path::new(source);
+    if path.exists() {
+        return load_experiment(path);
+    }
+    let Some((scheme, _)) = source.split_once("://") else {
+        return Err(LoadError::Missing(source.into()));
+    };
+    if scheme != "http" && scheme != "https" {
+        return Err(LoadError::Scheme(scheme.into()));
+    }
+    let mut headers = vec![(
+        "Accept".to_string(),
+        "application/json, application/x-yaml".to_string(),
+    )];
+    if let Ok(token) = std::env::var("CHAOSTOOLKIT_LOADER_AUTH_BEARER_TOKEN") {
+        headers.push(("Authorization".into(), format!("bearer {}", token.trim())));
+    }
+    let fetch = |why: String| LoadError::Fetch {
+        url: source.into(),
+        why,
+    };
+    let (status, ct, body) = crate::provider::http::get(source, headers, verify_tls)
+        .await
+        .map_err(fetch)?;
+    let text = String::from_utf8_lossy(&body).into_owned();
+    if status != 200 {
+        return Err(fetch(format!("HTTP {status}: {text}")));
+    }
+    let ct = ct.unwrap_or_default();
+    if ct.contains("application/json") {
+        parse(&format!("{source}.json"), &text)
+    } else if ct.contains("application/x-yaml") || ct.contains("text/yaml") {
+        parse_yaml(source, &text)
+    } else if ct.contains("text/plain") {
+        serde_json::from_str(&text)
+            .or_else(|_| parse_yaml(source, &text))
+            .map_err(|_| LoadError::ContentType(source.into()))
+    } else {
+        Err(LoadError::ContentType(source.into()))
+    }
 }
 
 /// Loads an experiment file into a JSON value, keeping key order.

@@ -3,7 +3,7 @@
 //! aborted, interrupted, deviated, invalid or unreadable experiment), 2 a
 //! usage error (bad flag, bad `--var`, missing `--var-file`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Result;
@@ -19,8 +19,11 @@ pub enum ChaosCommand {
     Run(ChaosRunArgs),
     /// Check an experiment and report every problem at once (`chaos validate`).
     Validate {
-        /// Experiment file (.json, .yaml, .yml).
-        file: PathBuf,
+        /// Experiment file (.json, .yaml, .yml) or http(s) URL.
+        file: String,
+        /// Do not verify the TLS certificate when SOURCE is an https URL.
+        #[arg(long)]
+        no_verify_tls: bool,
         /// A `.env` var-file whose variables `type: env` entries may read.
         #[arg(long = "var-file")]
         var_files: Vec<PathBuf>,
@@ -29,8 +32,11 @@ pub enum ChaosCommand {
 
 #[derive(Args, Debug)]
 pub struct ChaosRunArgs {
-    /// Experiment file (.json, .yaml, .yml).
-    pub file: PathBuf,
+    /// Experiment file (.json, .yaml, .yml) or http(s) URL.
+    pub file: String,
+    /// Do not verify the TLS certificate when the experiment is an https URL.
+    #[arg(long)]
+    pub no_verify_tls: bool,
     /// Where to write the journal.
     #[arg(long, default_value = "./journal.json")]
     pub journal_path: PathBuf,
@@ -80,9 +86,13 @@ fn parse_hypothesis(s: &str) -> Result<HypothesisStrategy, String> {
 
 pub async fn run(cmd: ChaosCommand) -> Result<u8> {
     match cmd {
-        ChaosCommand::Validate { file, var_files } => {
+        ChaosCommand::Validate {
+            file,
+            no_verify_tls,
+            var_files,
+        } => {
             let vars = read_vars(&[], &var_files)?;
-            let Some(_) = load_and_validate(&file, &vars) else {
+            let Some(_) = load_and_validate(&file, !no_verify_tls, &vars).await else {
                 return Ok(exit::ERROR);
             };
             log("INFO", "experiment syntax and semantic look valid");
@@ -95,7 +105,7 @@ pub async fn run(cmd: ChaosCommand) -> Result<u8> {
 async fn run_experiment(args: ChaosRunArgs) -> Result<u8> {
     let vars = read_vars(&args.vars, &args.var_files)?;
     let exp = if args.no_validation {
-        match squall_chaos::load_experiment(&args.file) {
+        match squall_chaos::load_source(&args.file, !args.no_verify_tls).await {
             Ok(e) => e,
             Err(e) => {
                 log("ERROR", &e.to_string());
@@ -103,7 +113,7 @@ async fn run_experiment(args: ChaosRunArgs) -> Result<u8> {
             }
         }
     } else {
-        match load_and_validate(&args.file, &vars) {
+        match load_and_validate(&args.file, !args.no_verify_tls, &vars).await {
             Some(e) => e,
             None => return Ok(exit::ERROR),
         }
@@ -182,9 +192,9 @@ fn read_vars(vars: &[String], files: &[PathBuf]) -> Result<Vars> {
 }
 
 /// Loads and validates, logging every problem; None when the run must stop.
-fn load_and_validate(file: &Path, vars: &Vars) -> Option<serde_json::Value> {
+async fn load_and_validate(file: &str, verify_tls: bool, vars: &Vars) -> Option<serde_json::Value> {
     log("INFO", "Validating the experiment's syntax");
-    let exp = match squall_chaos::load_experiment(file) {
+    let exp = match squall_chaos::load_source(file, verify_tls).await {
         Ok(e) => e,
         Err(e) => {
             log("ERROR", &e.to_string());
@@ -199,10 +209,7 @@ fn load_and_validate(file: &Path, vars: &Vars) -> Option<serde_json::Value> {
     if issues.is_empty() {
         return Some(exp);
     }
-    log(
-        "ERROR",
-        &format!("{}: {} problem(s):", file.display(), issues.len()),
-    );
+    log("ERROR", &format!("{file}: {} problem(s):", issues.len()));
     for i in &issues {
         log("ERROR", &format!("  {i}"));
     }

@@ -234,6 +234,35 @@ fn python_json(v: &Value) -> String {
     }
 }
 
+/// A plain GET for loading experiments from a URL: status, content type, body.
+pub async fn get(
+    url: &str,
+    headers: Vec<(String, String)>,
+    verify_tls: bool,
+) -> Result<(u16, Option<String>, Vec<u8>), String> {
+    let target = wire::Target::parse(url)?;
+    let req = wire::Request {
+        method: "GET",
+        target: &target,
+        headers,
+        body: None,
+        verify_tls,
+    };
+    let timeout = Some(std::time::Duration::from_secs(30));
+    let resp = wire::send(&req, timeout, timeout)
+        .await
+        .map_err(|e| match e {
+            wire::WireError::Connect(why) | wire::WireError::Other(why) => why,
+            wire::WireError::Timeout => "timed out".into(),
+        })?;
+    let ct = resp
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        .map(|(_, v)| v.clone());
+    Ok((resp.status, ct, resp.body))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
