@@ -73,8 +73,11 @@ def run_one(kind, exe, fixture, meta, port, workdir):
     env = dict(os.environ)
     env.update({k: str(v) for k, v in (meta.get("env") or {}).items()})
     env["SQUALL_PYTHON"] = sys.executable
-    p = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     sig = meta.get("signal")
+    # A shell's background job inherits SIGINT ignored; the runners must see it.
+    reset = (lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)) if sig else None
+    p = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=reset)
     if sig:
         deadline = time.time() + 20
         while not (workdir / sig["when_file"]).exists() and time.time() < deadline and p.poll() is None:
