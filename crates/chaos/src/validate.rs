@@ -1,6 +1,6 @@
 //! Validation with chaoslib's checks and messages, but every problem at once
 //! (chaoslib stops at the first), each located by its field path, e.g.
-//! `method[2].provider: a HTTP activity must have a URL`.
+//! `method[2](stop-payment).provider: a HTTP activity must have a URL`.
 
 use serde_json::{Map, Value};
 
@@ -167,6 +167,12 @@ fn check_activity(path: &str, a: &Value, allow_ref: bool, is: &mut Issues) {
         }
         return;
     }
+    // `method[2](stop-payment)`: the index finds it, the name tells which it is.
+    let located = match m.get("name").and_then(Value::as_str) {
+        Some(n) if !n.is_empty() => format!("{path}({n})"),
+        _ => path.to_string(),
+    };
+    let path = located.as_str();
     match m.get("type").and_then(Value::as_str) {
         None => is.add(path, "an activity must have a type"),
         Some("probe" | "action") => {}

@@ -51,7 +51,8 @@ fn python_activities(exp: &Value) -> Vec<(String, Value)> {
     let mut found = Vec::new();
     let mut visit = |path: String, a: &Value| {
         if a.pointer("/provider/type").and_then(Value::as_str) == Some("python") {
-            found.push((format!("{path}.provider"), a.clone()));
+            let name = a.get("name").and_then(Value::as_str).unwrap_or_default();
+            found.push((format!("{path}({name}).provider"), a.clone()));
         }
     };
     for (key, ptr) in [
@@ -150,10 +151,10 @@ mod tests {
         assert_eq!(
             issues,
             [
-                "method[1].provider: could not find Python module 'no_such_mod_squall' in activity 'nomod'",
-                "method[2].provider: The python module 'os.path' does not expose a function called 'nope' in action 'nofunc'",
-                "method[3].provider: required argument 'path' is missing from activity 'exists'",
-                "method[4].provider: argument 'x' is not part of the function signature in activity 'exists'",
+                "method[1](nomod).provider: could not find Python module 'no_such_mod_squall' in activity 'nomod'",
+                "method[2](nofunc).provider: The python module 'os.path' does not expose a function called 'nope' in action 'nofunc'",
+                "method[3](missing-arg).provider: required argument 'path' is missing from activity 'exists'",
+                "method[4](extra-arg).provider: argument 'x' is not part of the function signature in activity 'exists'",
             ]
         );
         assert!(check(&exp, "/nonexistent/python").is_err());

@@ -156,7 +156,7 @@ fn validate_reports_every_problem_with_its_place() {
     assert_eq!(out.status.code(), Some(1), "{t}");
     for want in [
         "description: experiment requires a description",
-        "method[0].provider: a HTTP activity must have a URL",
+        "method[0](a).provider: a HTTP activity must have a URL",
         "method[1]: referenced activity 'nowhere' could not be found in the experiment",
         "steady-state-hypothesis.probes[0].tolerance: hypothesis probe tolerance must either be",
     ] {
