@@ -146,6 +146,10 @@ fn check_hypothesis(ssh: &Value, is: &mut Issues) {
     for (i, probe) in probes.iter().enumerate() {
         let path = format!("{p}.probes[{i}]");
         check_activity(&path, probe, false, is);
+        let path = match probe.get("name").and_then(Value::as_str) {
+            Some(n) if !n.is_empty() => format!("{path}({n})"),
+            _ => path,
+        };
         match probe.get("tolerance") {
             None => is.add(&path, "hypothesis probe must have a tolerance entry"),
             Some(t) => {

@@ -158,7 +158,7 @@ fn validate_reports_every_problem_with_its_place() {
         "description: experiment requires a description",
         "method[0](a).provider: a HTTP activity must have a URL",
         "method[1]: referenced activity 'nowhere' could not be found in the experiment",
-        "steady-state-hypothesis.probes[0].tolerance: hypothesis probe tolerance must either be",
+        "steady-state-hypothesis.probes[0](p).tolerance: hypothesis probe tolerance must either be",
     ] {
         assert!(t.contains(want), "missing {want:?} in\n{t}");
     }
