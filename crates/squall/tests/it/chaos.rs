@@ -365,3 +365,54 @@ fn a_sim_fault_injected_by_the_method_is_cleared_by_the_rollback() {
         "the rollback cleared the fault"
     );
 }
+
+/// A first Ctrl-C stops the method and starts the rollbacks; a second one
+/// stops the rollbacks too (the journal is still written).
+#[test]
+fn a_second_ctrl_c_interrupts_the_rollbacks() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    let dir = tempdir();
+    let (acting, undoing) = (dir.path().join("acting"), dir.path().join("undoing"));
+    let slow = |marker: &Path| json!(["-c", format!("touch {}; sleep 20", marker.display())]);
+    let exp = json!({"title": "t", "description": "d",
+        "method": [{"type": "action", "name": "act", "provider": {"type": "process", "path": "sh", "arguments": slow(&acting)}}],
+        "rollbacks": [{"type": "action", "name": "undo", "provider": {"type": "process", "path": "sh", "arguments": slow(&undoing)}},
+                      {"type": "action", "name": "never", "provider": {"type": "process", "path": "true"}}]});
+    let file = write(dir.path(), "exp.json", &exp.to_string());
+    let journal = dir.path().join("journal.json");
+    let mut child = squall()
+        .args([
+            "chaos",
+            "run",
+            file.to_str().unwrap(),
+            "--journal-path",
+            journal.to_str().unwrap(),
+        ])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = Pid::from_raw(child.id() as i32);
+    let t0 = std::time::Instant::now();
+    for marker in [&acting, &undoing] {
+        while !marker.exists() {
+            assert!(t0.elapsed() < LIMIT, "{} never started", marker.display());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        kill(pid, Signal::SIGINT).unwrap();
+    }
+    assert_eq!(child.wait().unwrap().code(), Some(1));
+    assert!(
+        t0.elapsed() < Duration::from_secs(15),
+        "the rollback was not interrupted"
+    );
+    let j = read_json(&journal);
+    assert_eq!(j["status"], "interrupted");
+    let rollbacks = j["rollbacks"].as_array().unwrap();
+    assert_eq!(
+        rollbacks.len(),
+        1,
+        "the second rollback never started: {rollbacks:?}"
+    );
+    assert!(rollbacks[0].get("status").is_none(), "{}", rollbacks[0]);
+}
