@@ -2,7 +2,7 @@
 //! then a Deployment and a Service per simulated service, each running the
 //! same binary in single-service mode (`squall sim service NAME FILE`).
 //!
-//! The output is deterministic (sorted keys, topology order) so it can be
+//! The output is deterministic (fixed key order, topology order) so it can be
 //! diffed, reviewed and checked against golden files.
 
 use serde_json::{Value, json};

@@ -24,6 +24,9 @@ pub enum Command {
     /// Simulated microservices to break (MicroSim's call-tree protocol).
     #[command(subcommand)]
     Sim(SimCommand),
+    /// Chaos Toolkit experiments, unchanged: run them natively, or validate them.
+    #[command(subcommand)]
+    Chaos(crate::chaos_cmd::ChaosCommand),
     /// Run a whole experiment: workload, scheduled faults, goals; writes a report.
     Run(RunArgs),
     /// Start a simulated shop and run an experiment on it with load and faults (no setup).

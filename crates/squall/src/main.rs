@@ -1,6 +1,8 @@
 //! The `squall` binary: argument parsing, wiring and exit codes. Logic lives
 //! in the library crates; this crate only renders and decides how to exit.
 
+mod chaos_cmd;
+mod chaos_log;
 mod cli;
 mod demo_target;
 mod exit;
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
             cli::Command::Sim(cmd) => sim_cmd::run(cmd).await,
             cli::Command::Run(args) => run_cmd::run(args).await,
             cli::Command::Demo(args) => run_cmd::demo(args).await,
+            cli::Command::Chaos(cmd) => chaos_cmd::run(cmd).await,
         }
     });
     match result {

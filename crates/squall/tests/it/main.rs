@@ -3,6 +3,7 @@
 mod sim_util;
 mod util;
 
+mod chaos;
 mod load_errors;
 mod load_model;
 mod load_outputs;

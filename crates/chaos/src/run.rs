@@ -1,0 +1,320 @@
+//! The whole experiment, in chaoslib's order: hypothesis before (a gate),
+//! method (with an optional hypothesis loop alongside), hypothesis after
+//! (deviation), rollbacks by strategy, and the journal.
+
+mod dynamic;
+mod method;
+mod rollback;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Map, Value, json};
+use tokio::sync::watch;
+
+use crate::activity::Shared;
+use crate::config::ConfigError;
+use crate::event::Event;
+use crate::hypothesis::{self, Stop};
+use crate::journal::{self, Stamp};
+use crate::provider::Context;
+use crate::strategy::{HypothesisStrategy, RollbackStrategy};
+use crate::vars::Vars;
+
+/// How to run, from the command line.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub vars: Vars,
+    /// `--hypothesis-strategy`; beats the experiment's `runtime` block.
+    pub hypothesis_strategy: Option<HypothesisStrategy>,
+    /// `--rollback-strategy`; beats the experiment's `runtime` block.
+    pub rollback_strategy: Option<RollbackStrategy>,
+    /// Seconds between two hypothesis runs during the method.
+    pub frequency: f64,
+    /// Stop at the first deviation seen during the method.
+    pub fail_fast: bool,
+    /// Play the rollbacks after an interruption (squall's default; Chaos
+    /// Toolkit plays them then only with `--rollback-strategy always`).
+    pub rollbacks_on_interrupt: bool,
+    /// Set (before the interruption is counted) to skip the rollbacks
+    /// whatever the strategy: Chaos Toolkit's SIGUSR2.
+    pub skip_rollbacks: Arc<std::sync::atomic::AtomicBool>,
+    /// Interpreter for `python` providers.
+    pub python: String,
+    /// `--dry`: activities of this kind are not executed.
+    pub dry: Option<crate::strategy::Dry>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            vars: Vars::default(),
+            hypothesis_strategy: None,
+            rollback_strategy: None,
+            frequency: 1.0,
+            fail_fast: false,
+            rollbacks_on_interrupt: true,
+            skip_rollbacks: Arc::default(),
+            python: "python3".into(),
+            dry: None,
+        }
+    }
+}
+
+/// The journal's status, shared with the hypothesis loop.
+pub(crate) type Status = Arc<Mutex<Option<&'static str>>>;
+
+pub(crate) fn status_is(s: &Status, any: &[&str]) -> bool {
+    s.lock().unwrap().is_some_and(|v| any.contains(&v))
+}
+
+pub(crate) fn set_status(s: &Status, v: &'static str) {
+    *s.lock().unwrap() = Some(v);
+}
+
+/// Runs a validated experiment and returns its journal. `signals` counts
+/// interruptions (Ctrl-C, SIGTERM) as they arrive.
+pub async fn run_experiment(
+    exp: &Value,
+    opts: &RunOptions,
+    observer: Arc<dyn Fn(Event) + Send + Sync>,
+    signals: watch::Receiver<u32>,
+) -> Result<Value, ConfigError> {
+    let scope = crate::config::load(exp, &opts.vars)?;
+    let (hs, rs) = strategies(exp, opts);
+    let mut ctx = Context {
+        scope,
+        env: opts.vars.env.clone(),
+        python: opts.python.clone(),
+    };
+    dynamic::resolve(exp, &opts.vars, &mut ctx, &*observer).await;
+    let title = crate::substitute::substitute(exp.get("title").unwrap_or(&Value::Null), &ctx.scope);
+    let mut copy = exp.as_object().cloned().unwrap_or_default();
+    copy.insert("title".into(), title.clone());
+    copy.insert(
+        "dry".into(),
+        opts.dry.map(|d| d.as_str().into()).unwrap_or(Value::Null),
+    );
+    let sh = Arc::new(Shared {
+        ctx,
+        observer,
+        signals,
+        dry: opts.dry,
+    });
+    sh.emit(Event::Started {
+        title: crate::pyrepr::py_str(&title),
+    });
+    sh.emit(Event::Strategies {
+        hypothesis: hs.as_str(),
+        rollbacks: rs.as_str(),
+    });
+    if has_controls(exp) {
+        sh.emit(Event::Warning(
+            "controls are not supported by squall and are ignored".into(),
+        ));
+    }
+    let start = Stamp::now();
+    let status: Status = Arc::default();
+    let mut deviated = false;
+    let (mut before, mut after) = (Value::Null, Value::Null);
+    let during = Arc::new(Mutex::new(Vec::new()));
+    let mut runs = Vec::new();
+
+    let ssh = exp
+        .get("steady-state-hypothesis")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let with_ssh = ssh
+        .get("probes")
+        .and_then(Value::as_array)
+        .is_some_and(|p| !p.is_empty());
+    if !with_ssh {
+        sh.emit(Event::NoHypothesis);
+    }
+    let title_of = |s: &Value| {
+        s.get("title")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let stop = |st: &Status, e: Stop, sh: &Shared| match e {
+        Stop::Interrupted => set_status(st, "interrupted"),
+        Stop::Aborted(m) => {
+            sh.emit(Event::Aborted { reason: m });
+            set_status(st, "aborted")
+        }
+    };
+
+    let mut gate_passed = true;
+    if with_ssh && hs.before() {
+        sh.emit(Event::HypothesisStarted {
+            title: title_of(&ssh),
+        });
+        match hypothesis::run(&sh, &ssh, false).await {
+            Ok(state) => {
+                before = state.value.clone();
+                if !state.met {
+                    set_status(
+                        &status,
+                        if state.probe_failed {
+                            "failed"
+                        } else {
+                            "completed"
+                        },
+                    );
+                    gate_passed = false;
+                }
+            }
+            Err(e) => {
+                stop(&status, e, &sh);
+                gate_passed = false;
+            }
+        }
+    }
+    if gate_passed {
+        let loop_stop = watch::channel(false);
+        let looping = (with_ssh && hs.during()).then(|| {
+            sh.emit(Event::ContinuousStarted {
+                frequency: opts.frequency,
+            });
+            tokio::spawn(method::hypothesis_loop(
+                sh.clone(),
+                ssh.clone(),
+                status.clone(),
+                during.clone(),
+                opts.frequency,
+                opts.fail_fast,
+                loop_stop.1,
+            ))
+        });
+        sh.emit(Event::MethodStarted);
+        let completed = method::run(&sh, exp, &status, &mut runs).await;
+        let _ = loop_stop.0.send(true);
+        if let Some(h) = looping {
+            let _ = h.await;
+        }
+        if completed && !status_is(&status, &["interrupted", "aborted"]) && with_ssh && hs.after() {
+            sh.emit(Event::HypothesisStarted {
+                title: title_of(&ssh),
+            });
+            match hypothesis::run(&sh, &ssh, false).await {
+                Ok(state) => {
+                    after = state.value.clone();
+                    if !state.met {
+                        deviated = true;
+                        set_status(
+                            &status,
+                            if state.probe_failed {
+                                "failed"
+                            } else {
+                                "completed"
+                            },
+                        );
+                    }
+                }
+                Err(e) => stop(&status, e, &sh),
+            }
+        }
+    }
+    if status_is(&status, &["interrupted"]) {
+        sh.emit(Event::Interrupted);
+    }
+    let rollbacks = rollback::run(&sh, exp, rs, &status, deviated, opts).await;
+    let end = Stamp::now();
+    let status_str = status.lock().unwrap().unwrap_or("completed");
+    sh.emit(Event::Ended {
+        status: status_str.into(),
+        deviated,
+    });
+    let during = std::mem::take(&mut *during.lock().unwrap());
+    Ok(json!({
+        "chaoslib-version": crate::CHAOSLIB_VERSION,
+        "platform": journal::platform(),
+        "node": journal::node(),
+        "experiment": Value::Object(copy),
+        "start": start.iso(),
+        "status": status_str,
+        "deviated": deviated,
+        "steady_states": {"before": before, "after": after, "during": during},
+        "run": runs,
+        "rollbacks": rollbacks,
+        "end": end.iso(),
+        "duration": end.seconds_since(start),
+    }))
+}
+
+/// Flags beat the experiment's `runtime` block, which beats the defaults; a
+/// `runtime` block resets what it leaves out to `default` (as chaostoolkit does).
+fn strategies(exp: &Value, opts: &RunOptions) -> (HypothesisStrategy, RollbackStrategy) {
+    let rt = exp
+        .get("runtime")
+        .filter(|r| crate::validate::truthy(Some(r)));
+    let h = opts.hypothesis_strategy.unwrap_or_else(|| {
+        rt.and_then(|r| r.pointer("/hypothesis/strategy"))
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_default()
+    });
+    let r = opts.rollback_strategy.unwrap_or_else(|| {
+        rt.and_then(|r| r.pointer("/rollbacks/strategy"))
+            .and_then(Value::as_str)
+            .map(RollbackStrategy::from_runtime)
+            .unwrap_or_default()
+    });
+    (h, r)
+}
+
+/// Activities a `ref` can name: method activities, then hypothesis probes
+/// (so a probe wins a name clash, as in chaoslib's cache).
+pub fn activity_names(exp: &Value) -> HashMap<String, Value> {
+    let mut names = HashMap::new();
+    let method = exp
+        .get("method")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    let probes = exp
+        .pointer("/steady-state-hypothesis/probes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    for a in method.chain(probes) {
+        if a.get("ref").is_none()
+            && let Some(n) = a.get("name").and_then(Value::as_str)
+        {
+            names.insert(n.to_string(), a.clone());
+        }
+    }
+    names
+}
+
+/// A method or rollback entry with its `ref` resolved; the `background`
+/// flag comes from the entry that holds the ref.
+pub(crate) fn resolve(a: &Value, names: &HashMap<String, Value>) -> Option<(Value, bool)> {
+    let background = a
+        .get("background")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    match a.get("ref").and_then(Value::as_str) {
+        Some(r) => names.get(r).map(|t| (t.clone(), background)),
+        None => Some((a.clone(), background)),
+    }
+}
+
+pub(crate) fn entry_value(e: Map<String, Value>) -> Value {
+    Value::Object(e)
+}
+
+/// Whether the experiment or any activity declares controls.
+fn has_controls(exp: &Value) -> bool {
+    let in_list = |p: &str| {
+        exp.pointer(p)
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.iter().any(|x| x.get("controls").is_some()))
+    };
+    exp.get("controls").is_some()
+        || exp.pointer("/steady-state-hypothesis/controls").is_some()
+        || in_list("/method")
+        || in_list("/rollbacks")
+        || in_list("/steady-state-hypothesis/probes")
+}

@@ -1,0 +1,222 @@
+//! `squall chaos run|validate`: Chaos Toolkit experiments. Exit codes are
+//! `chaos run`'s: 0 completed without deviation, 1 anything else (failed,
+//! aborted, interrupted, deviated, invalid or unreadable experiment), 2 a
+//! usage error (bad flag, bad `--var`, missing `--var-file`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use squall_chaos::{Dry, HypothesisStrategy, RollbackStrategy, RunOptions, Vars};
+
+use crate::chaos_log::{log, render};
+use crate::exit::{self, InvalidInput};
+
+#[derive(Subcommand, Debug)]
+pub enum ChaosCommand {
+    /// Run an experiment and write its journal (Chaos Toolkit's `chaos run`).
+    Run(ChaosRunArgs),
+    /// Check an experiment and report every problem at once (`chaos validate`).
+    Validate {
+        /// Experiment file (.json, .yaml, .yml) or http(s) URL.
+        file: String,
+        /// Do not verify the TLS certificate when SOURCE is an https URL.
+        #[arg(long)]
+        no_verify_tls: bool,
+        /// A `.env` var-file whose variables `type: env` entries may read.
+        #[arg(long = "var-file")]
+        var_files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct ChaosRunArgs {
+    /// Experiment file (.json, .yaml, .yml) or http(s) URL.
+    pub file: String,
+    /// Do not verify the TLS certificate when the experiment is an https URL.
+    #[arg(long)]
+    pub no_verify_tls: bool,
+    /// Where to write the journal.
+    #[arg(long, default_value = "./journal.json")]
+    pub journal_path: PathBuf,
+    /// When to play the rollbacks: default, always, never, deviated.
+    #[arg(long, value_parser = parse_rollback)]
+    pub rollback_strategy: Option<RollbackStrategy>,
+    /// When to check the steady-state hypothesis: default, before-method-only,
+    /// after-method-only, during-method-only, continuously.
+    #[arg(long, value_parser = parse_hypothesis)]
+    pub hypothesis_strategy: Option<HypothesisStrategy>,
+    /// Seconds between two hypothesis runs during the method.
+    #[arg(long, default_value_t = 1.0)]
+    pub hypothesis_frequency: f64,
+    /// Stop at the first deviation seen during the method.
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Configuration value NAME=VALUE or NAME:TYPE=VALUE (str, int, float, bytes, bool, json).
+    #[arg(long = "var")]
+    pub vars: Vec<String>,
+    /// JSON/YAML file with `configuration` and `secrets`, or a `.env` file.
+    #[arg(long = "var-file")]
+    pub var_files: Vec<PathBuf>,
+    /// Do not execute these activities (and skip their pauses): probes,
+    /// actions, activities; or `pause` to execute everything without pauses.
+    #[arg(long, value_parser = parse_dry)]
+    pub dry: Option<Dry>,
+    /// Skip validation.
+    #[arg(long)]
+    pub no_validation: bool,
+    /// Chaos Toolkit's behaviour on Ctrl-C/SIGTERM: play the rollbacks only
+    /// with `--rollback-strategy always` (squall plays them by default).
+    #[arg(long)]
+    pub no_rollbacks_on_interrupt: bool,
+}
+
+fn parse_rollback(s: &str) -> Result<RollbackStrategy, String> {
+    s.parse()
+}
+
+fn parse_dry(s: &str) -> Result<Dry, String> {
+    s.parse()
+}
+
+fn parse_hypothesis(s: &str) -> Result<HypothesisStrategy, String> {
+    s.parse()
+}
+
+pub async fn run(cmd: ChaosCommand) -> Result<u8> {
+    match cmd {
+        ChaosCommand::Validate {
+            file,
+            no_verify_tls,
+            var_files,
+        } => {
+            let vars = read_vars(&[], &var_files)?;
+            let Some(_) = load_and_validate(&file, !no_verify_tls, &vars).await else {
+                return Ok(exit::ERROR);
+            };
+            log("INFO", "experiment syntax and semantic look valid");
+            Ok(exit::OK)
+        }
+        ChaosCommand::Run(args) => run_experiment(args).await,
+    }
+}
+
+async fn run_experiment(args: ChaosRunArgs) -> Result<u8> {
+    let vars = read_vars(&args.vars, &args.var_files)?;
+    let exp = if args.no_validation {
+        match squall_chaos::load_source(&args.file, !args.no_verify_tls).await {
+            Ok(e) => e,
+            Err(e) => {
+                log("ERROR", &e.to_string());
+                return Ok(exit::ERROR);
+            }
+        }
+    } else {
+        match load_and_validate(&args.file, !args.no_verify_tls, &vars).await {
+            Some(e) => e,
+            None => return Ok(exit::ERROR),
+        }
+    };
+    let opts = RunOptions {
+        vars,
+        hypothesis_strategy: args.hypothesis_strategy,
+        rollback_strategy: args.rollback_strategy,
+        frequency: args.hypothesis_frequency,
+        fail_fast: args.fail_fast,
+        rollbacks_on_interrupt: !args.no_rollbacks_on_interrupt,
+        python: python(),
+        dry: args.dry,
+        skip_rollbacks: Default::default(),
+    };
+    let (tx, rx) = tokio::sync::watch::channel(0u32);
+    let skip = opts.skip_rollbacks.clone();
+    let signals = tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut stop = crate::signals::StopSignals::new();
+        // Chaos Toolkit's extra signals: SIGUSR1 interrupts like SIGTERM;
+        // SIGUSR2 interrupts and skips the rollbacks.
+        let (mut usr1, mut usr2) = match (
+            signal(SignalKind::user_defined1()),
+            signal(SignalKind::user_defined2()),
+        ) {
+            (Ok(a), Ok(b)) => (a, b),
+            _ => loop {
+                stop.next().await;
+                tx.send_modify(|n| *n += 1);
+            },
+        };
+        loop {
+            tokio::select! {
+                _ = stop.next() => {}
+                _ = usr1.recv() => {}
+                _ = usr2.recv() => skip.store(true, std::sync::atomic::Ordering::SeqCst),
+            }
+            tx.send_modify(|n| *n += 1);
+        }
+    });
+    let journal = squall_chaos::run_experiment(&exp, &opts, Arc::new(render), rx).await;
+    signals.abort();
+    let journal = match journal {
+        Ok(j) => j,
+        Err(e) => {
+            log("ERROR", &e.to_string());
+            return Ok(exit::ERROR);
+        }
+    };
+    if let Err(e) = squall_chaos::journal::write(&args.journal_path, &journal) {
+        log(
+            "ERROR",
+            &format!(
+                "cannot write the journal {}: {e}",
+                args.journal_path.display()
+            ),
+        );
+        return Ok(exit::ERROR);
+    }
+    let ok = journal["status"] == "completed" && journal["deviated"] == false;
+    Ok(if ok { exit::OK } else { exit::ERROR })
+}
+
+fn read_vars(vars: &[String], files: &[PathBuf]) -> Result<Vars> {
+    let mut v = Vars::default();
+    for f in files {
+        if let Some(warning) = v.add_file(f).map_err(|e| InvalidInput(e.to_string()))? {
+            log("WARNING", &warning);
+        }
+    }
+    for s in vars {
+        v.add_var(s).map_err(|e| InvalidInput(e.to_string()))?;
+    }
+    Ok(v)
+}
+
+/// Loads and validates, logging every problem; None when the run must stop.
+async fn load_and_validate(file: &str, verify_tls: bool, vars: &Vars) -> Option<serde_json::Value> {
+    log("INFO", "Validating the experiment's syntax");
+    let exp = match squall_chaos::load_source(file, verify_tls).await {
+        Ok(e) => e,
+        Err(e) => {
+            log("ERROR", &e.to_string());
+            return None;
+        }
+    };
+    let mut issues = squall_chaos::validate(&exp, vars);
+    match squall_chaos::provider::python_check::check(&exp, &python()) {
+        Ok(more) => issues.extend(more),
+        Err(why) => log("WARNING", &format!("python activities not checked: {why}")),
+    }
+    if issues.is_empty() {
+        return Some(exp);
+    }
+    log("ERROR", &format!("{file}: {} problem(s):", issues.len()));
+    for i in &issues {
+        log("ERROR", &format!("  {i}"));
+    }
+    None
+}
+
+/// The interpreter for `python` providers.
+fn python() -> String {
+    std::env::var("SQUALL_PYTHON").unwrap_or_else(|_| "python3".into())
+}
