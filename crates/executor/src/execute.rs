@@ -110,7 +110,23 @@ pub async fn execute(
         .map(|(_, a)| format!("http://{a}/"));
     let text = document::substitute(&req.text, &urls, raw.target.as_deref().or(entry.as_deref()));
     let (exp, doc) = document::parse(&req.file, &text).map_err(|e| invalid(&e))?;
-    let mut prepared = prepare(&req.file, &exp, &urls).map_err(ExecuteError::Invalid)?;
+    let title = exp
+        .title
+        .clone()
+        .unwrap_or_else(|| slug(&req.file.display().to_string()));
+    let chaos = crate::chaos_part::extract(&doc, &title);
+    let chaos_errors = chaos
+        .as_ref()
+        .map(crate::chaos_part::validate)
+        .unwrap_or_default();
+    let mut prepared = match prepare(&req.file, &exp, &urls) {
+        Ok(p) if chaos_errors.is_empty() => p,
+        Ok(_) => return Err(ExecuteError::Invalid(chaos_errors)),
+        Err(mut e) => {
+            e.extend(chaos_errors);
+            return Err(ExecuteError::Invalid(e));
+        }
+    };
     if prepared.target.is_none() {
         prepared.target = entry;
     }
@@ -175,6 +191,7 @@ pub async fn execute(
         stop: req.stop.clone(),
         open_sinks: Box::new(open_sinks),
         live: req.live.clone(),
+        chaos,
     };
     let measured = run::run(&prepared, settings, events)
         .await
@@ -183,6 +200,23 @@ pub async fn execute(
         s.shutdown();
     }
     let verdict = Verdict::of(&measured);
+    let mut hypothesis = BTreeMap::new();
+    if let Some(j) = &measured.journal {
+        squall_chaos::journal::write(&dir.join("journal.json"), j)
+            .map_err(io(&dir.join("journal.json")))?;
+        files.insert(
+            "Chaos Toolkit journal".to_string(),
+            "journal.json".to_string(),
+        );
+        for when in ["before", "after"] {
+            if let Some(v) = j
+                .pointer(&format!("/steady_states/{when}"))
+                .filter(|v| !v.is_null())
+            {
+                hypothesis.insert(when.to_string(), v.clone());
+            }
+        }
+    }
     for (role, name) in [
         ("report (JSON)", "report.json"),
         ("report (HTML)", "report.html"),
@@ -217,7 +251,7 @@ pub async fn execute(
                 p99_ms: r.p99_ms,
             })
             .collect(),
-        hypothesis: BTreeMap::new(),
+        hypothesis,
         timeline: measured.timeline.clone(),
         files,
     };

@@ -3,6 +3,7 @@
 //! goals and abort conditions) run on one clock, measured, and judged.
 //!
 //! # Layout
+//! - [`chaos_part`]: the Chaos Toolkit part, run by `squall-chaos` alongside the load.
 //! - [`document`]: the document types, parsing with located errors, `${sim.NAME}` substitution.
 //! - [`prepare`]: compiling the workload, warm-up, faults, goals and aborts (all errors at once).
 //! - [`goals`]: goal compilation and evaluation, including baselines and recovery times.
@@ -11,6 +12,7 @@
 //! - [`run`]: the run itself; [`event`]: progress for the terminal.
 //! - [`execute`]: sim + prepare + run + the run directory; [`outcome`]: verdict, exit code, summary.
 
+pub mod chaos_part;
 pub mod document;
 pub mod event;
 pub mod execute;

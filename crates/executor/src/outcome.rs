@@ -40,8 +40,11 @@ pub enum Verdict {
 impl Verdict {
     /// The verdict of measured results.
     pub fn of(m: &Measured) -> Self {
+        let deviated = m.journal.as_ref().is_some_and(crate::chaos_part::deviated);
         if m.interrupted {
             Verdict::Interrupted
+        } else if deviated {
+            Verdict::Deviated
         } else if m.ended_early.is_some() {
             Verdict::Aborted
         } else if m.goals.iter().any(|g| !g.passed) {

@@ -14,6 +14,7 @@ use squall_report::{PercentilesMs, Sink};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+use crate::chaos_part;
 use crate::event::Event;
 use crate::goals::{self, Goal, Phase};
 use crate::inject::{self, HttpClient};
@@ -34,6 +35,8 @@ pub struct Settings {
     pub open_sinks: OpenSinks,
     /// Updated every second of the main run, when someone serves it.
     pub live: Option<Live>,
+    /// The Chaos Toolkit part, run from t0 alongside the load.
+    pub chaos: Option<serde_json::Value>,
 }
 
 /// The figures so far and the last second, for a Prometheus endpoint.
@@ -66,6 +69,8 @@ pub struct Measured {
     pub timeline: Vec<TimelineEntry>,
     /// Errors writing outputs.
     pub sink_errors: Vec<String>,
+    /// The Chaos Toolkit journal, when the experiment has a chaos part.
+    pub journal: Option<serde_json::Value>,
 }
 
 /// Something prevented the run.
@@ -216,6 +221,14 @@ pub async fn run(
             ))
         })
         .collect();
+    let chaos_watch = Arc::new(chaos_part::Watch::default());
+    let chaos_task = settings.chaos.clone().map(|part| {
+        let (stop, events, w) = (settings.stop.clone(), events.clone(), chaos_watch.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep_until(t0).await;
+            chaos_part::run(part, stop, t0, events, w).await
+        })
+    });
     let mut book = PhaseBook::new(&p.plan, &p.faults);
     let mut rows = Vec::new();
     let mut abort_streaks = vec![0u32; p.aborts.len()];
@@ -240,6 +253,14 @@ pub async fn run(
                 row: row.clone(),
             });
             rows.push(row);
+            if chaos_watch
+                .failed_before
+                .load(std::sync::atomic::Ordering::SeqCst)
+                && aborted.is_none()
+            {
+                aborted = Some("the steady-state hypothesis was not met before the method".into());
+                return aborted.clone();
+            }
             for (i, a) in p.aborts.iter().enumerate() {
                 let len = Duration::from_millis(snap.length_ms.max(1));
                 if a.threshold.evaluate(&snap.interval, len).passed {
@@ -267,6 +288,18 @@ pub async fn run(
             faults.push(rec);
         }
     }
+    // The chaos part ends with its hypothesis after and its rollbacks.
+    let journal = match chaos_task {
+        Some(t) => t.await.ok(),
+        None => None,
+    };
+    timeline.extend(
+        chaos_watch
+            .timeline
+            .lock()
+            .expect("timeline lock")
+            .drain(..),
+    );
     let duration_s = elapsed.as_secs_f64();
     let mut summary =
         squall_report::Summary::new(&book.overall, started_unix_ms as f64 / 1000.0, duration_s);
@@ -360,6 +393,7 @@ pub async fn run(
         rows,
         timeline,
         sink_errors,
+        journal,
     })
 }
 
@@ -585,5 +619,6 @@ fn early_end(
         rows: Vec::new(),
         timeline,
         sink_errors: Vec::new(),
+        journal: None,
     }
 }

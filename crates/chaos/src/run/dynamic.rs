@@ -11,7 +11,12 @@ use crate::provider::{self, Context};
 use crate::vars::Vars;
 
 /// Resolves the probe entries of `ctx.scope.configuration` in place.
-pub async fn resolve(exp: &Value, vars: &Vars, ctx: &mut Context, emit: &dyn Fn(Event)) {
+pub async fn resolve(
+    exp: &Value,
+    vars: &Vars,
+    ctx: &mut Context,
+    emit: &(dyn Fn(Event) + Send + Sync),
+) {
     let Some(Value::Object(declared)) = exp.get("configuration") else {
         return;
     };

@@ -175,6 +175,20 @@ fn demo_quick_runs_end_to_end_and_writes_a_report_chromium_renders() {
             .any(|l| l.starts_with("squall_http,name=all ")),
         "the dashboard's measurement is there"
     );
+    // The Chaos Toolkit part ran on the same clock: its method probe, 6 s in,
+    // saw the payment latency fault in force; the hypothesis held before and after.
+    let journal = read_json(&run.join("journal.json"));
+    assert_eq!(journal["status"], "completed", "{journal}");
+    assert_eq!(journal["deviated"], false);
+    assert_eq!(journal["steady_states"]["before"]["steady_state_met"], true);
+    assert_eq!(journal["steady_states"]["after"]["steady_state_met"], true);
+    assert_eq!(journal["run"][0]["status"], "succeeded");
+    assert_eq!(
+        journal["run"][0]["output"]["body"][0]["type"], "latency",
+        "{}",
+        journal["run"][0]
+    );
+    assert_eq!(r["hypothesis"]["before"]["steady_state_met"], true);
     let dom = render_in_chromium(&run.join("report.html"), dir.path());
     if !dom.is_empty() {
         assert!(dom.contains("id=\"verdict\""), "verdict rendered");
@@ -434,7 +448,8 @@ fn invalid_experiments_list_every_problem_with_its_place() {
          workload:\n  base_url: ${sim.gateway}\n  scenarios: [{name: s, steps: [{request: {url: /}}]}]\n  load: {model: closed, stages: [{users: 1, for: 1s}]}\n\
          faults:\n  - {at: 1s, for: 1s, fault: {type: latency, service: nope}}\n\
          goals:\n  - {metric: http_req_duration, condition: p(95)<1s, phase: sometime}\n  - {metric: latency, condition: p(95)<1s}\n\
-         abort:\n  - {metric: http_req_failed, condition: ratio>2}\n",
+         abort:\n  - {metric: http_req_failed, condition: ratio>2}\n\
+         method:\n  - {type: action, name: no-provider}\n",
     );
     let out = run(
         &[
@@ -448,7 +463,8 @@ fn invalid_experiments_list_every_problem_with_its_place() {
     let t = text(&out);
     assert_eq!(out.status.code(), Some(2), "{t}");
     for needle in [
-        "4 problems",
+        "5 problems",
+        "chaos part: method[0]",
         "faults[0].fault.service: no simulated service named \"nope\" (services: cart, catalog, gateway, payment)",
         "goals[0].phase: \"sometime\" is not one of overall, warmup, before, during, after",
         "goals[1].condition: unknown metric \"latency\"",
@@ -563,4 +579,112 @@ fn prometheus_metrics_are_served_while_the_experiment_runs() {
     .unwrap();
     assert_eq!(child.wait().unwrap().code(), Some(130));
     assert_eq!(active_faults(&a), 0);
+}
+
+fn simple_workload(a: &str, secs: u32) -> String {
+    format!(
+        "workload:\n  base_url: {a}\n  scenarios: [{{name: s, steps: [{{request: {{url: /}}}}]}}]\n  load: {{model: open, max_vus: 20, stages: [{{rate: 20, for: {secs}s}}]}}\n"
+    )
+}
+
+#[test]
+fn a_hypothesis_not_met_before_the_method_stops_the_run() {
+    let dir = tempdir();
+    let sim = Sim::start(
+        &write(dir.path(), "t.yaml", "services:\n  - {name: a}\n"),
+        &[],
+    );
+    let a = sim.url("a").to_string();
+    let exp = experiment(
+        dir.path(),
+        &format!(
+            "title: not steady\n{}\
+             faults:\n  - {{at: 4s, for: 1s, fault: {{type: latency, url: \"{a}\", args: {{delay: 1}}}}}}\n\
+             steady-state-hypothesis:\n  title: a answers 201\n  probes:\n\
+             \x20   - {{type: probe, name: a-201, tolerance: 201, provider: {{type: http, url: \"{a}/\"}}}}\n",
+            simple_workload(&a, 20)
+        ),
+    );
+    let runs = dir.path().join("runs");
+    let out = run(
+        &[
+            "run",
+            exp.to_str().unwrap(),
+            "--runs-dir",
+            runs.to_str().unwrap(),
+            "-q",
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    let run = run_dir(&runs);
+    let r = read_json(&run.join("report.json"));
+    assert_eq!(r["verdict"], "hypothesis deviated");
+    assert!(
+        r["ended_early"]
+            .as_str()
+            .unwrap()
+            .contains("not met before the method"),
+        "{}",
+        r["ended_early"]
+    );
+    assert!(
+        r["duration_s"].as_f64().unwrap() < 10.0,
+        "the load stopped early"
+    );
+    assert_eq!(
+        read_json(&run.join("journal.json"))["steady_states"]["before"]["steady_state_met"],
+        false
+    );
+    let h = http("GET", &format!("{a}/_sim/faults/history"), None).json();
+    assert_eq!(
+        h.as_array().unwrap().len(),
+        0,
+        "the fault at 4 s was never injected: {h}"
+    );
+}
+
+#[test]
+fn a_failing_action_still_ends_with_every_fault_reverted() {
+    let dir = tempdir();
+    let sim = Sim::start(
+        &write(dir.path(), "t.yaml", "services:\n  - {name: a}\n"),
+        &[],
+    );
+    let a = sim.url("a").to_string();
+    let exp = experiment(
+        dir.path(),
+        &format!(
+            "title: failing action\n{}\
+             faults:\n  - {{name: slow, at: 500ms, for: 60s, fault: {{type: latency, url: \"{a}\", args: {{delay: 1}}}}}}\n\
+             method:\n\
+             \x20 - {{type: action, name: call-nowhere, pauses: {{before: 1}}, provider: {{type: http, url: \"http://127.0.0.1:1/\", timeout: 2}}}}\n",
+            simple_workload(&a, 3)
+        ),
+    );
+    let runs = dir.path().join("runs");
+    let out = run(
+        &[
+            "run",
+            exp.to_str().unwrap(),
+            "--runs-dir",
+            runs.to_str().unwrap(),
+            "-q",
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let journal = read_json(&run_dir(&runs).join("journal.json"));
+    assert_eq!(
+        journal["run"][0]["status"], "failed",
+        "{}",
+        journal["run"][0]
+    );
+    assert_eq!(
+        active_faults(&a),
+        0,
+        "the 60 s fault ended with the 3 s run"
+    );
+    let h = http("GET", &format!("{a}/_sim/faults/history"), None).json();
+    assert_eq!(h[0]["ended_by"], "removed", "{h}");
 }
