@@ -30,7 +30,15 @@ pub async fn demo(args: DemoArgs) -> Result<u8> {
     eprintln!(
         "squall demo: a simulated shop on 127.0.0.1, load, a slow payment service and an error burst"
     );
-    go(PathBuf::from(name), text.to_string(), args.common).await
+    let code = go(PathBuf::from(name), text.to_string(), args.common).await?;
+    // One goal is meant to fail: the demo worked when the run completed.
+    if code == squall_executor::outcome::exit::GOALS_FAILED {
+        println!(
+            "(one goal fails by design: the demo shows a pass and a fail; `squall run` exits 3 here)"
+        );
+        return Ok(exit::OK);
+    }
+    Ok(code)
 }
 
 async fn go(file: PathBuf, text: String, common: RunCommon) -> Result<u8> {
