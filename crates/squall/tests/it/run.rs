@@ -111,11 +111,8 @@ fn demo_quick_runs_end_to_end_and_writes_a_report_chromium_renders() {
         Duration::from_secs(120),
     );
     let t = text(&out);
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "one goal is designed to fail: {t}"
-    );
+    assert_eq!(out.status.code(), Some(0), "the demo completed: {t}");
+    assert!(t.contains("one goal fails by design"), "{t}");
     assert!(t.contains("GOALS FAILED (4/5 goals held)"), "{t}");
     let run = run_dir(&runs);
     assert!(
