@@ -31,6 +31,13 @@ pub enum Command {
     Run(RunArgs),
     /// Start a simulated shop and run an experiment on it with load and faults (no setup).
     Demo(DemoArgs),
+    /// A TCP proxy that injects network faults, driven by Toxiproxy's HTTP API
+    /// (127.0.0.1:8474), plus Squall's host and process faults under /squall/.
+    Proxy(crate::fault_cmd::ProxyArgs),
+    /// Host and process faults (CPU, memory, pause, kill, restart), each a lease
+    /// that ends by itself; and the kill switch of a running `squall proxy`.
+    #[command(subcommand)]
+    Fault(crate::fault_cmd::FaultCommand),
 }
 
 #[derive(Args, Debug)]

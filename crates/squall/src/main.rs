@@ -6,6 +6,7 @@ mod chaos_log;
 mod cli;
 mod demo_target;
 mod exit;
+mod fault_cmd;
 mod load_cmd;
 mod metrics_server;
 mod progress;
@@ -20,8 +21,14 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    // The proxy carries other programs' traffic: it gets every core. Other
+    // commands do their heavy work on threads of their own.
+    let workers = match cli.command {
+        cli::Command::Proxy(_) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        _ => 1,
+    };
     let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+        .worker_threads(workers)
         .enable_all()
         .build()
     {
@@ -38,6 +45,8 @@ fn main() -> ExitCode {
             cli::Command::Run(args) => run_cmd::run(args).await,
             cli::Command::Demo(args) => run_cmd::demo(args).await,
             cli::Command::Chaos(cmd) => chaos_cmd::run(cmd).await,
+            cli::Command::Proxy(args) => fault_cmd::proxy(args).await,
+            cli::Command::Fault(cmd) => fault_cmd::fault(cmd).await,
         }
     });
     match result {

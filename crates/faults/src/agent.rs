@@ -1,0 +1,266 @@
+//! The agent: every injector of one squall process behind one lease table,
+//! and the host and process faults described as data, so the HTTP API, the
+//! CLI and the experiment runner apply them the same way.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::FaultError;
+use crate::guardian::GuardianLauncher;
+use crate::lease::{Injector, LeaseInfo};
+use crate::procfs;
+use crate::proxy::{Proxies, ProxyOptions};
+use crate::stress::{self, MemoryAmount, StressBudget};
+use crate::{process, proxy};
+
+/// A host or process fault, as JSON names it (`{"type": "stress-cpu", ...}`).
+#[derive(Deserialize, Debug, Clone)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum HostFault {
+    /// Burn CPU.
+    StressCpu {
+        /// Threads to burn (default 1).
+        #[serde(default = "one")]
+        cores: usize,
+        /// Share of each core, (0, 1] (default 1).
+        #[serde(default = "full")]
+        load: f64,
+        /// How long (ms).
+        duration_ms: u64,
+    },
+    /// Hold memory.
+    StressMemory {
+        /// Bytes to hold.
+        bytes: Option<u64>,
+        /// Or a percent of the memory available now.
+        percent: Option<f64>,
+        /// How long (ms).
+        duration_ms: u64,
+    },
+    /// Stop a process (SIGSTOP), continued at the end of the lease.
+    Pause {
+        /// Process id.
+        pid: Option<i32>,
+        /// Or a process name (must match one process unless `all`).
+        name: Option<String>,
+        /// Act on every process of that name.
+        #[serde(default)]
+        all: bool,
+        /// How long (ms).
+        duration_ms: u64,
+    },
+    /// Send a signal once.
+    Kill {
+        /// Process id.
+        pid: Option<i32>,
+        /// Or a process name.
+        name: Option<String>,
+        /// Act on every process of that name.
+        #[serde(default)]
+        all: bool,
+        /// Signal name or number (default TERM).
+        signal: Option<String>,
+    },
+    /// Signal the process, then start it again with a command.
+    Restart {
+        /// Process id.
+        pid: Option<i32>,
+        /// Or a process name.
+        name: Option<String>,
+        /// Act on every process of that name.
+        #[serde(default)]
+        all: bool,
+        /// Signal name or number (default TERM).
+        signal: Option<String>,
+        /// Shell command that starts the service again.
+        command: String,
+        /// How long to wait for the old process to exit (ms, default 5000).
+        grace_ms: Option<u64>,
+    },
+}
+
+fn one() -> usize {
+    1
+}
+fn full() -> f64 {
+    1.0
+}
+
+/// The fault types [`HostFault`] accepts.
+pub const HOST_FAULT_TYPES: &[&str] = &["stress-cpu", "stress-memory", "pause", "kill", "restart"];
+
+/// What applying a fault did.
+#[derive(Serialize, Debug)]
+pub struct Applied {
+    /// Leases now in force (stress, pause).
+    pub leases: Vec<LeaseInfo>,
+    /// Processes signalled (kill, restart).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub signalled: Vec<i32>,
+    /// The process the restart command started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_pid: Option<u32>,
+}
+
+/// Every injector of one process.
+pub struct Agent {
+    /// The lease table.
+    pub injector: Arc<Injector>,
+    /// The TCP proxies.
+    pub proxies: Arc<Proxies>,
+    budget: Arc<StressBudget>,
+    guardian: Option<GuardianLauncher>,
+}
+
+impl Agent {
+    /// An agent; `guardian` protects paused processes if this process dies.
+    pub fn new(
+        injector: Arc<Injector>,
+        options: ProxyOptions,
+        guardian: Option<GuardianLauncher>,
+    ) -> Arc<Self> {
+        Arc::new(Agent {
+            proxies: proxy::Proxies::new(injector.clone(), options),
+            injector,
+            budget: Arc::new(StressBudget::default()),
+            guardian,
+        })
+    }
+
+    /// Parses a fault from JSON, naming the field that is wrong.
+    pub fn parse(v: Value) -> Result<HostFault, FaultError> {
+        let kind = v.get("type").and_then(Value::as_str).map(str::to_string);
+        match kind {
+            None => Err(FaultError::invalid(
+                "type",
+                format!(
+                    "missing fault type; expected one of {}",
+                    HOST_FAULT_TYPES.join(", ")
+                ),
+            )),
+            Some(k) if !HOST_FAULT_TYPES.contains(&k.as_str()) => Err(FaultError::invalid(
+                "type",
+                format!(
+                    "unknown fault type `{k}`; expected one of {}",
+                    HOST_FAULT_TYPES.join(", ")
+                ),
+            )),
+            Some(_) => serde_path_to_error::deserialize::<_, HostFault>(v).map_err(|e| {
+                let path = e.path().to_string();
+                FaultError::invalid(
+                    if path == "." { "body".into() } else { path },
+                    e.into_inner().to_string(),
+                )
+            }),
+        }
+    }
+
+    /// Applies a fault; nothing is applied when it fails.
+    pub async fn apply(&self, f: HostFault) -> Result<Applied, FaultError> {
+        let none = || Applied {
+            leases: Vec::new(),
+            signalled: Vec::new(),
+            started_pid: None,
+        };
+        match f {
+            HostFault::StressCpu {
+                cores,
+                load,
+                duration_ms,
+            } => {
+                let l =
+                    stress::stress_cpu(&self.injector, &self.budget, cores, load, ms(duration_ms))?;
+                Ok(Applied {
+                    leases: vec![l],
+                    ..none()
+                })
+            }
+            HostFault::StressMemory {
+                bytes,
+                percent,
+                duration_ms,
+            } => {
+                let amount = match (bytes, percent) {
+                    (Some(b), None) => MemoryAmount::Bytes(b),
+                    (None, Some(p)) => MemoryAmount::PercentAvailable(p),
+                    _ => {
+                        return Err(FaultError::invalid(
+                            "bytes",
+                            "give exactly one of bytes or percent",
+                        ));
+                    }
+                };
+                let l =
+                    stress::stress_memory(&self.injector, &self.budget, amount, ms(duration_ms))
+                        .await?;
+                Ok(Applied {
+                    leases: vec![l],
+                    ..none()
+                })
+            }
+            HostFault::Pause {
+                pid,
+                name,
+                all,
+                duration_ms,
+            } => {
+                let targets = procfs::resolve(pid, name.as_deref(), all)?;
+                self.injector.check_duration(ms(duration_ms))?;
+                let mut leases = Vec::new();
+                for t in &targets {
+                    match process::pause(&self.injector, self.guardian.as_ref(), t, ms(duration_ms))
+                    {
+                        Ok(l) => leases.push(l),
+                        Err(e) => {
+                            // Nothing half-applied: undo the pauses already made.
+                            for l in &leases {
+                                self.injector.revert(&l.id);
+                            }
+                            return Err(e);
+                        }
+                    }
+                }
+                Ok(Applied { leases, ..none() })
+            }
+            HostFault::Kill {
+                pid,
+                name,
+                all,
+                signal,
+            } => {
+                let sig = procfs::parse_signal(signal.as_deref().unwrap_or("TERM"))?;
+                let targets = procfs::resolve(pid, name.as_deref(), all)?;
+                process::kill(&targets, sig)?;
+                Ok(Applied {
+                    signalled: targets.iter().map(|t| t.pid).collect(),
+                    ..none()
+                })
+            }
+            HostFault::Restart {
+                pid,
+                name,
+                all,
+                signal,
+                command,
+                grace_ms,
+            } => {
+                let sig = procfs::parse_signal(signal.as_deref().unwrap_or("TERM"))?;
+                let targets = procfs::resolve(pid, name.as_deref(), all)?;
+                let started =
+                    process::restart(&targets, sig, &command, ms(grace_ms.unwrap_or(5000))).await?;
+                Ok(Applied {
+                    signalled: targets.iter().map(|t| t.pid).collect(),
+                    started_pid: Some(started),
+                    ..none()
+                })
+            }
+        }
+    }
+}
+
+fn ms(v: u64) -> Duration {
+    Duration::from_millis(v)
+}

@@ -1,0 +1,86 @@
+//! Squall's own routes beside Toxiproxy's, under `/squall/`: host and process
+//! faults as leases, renewal, history and the kill switch, so a Chaos Toolkit
+//! experiment drives every injector with the plain `http` provider.
+//!
+//! - `POST /squall/faults` `{"type": "stress-cpu", "cores": 1, "load": 0.5, "duration_ms": 10000}` -> 201
+//! - `GET /squall/faults` -> the leases in force; `GET /squall/faults/history`
+//! - `GET|DELETE /squall/faults/{id}`; `POST /squall/faults/{id}/renew` `{"duration_ms": N}`
+//! - `DELETE /squall/faults`: revert all; `POST /squall/halt`: revert all and
+//!   refuse new faults; `DELETE /squall/halt`: accept faults again
+
+use hyper::body::Incoming;
+use hyper::{Method, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::http::{self, Body};
+use crate::agent::Agent;
+use crate::error::FaultError;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Renew {
+    duration_ms: u64,
+}
+
+/// Answers a `/squall/...` route, or none.
+pub async fn route(
+    agent: &Agent,
+    method: &Method,
+    segs: &[&str],
+    body: Incoming,
+) -> Option<Response<Body>> {
+    let inj = &agent.injector;
+    let res: Result<Response<Body>, FaultError> = match (method, segs) {
+        (&Method::GET, ["squall", "faults"]) => Ok(http::json(
+            200,
+            &json!({"active": inj.list(), "halted": inj.is_halted()}),
+        )),
+        (&Method::POST, ["squall", "faults"]) => {
+            match http::read_json::<serde_json::Value>(body)
+                .await
+                .and_then(Agent::parse)
+            {
+                Ok(f) => agent.apply(f).await.map(|a| http::json(201, &a)),
+                Err(e) => Err(e),
+            }
+        }
+        (&Method::DELETE, ["squall", "faults"]) => {
+            Ok(http::json(200, &json!({"reverted": inj.revert_all(false)})))
+        }
+        (&Method::GET, ["squall", "faults", "history"]) => Ok(http::json(200, &inj.history())),
+        (&Method::GET, ["squall", "faults", id]) => inj
+            .get(id)
+            .map(|l| http::json(200, &l))
+            .ok_or_else(|| not_found(id)),
+        (&Method::DELETE, ["squall", "faults", id]) => {
+            if inj.revert(id) || inj.history().iter().any(|h| h.info.id == *id) {
+                Ok(http::empty(204))
+            } else {
+                Err(not_found(id))
+            }
+        }
+        (&Method::POST, ["squall", "faults", id, "renew"]) => {
+            match http::read_json::<Renew>(body).await {
+                Ok(r) => inj
+                    .renew(id, std::time::Duration::from_millis(r.duration_ms))
+                    .map(|l| http::json(200, &l)),
+                Err(e) => Err(e),
+            }
+        }
+        (&Method::POST, ["squall", "halt"]) => Ok(http::json(
+            200,
+            &json!({"reverted": inj.revert_all(true), "halted": true}),
+        )),
+        (&Method::DELETE, ["squall", "halt"]) => {
+            inj.release();
+            Ok(http::json(200, &json!({"halted": false})))
+        }
+        _ => return None,
+    };
+    Some(res.unwrap_or_else(|e| http::error(&e)))
+}
+
+fn not_found(id: &str) -> FaultError {
+    FaultError::NotFound(format!("no fault `{id}`"))
+}

@@ -1,0 +1,348 @@
+//! Toxics: the network faults a proxy applies to the bytes it carries, with
+//! Toxiproxy's names, attributes and JSON shape so its clients work unchanged.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::FaultError;
+
+/// Which way the bytes flow: `upstream` is client to server, `downstream`
+/// server to client (Toxiproxy's default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Stream {
+    /// Client to server.
+    Upstream,
+    /// Server to client.
+    #[default]
+    Downstream,
+}
+
+impl Stream {
+    /// The name used in JSON and default toxic names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stream::Upstream => "upstream",
+            Stream::Downstream => "downstream",
+        }
+    }
+}
+
+/// What a toxic does, with its validated attributes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ToxicKind {
+    /// Delays every chunk by `latency` ms plus or minus up to `jitter` ms.
+    Latency {
+        /// Base delay, ms.
+        latency: u64,
+        /// Uniform jitter, ms.
+        jitter: u64,
+    },
+    /// Caps the rate at `rate` KB/s (1 KB = 1000 bytes); 0 means no cap.
+    Bandwidth {
+        /// KB per second.
+        rate: u64,
+    },
+    /// Delays the close that follows the end of the stream by `delay` ms.
+    SlowClose {
+        /// ms.
+        delay: u64,
+    },
+    /// Drops all data and closes the connection after `timeout` ms (never
+    /// when 0: data is dropped until the toxic is removed).
+    Timeout {
+        /// ms; 0 keeps the connection open.
+        timeout: u64,
+    },
+    /// Resets the connection (TCP RST) after `timeout` ms.
+    ResetPeer {
+        /// ms.
+        timeout: u64,
+    },
+    /// Cuts data into slices of `average_size` ± `size_variation` bytes,
+    /// `delay` microseconds apart.
+    Slicer {
+        /// Bytes.
+        average_size: u64,
+        /// Bytes.
+        size_variation: u64,
+        /// Microseconds between slices.
+        delay: u64,
+    },
+    /// Closes the connection once `bytes` bytes went through.
+    LimitData {
+        /// Bytes.
+        bytes: u64,
+    },
+}
+
+/// The toxic types this proxy knows, as a client would name them.
+pub const TYPES: &[&str] = &[
+    "latency",
+    "bandwidth",
+    "slow_close",
+    "timeout",
+    "reset_peer",
+    "slicer",
+    "limit_data",
+];
+
+impl ToxicKind {
+    /// Builds a toxic from its Toxiproxy type name and attributes; missing
+    /// attributes are 0 as in Toxiproxy, unknown ones and negatives are errors.
+    pub fn from_attributes(kind: &str, attrs: &Map<String, Value>) -> Result<Self, FaultError> {
+        let allowed: &[&str] = match kind {
+            "latency" => &["latency", "jitter"],
+            "bandwidth" => &["rate"],
+            "slow_close" => &["delay"],
+            "timeout" | "reset_peer" => &["timeout"],
+            "slicer" => &["average_size", "size_variation", "delay"],
+            "limit_data" => &["bytes"],
+            other => {
+                return Err(FaultError::invalid(
+                    "type",
+                    format!(
+                        "unknown toxic type `{other}`; expected one of {}",
+                        TYPES.join(", ")
+                    ),
+                ));
+            }
+        };
+        if let Some(k) = attrs.keys().find(|k| !allowed.contains(&k.as_str())) {
+            return Err(FaultError::invalid(
+                format!("attributes.{k}"),
+                format!(
+                    "`{kind}` has no attribute `{k}`; expected {}",
+                    allowed.join(", ")
+                ),
+            ));
+        }
+        let get = |name: &str| -> Result<u64, FaultError> { attr_u64(attrs, name) };
+        Ok(match kind {
+            "latency" => ToxicKind::Latency {
+                latency: get("latency")?,
+                jitter: get("jitter")?,
+            },
+            "bandwidth" => ToxicKind::Bandwidth { rate: get("rate")? },
+            "slow_close" => ToxicKind::SlowClose {
+                delay: get("delay")?,
+            },
+            "timeout" => ToxicKind::Timeout {
+                timeout: get("timeout")?,
+            },
+            "reset_peer" => ToxicKind::ResetPeer {
+                timeout: get("timeout")?,
+            },
+            "slicer" => ToxicKind::Slicer {
+                average_size: get("average_size")?,
+                size_variation: get("size_variation")?,
+                delay: get("delay")?,
+            },
+            _ => ToxicKind::LimitData {
+                bytes: get("bytes")?,
+            },
+        })
+    }
+
+    /// The Toxiproxy type name.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ToxicKind::Latency { .. } => "latency",
+            ToxicKind::Bandwidth { .. } => "bandwidth",
+            ToxicKind::SlowClose { .. } => "slow_close",
+            ToxicKind::Timeout { .. } => "timeout",
+            ToxicKind::ResetPeer { .. } => "reset_peer",
+            ToxicKind::Slicer { .. } => "slicer",
+            ToxicKind::LimitData { .. } => "limit_data",
+        }
+    }
+
+    /// The attributes as Toxiproxy shows them.
+    pub fn attributes(&self) -> Map<String, Value> {
+        let pairs: Vec<(&str, u64)> = match *self {
+            ToxicKind::Latency { latency, jitter } => {
+                vec![("latency", latency), ("jitter", jitter)]
+            }
+            ToxicKind::Bandwidth { rate } => vec![("rate", rate)],
+            ToxicKind::SlowClose { delay } => vec![("delay", delay)],
+            ToxicKind::Timeout { timeout } | ToxicKind::ResetPeer { timeout } => {
+                vec![("timeout", timeout)]
+            }
+            ToxicKind::Slicer {
+                average_size,
+                size_variation,
+                delay,
+            } => vec![
+                ("average_size", average_size),
+                ("size_variation", size_variation),
+                ("delay", delay),
+            ],
+            ToxicKind::LimitData { bytes } => vec![("bytes", bytes)],
+        };
+        pairs
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), Value::from(v)))
+            .collect()
+    }
+}
+
+fn attr_u64(attrs: &Map<String, Value>, name: &str) -> Result<u64, FaultError> {
+    match attrs.get(name) {
+        None | Some(Value::Null) => Ok(0),
+        Some(v) => {
+            if let Some(n) = v.as_u64() {
+                return Ok(n);
+            }
+            if let Some(f) = v.as_f64().filter(|f| *f >= 0.0 && f.is_finite()) {
+                return Ok(f.round() as u64);
+            }
+            Err(FaultError::invalid(
+                format!("attributes.{name}"),
+                format!("expected a number ≥ 0, got {v}"),
+            ))
+        }
+    }
+}
+
+/// A toxic in force on a proxy.
+#[derive(Clone, Debug)]
+pub struct Toxic {
+    /// Unique among the proxy's toxics.
+    pub name: String,
+    /// Which way it acts.
+    pub stream: Stream,
+    /// Chance (0..=1) that it applies to a given connection.
+    pub toxicity: f64,
+    /// What it does.
+    pub kind: ToxicKind,
+    /// Changes on every add or update, so live connections redraw toxicity
+    /// and restart timers for a toxic that changed.
+    pub uid: u64,
+    /// Lease id when the toxic was added with a lease (a Squall extension).
+    pub lease: Option<LeaseTag>,
+}
+
+/// The lease of a toxic, shown beside Toxiproxy's fields.
+#[derive(Clone, Debug, Serialize)]
+pub struct LeaseTag {
+    /// Lease id.
+    pub id: String,
+    /// Deadline, ms since the Unix epoch.
+    pub deadline_unix_ms: u64,
+    /// Shown in the toxic's JSON only when the client asked for a lease, so
+    /// Toxiproxy clients see Toxiproxy's fields alone.
+    #[serde(skip)]
+    pub shown: bool,
+}
+
+/// A toxic as Toxiproxy's API shows it.
+#[derive(Serialize)]
+pub struct ToxicView {
+    attributes: Map<String, Value>,
+    name: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    stream: &'static str,
+    toxicity: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lease: Option<LeaseTag>,
+}
+
+impl Toxic {
+    /// The JSON view.
+    pub fn view(&self) -> ToxicView {
+        ToxicView {
+            attributes: self.kind.attributes(),
+            name: self.name.clone(),
+            kind: self.kind.type_name(),
+            stream: self.stream.as_str(),
+            toxicity: self.toxicity,
+            lease: self.lease.clone().filter(|l| l.shown),
+        }
+    }
+}
+
+/// Body of `POST /proxies/{p}/toxics` and of a toxic update: every field
+/// optional so an update can change one.
+#[derive(Deserialize, Default, Debug)]
+pub struct ToxicRequest {
+    /// Name; defaults to `<type>_<stream>`.
+    pub name: Option<String>,
+    /// Type.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// `upstream` or `downstream`.
+    pub stream: Option<String>,
+    /// 0..=1.
+    pub toxicity: Option<f64>,
+    /// Type-specific attributes.
+    pub attributes: Option<Map<String, Value>>,
+    /// Squall extension: lease in ms after which the toxic removes itself.
+    #[serde(alias = "lease_ms")]
+    pub ttl_ms: Option<u64>,
+}
+
+/// Parses a stream name.
+pub fn parse_stream(s: &str) -> Result<Stream, FaultError> {
+    match s {
+        "upstream" => Ok(Stream::Upstream),
+        "downstream" => Ok(Stream::Downstream),
+        other => Err(FaultError::invalid(
+            "stream",
+            format!("unknown stream `{other}`; expected upstream or downstream"),
+        )),
+    }
+}
+
+/// Checks a toxicity value.
+pub fn check_toxicity(t: f64) -> Result<f64, FaultError> {
+    if (0.0..=1.0).contains(&t) {
+        Ok(t)
+    } else {
+        Err(FaultError::invalid(
+            "toxicity",
+            format!("expected a probability between 0 and 1, got {t}"),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn attrs(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn parses_every_type_with_defaults_of_zero() {
+        for t in TYPES {
+            let k = ToxicKind::from_attributes(t, &Map::new()).unwrap();
+            assert_eq!(k.type_name(), *t);
+            assert!(k.attributes().values().all(|v| v == 0));
+        }
+        let k =
+            ToxicKind::from_attributes("latency", &attrs(json!({"latency": 300, "jitter": 10})))
+                .unwrap();
+        assert_eq!(
+            k,
+            ToxicKind::Latency {
+                latency: 300,
+                jitter: 10
+            }
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_types_attributes_and_negatives() {
+        let e = ToxicKind::from_attributes("lag", &Map::new()).unwrap_err();
+        assert!(e.to_string().contains("unknown toxic type `lag`"), "{e}");
+        let e = ToxicKind::from_attributes("latency", &attrs(json!({"delay": 1}))).unwrap_err();
+        assert!(e.to_string().contains("attributes.delay"), "{e}");
+        let e = ToxicKind::from_attributes("latency", &attrs(json!({"latency": -5}))).unwrap_err();
+        assert!(e.to_string().contains("≥ 0"), "{e}");
+        assert!(check_toxicity(1.5).is_err());
+        assert!(parse_stream("sideways").is_err());
+    }
+}
