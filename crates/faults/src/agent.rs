@@ -16,9 +16,11 @@ use crate::proxy::{Proxies, ProxyOptions};
 use crate::stress::{self, MemoryAmount, StressBudget};
 use crate::{process, proxy};
 
-/// A host or process fault, as JSON names it (`{"type": "stress-cpu", ...}`).
+/// A host or process fault. The API's JSON is `{"type": "stress-cpu", ...}`;
+/// [`Agent::parse`] reads it (through the externally tagged form, so that
+/// errors can name the field).
 #[derive(Deserialize, Debug, Clone)]
-#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub enum HostFault {
     /// Burn CPU.
     StressCpu {
@@ -148,13 +150,24 @@ impl Agent {
                     HOST_FAULT_TYPES.join(", ")
                 ),
             )),
-            Some(_) => serde_path_to_error::deserialize::<_, HostFault>(v).map_err(|e| {
-                let path = e.path().to_string();
-                FaultError::invalid(
-                    if path == "." { "body".into() } else { path },
-                    e.into_inner().to_string(),
-                )
-            }),
+            Some(k) => {
+                let mut rest = v;
+                if let Some(m) = rest.as_object_mut() {
+                    m.remove("type");
+                }
+                let tagged = serde_json::json!({ k.clone(): rest });
+                serde_path_to_error::deserialize::<_, HostFault>(tagged).map_err(|e| {
+                    let path = e.path().to_string();
+                    let field = path
+                        .strip_prefix(&k)
+                        .unwrap_or(&path)
+                        .trim_start_matches('.');
+                    FaultError::invalid(
+                        if field.is_empty() { "body" } else { field },
+                        e.into_inner().to_string(),
+                    )
+                })
+            }
         }
     }
 

@@ -1,13 +1,16 @@
 //! Integration tests: the real `squall` binary against real HTTP servers on 127.0.0.1.
 
+mod fault_util;
 mod sim_util;
 mod util;
 
 mod chaos;
+mod fault;
 mod load_errors;
 mod load_model;
 mod load_outputs;
 mod load_plan;
+mod proxy;
 mod run;
 mod sim;
 mod sim_modes;
