@@ -179,7 +179,7 @@ fn a_toxic_added_to_a_live_connection_acts_at_once() {
     let listen = proxy_to(&agent, "echo", &echo_server());
     let mut s = TcpStream::connect(&listen).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let mut rtt = |s: &mut TcpStream| {
+    let rtt = |s: &mut TcpStream| {
         let t = Instant::now();
         s.write_all(b"ping").unwrap();
         let mut b = [0u8; 4];
