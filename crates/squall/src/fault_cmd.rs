@@ -32,6 +32,10 @@ pub struct ProxyArgs {
     #[arg(long)]
     pub allow_remote_listen: bool,
 
+    /// Threads that carry traffic [default: one per core].
+    #[arg(long)]
+    pub threads: Option<usize>,
+
     /// Lease of a toxic added without `ttl_ms`, and of a disabled proxy: it ends by itself then.
     #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
     pub toxic_lease: Duration,
