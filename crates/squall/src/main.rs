@@ -24,9 +24,9 @@ fn main() -> ExitCode {
     // The proxy carries other programs' traffic: it gets every core. Other
     // commands do their heavy work on threads of their own.
     let workers = match cli.command {
-        cli::Command::Proxy(ref a) => a.threads.unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        }),
+        cli::Command::Proxy(ref a) => a
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         _ => 1,
     };
     let rt = match tokio::runtime::Builder::new_multi_thread()
