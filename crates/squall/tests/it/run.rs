@@ -186,6 +186,18 @@ fn demo_quick_runs_end_to_end_and_writes_a_report_chromium_renders() {
         journal["run"][0]
     );
     assert_eq!(r["hypothesis"]["before"]["steady_state_met"], true);
+    // Chaos Toolkit's own tooling reads the journal; and it does reject a
+    // broken one, so this check can fail.
+    chaos_report_accepts(&run.join("journal.json"))
+        .unwrap_or_else(|e| panic!("chaos report rejected squall's journal:\n{e}"));
+    let mut broken = journal.clone();
+    broken.as_object_mut().unwrap().remove("run");
+    let broken_path = dir.path().join("broken-journal.json");
+    std::fs::write(&broken_path, broken.to_string()).unwrap();
+    assert!(
+        chaos_report_accepts(&broken_path).is_err(),
+        "a journal without `run` is rejected"
+    );
     let dom = render_in_chromium(&run.join("report.html"), dir.path());
     if !dom.is_empty() {
         assert!(dom.contains("id=\"verdict\""), "verdict rendered");

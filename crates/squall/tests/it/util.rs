@@ -259,3 +259,28 @@ pub fn repo_root() -> PathBuf {
         .canonicalize()
         .unwrap()
 }
+
+/// Runs Chaos Toolkit's own report tool (`chaos report`, from
+/// chaostoolkit-reporting in the test venv) on a journal: Ok when it
+/// produced a report that carries the experiment's title.
+pub fn chaos_report_accepts(journal: &Path) -> Result<(), String> {
+    let py = PathBuf::from(python());
+    let venv = py
+        .parent()
+        .and_then(|b| b.parent())
+        .expect("SQUALL_TEST_PYTHON is VENV/bin/python");
+    let out = Command::new("bash")
+        .arg(repo_root().join("tests/chaos-report/check_journal.sh"))
+        .arg(journal)
+        .arg(venv)
+        .output()
+        .expect("bash runs");
+    match out.status.code() {
+        Some(0) => Ok(()),
+        Some(1) => Err(text(&out)),
+        _ => panic!(
+            "check_journal.sh could not run (is chaostoolkit-reporting installed? run scripts/test):\n{}",
+            text(&out)
+        ),
+    }
+}
