@@ -33,6 +33,8 @@ pub struct Request {
     pub stop: watch::Receiver<bool>,
     /// Figures for a Prometheus endpoint, if one is served.
     pub live: Option<run::Live>,
+    /// Squall's injectors for host and process faults (see [`Settings::agent`]).
+    pub agent: Option<std::sync::Arc<squall_faults::Agent>>,
 }
 
 /// A finished run.
@@ -192,6 +194,7 @@ pub async fn execute(
         open_sinks: Box::new(open_sinks),
         live: req.live.clone(),
         chaos,
+        agent: req.agent.clone(),
     };
     let measured = run::run(&prepared, settings, events)
         .await

@@ -99,3 +99,63 @@ pub async fn clear(c: &HttpClient, base: &str) -> Result<usize, InjectError> {
 pub async fn answers(c: &HttpClient, url: &str) -> Result<u16, InjectError> {
     call(c, Method::GET, url, None).await.map(|(s, _)| s)
 }
+
+/// Adds a toxic on a Toxiproxy-compatible API with a lease (`ttl_ms`,
+/// honoured by `squall proxy`; Toxiproxy ignores it and the toxic then ends
+/// only when squall removes it).
+pub async fn add_toxic(
+    c: &HttpClient,
+    api: &str,
+    proxy: &str,
+    body: &serde_json::Value,
+    lease: Duration,
+) -> Result<(), InjectError> {
+    let mut body = body.clone();
+    body["ttl_ms"] = (lease.as_millis() as u64).into();
+    let url = format!("{api}/proxies/{proxy}/toxics");
+    match call(c, Method::POST, &url, Some(body.to_string())).await? {
+        (200 | 201, _) => Ok(()),
+        (s, text) => Err(InjectError(format!(
+            "{url} refused the toxic ({s}): {text}"
+        ))),
+    }
+}
+
+/// Removes a toxic; one already gone is not an error.
+pub async fn remove_toxic(
+    c: &HttpClient,
+    api: &str,
+    proxy: &str,
+    name: &str,
+) -> Result<(), InjectError> {
+    let url = format!("{api}/proxies/{proxy}/toxics/{name}");
+    match call(c, Method::DELETE, &url, None).await? {
+        (200 | 204 | 404, _) => Ok(()),
+        (s, text) => Err(InjectError(format!("{url}: {s} {text}"))),
+    }
+}
+
+/// Removes the toxics an earlier squall run left on a proxy (their names
+/// start with `prefix`); answers how many.
+pub async fn clear_toxics(
+    c: &HttpClient,
+    api: &str,
+    proxy: &str,
+    prefix: &str,
+) -> Result<usize, InjectError> {
+    let url = format!("{api}/proxies/{proxy}/toxics");
+    let (status, text) = call(c, Method::GET, &url, None).await?;
+    if status != 200 {
+        return Err(InjectError(format!("{url}: {status} {text}")));
+    }
+    let list: Vec<serde_json::Value> = serde_json::from_str(&text)
+        .map_err(|e| InjectError(format!("{url}: answer is not a JSON list: {e}")))?;
+    let mut n = 0;
+    for t in list {
+        if let Some(name) = t["name"].as_str().filter(|n| n.starts_with(prefix)) {
+            remove_toxic(c, api, proxy, name).await?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}

@@ -11,7 +11,7 @@ use squall_load::plan::ThresholdSpec;
 use squall_load::threshold::Threshold;
 use squall_load::{CompiledPlan, compile};
 
-use crate::document::{Experiment, warmup_load};
+use crate::document::{Experiment, FaultSpec, warmup_load};
 use crate::goals::{self, Goal};
 
 /// A fault ready to schedule.
@@ -23,8 +23,8 @@ pub struct PreparedFault {
     pub kind: String,
     /// Service name or URL, for people.
     pub target: String,
-    /// Base URL of the service's `/_sim/` API.
-    pub base_url: String,
+    /// Which injector applies it.
+    pub via: Via,
     /// Arguments.
     pub args: serde_json::Map<String, serde_json::Value>,
     /// Offset from the main run's start.
@@ -32,6 +32,31 @@ pub struct PreparedFault {
     /// Length.
     pub duration: Duration,
 }
+
+/// The injector behind a fault: every one is a lease with the fault's
+/// length, so the fault ends even if squall does not.
+#[derive(Clone, Debug)]
+pub enum Via {
+    /// A simulated service's `/_sim/faults` API at this base URL.
+    Sim(String),
+    /// Squall's own injectors in this process (stress, pause, kill,
+    /// restart): the fault as `squall proxy`'s `/squall/faults` takes it,
+    /// without its duration.
+    Host(serde_json::Value),
+    /// A toxic on a Toxiproxy-compatible API (`squall proxy`, or Toxiproxy).
+    Toxic {
+        /// The API's base URL.
+        api: String,
+        /// Proxy name.
+        proxy: String,
+        /// The toxic as Toxiproxy's API takes it (its name starts with
+        /// `squall:` so leftovers can be found).
+        body: serde_json::Value,
+    },
+}
+
+/// Toxic names squall gives the toxics it schedules.
+pub const TOXIC_PREFIX: &str = "squall:";
 
 impl PreparedFault {
     /// When the fault is due to end.
@@ -69,6 +94,8 @@ pub struct Prepared {
     pub target: Option<String>,
     /// Services whose leftover faults are cleared before the run.
     pub fault_services: Vec<String>,
+    /// Proxies (API, name) whose leftover `squall:` toxics are removed before the run.
+    pub fault_proxies: Vec<(String, String)>,
     /// Non-fatal remarks (faults past the end of the workload...).
     pub warnings: Vec<String>,
 }
@@ -122,37 +149,37 @@ pub fn prepare(
     let mut faults = Vec::new();
     let mut names: Vec<String> = Vec::new();
     let mut fault_services = Vec::new();
+    let mut fault_proxies: Vec<(String, String)> = Vec::new();
     for (i, f) in exp.faults.iter().enumerate() {
         let at = format!("{}: faults[{i}]", file.display());
-        let (target, base) = match (&f.fault.service, &f.fault.url) {
-            (Some(s), None) => match sim.get(s) {
-                Some(u) => (s.clone(), u.clone()),
-                None => {
-                    let known: Vec<&str> = sim.keys().map(String::as_str).collect();
-                    errors.push(if known.is_empty() {
-                        format!("{at}.fault.service: {s:?} names a simulated service, but the experiment starts no `sim`; give `url` instead")
-                    } else {
-                        format!("{at}.fault.service: no simulated service named {s:?} (services: {})", known.join(", "))
-                    });
-                    continue;
-                }
-            },
-            (None, Some(u)) if u.starts_with("http://") => (u.clone(), u.clone()),
-            (None, Some(u)) => {
-                errors.push(format!("{at}.fault.url: {u:?} is not an http:// URL"));
-                continue;
-            }
-            _ => {
-                errors.push(format!(
-                    "{at}.fault: give exactly one of `service` (a simulated service) or `url`"
-                ));
-                continue;
-            }
-        };
         let name = f
             .name
             .clone()
-            .unwrap_or_else(|| format!("{} on {target}", f.fault.kind));
+            .unwrap_or_else(|| format!("{} on {}", f.fault.kind, describe_target(&f.fault)));
+        let resolved = if squall_faults::agent::HOST_FAULT_TYPES.contains(&f.fault.kind.as_str()) {
+            host_fault(&f.fault, f.duration.get())
+        } else if f.fault.kind == "toxic" {
+            toxic_fault(&f.fault, &format!("{i}-{name}"))
+        } else {
+            sim_fault(&f.fault, sim)
+        };
+        let (target, via) = match resolved {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(format!("{at}.fault{e}"));
+                continue;
+            }
+        };
+        match &via {
+            Via::Sim(base) if !fault_services.contains(base) => fault_services.push(base.clone()),
+            Via::Toxic { api, proxy, .. } => {
+                let key = (api.clone(), proxy.clone());
+                if !fault_proxies.contains(&key) {
+                    fault_proxies.push(key);
+                }
+            }
+            _ => {}
+        }
         if names.contains(&name) {
             errors.push(format!("{at}.name: {name:?} is used by another fault"));
         }
@@ -169,15 +196,12 @@ pub fn prepare(
                 ));
             }
         }
-        if !fault_services.contains(&base) {
-            fault_services.push(base.clone());
-        }
         names.push(name.clone());
         faults.push(PreparedFault {
             name,
             kind: f.fault.kind.clone(),
             target,
-            base_url: base,
+            via,
             args: f.fault.args.clone(),
             at: f.at.get(),
             duration: f.duration.get(),
@@ -223,8 +247,161 @@ pub fn prepare(
             aborts,
             target,
             fault_services,
+            fault_proxies,
             warnings,
         }),
         _ => Err(errors),
     }
+}
+
+/// What a fault acts on, for its default name.
+fn describe_target(f: &FaultSpec) -> String {
+    if let Some(s) = &f.service {
+        return s.clone();
+    }
+    let arg = |k: &str| {
+        f.args
+            .get(k)
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+    };
+    if f.kind == "toxic" {
+        return arg("proxy").map_or_else(|| "proxy".into(), |p| format!("proxy {p}"));
+    }
+    if let Some(n) = arg("name") {
+        return n;
+    }
+    if let Some(p) = arg("pid") {
+        return format!("pid {p}");
+    }
+    match &f.url {
+        Some(u) => u.clone(),
+        None => "host".into(),
+    }
+}
+
+/// A fault on a simulated service. Errors start with the field path after `fault`.
+fn sim_fault(f: &FaultSpec, sim: &BTreeMap<String, String>) -> Result<(String, Via), String> {
+    match (&f.service, &f.url) {
+        (Some(s), None) => match sim.get(s) {
+            Some(u) => Ok((s.clone(), Via::Sim(u.clone()))),
+            None => {
+                let known: Vec<&str> = sim.keys().map(String::as_str).collect();
+                Err(if known.is_empty() {
+                    format!(
+                        ".service: {s:?} names a simulated service, but the experiment starts no `sim`; give `url` instead"
+                    )
+                } else {
+                    format!(
+                        ".service: no simulated service named {s:?} (services: {})",
+                        known.join(", ")
+                    )
+                })
+            }
+        },
+        (None, Some(u)) if u.starts_with("http://") => Ok((u.clone(), Via::Sim(u.clone()))),
+        (None, Some(u)) => Err(format!(".url: {u:?} is not an http:// URL")),
+        _ => Err(format!(
+            ": give exactly one of `service` (a simulated service) or `url`; or use a host fault ({}) or `toxic`",
+            squall_faults::agent::HOST_FAULT_TYPES.join(", ")
+        )),
+    }
+}
+
+/// A host or process fault, checked now as the injector will check it.
+fn host_fault(f: &FaultSpec, duration: Duration) -> Result<(String, Via), String> {
+    if f.service.is_some() || f.url.is_some() {
+        return Err(format!(
+            ": `{}` runs in the squall process; it takes no `service` or `url`",
+            f.kind
+        ));
+    }
+    let mut v = serde_json::Map::new();
+    v.insert("type".into(), f.kind.clone().into());
+    v.extend(f.args.clone());
+    let mut probe = v.clone();
+    if matches!(f.kind.as_str(), "stress-cpu" | "stress-memory" | "pause") {
+        probe.insert("duration_ms".into(), (duration.as_millis() as u64).into());
+    }
+    squall_faults::Agent::parse(serde_json::Value::Object(probe)).map_err(|e| match e {
+        squall_faults::FaultError::Invalid { field, message } if field == "type" => {
+            format!(".type: {message}")
+        }
+        squall_faults::FaultError::Invalid { field, message } => {
+            format!(".args.{field}: {message}")
+        }
+        e => format!(": {e}"),
+    })?;
+    Ok((describe_target(f), Via::Host(serde_json::Value::Object(v))))
+}
+
+/// A toxic on a Toxiproxy-compatible API, checked now.
+fn toxic_fault(f: &FaultSpec, name: &str) -> Result<(String, Via), String> {
+    let api = match (&f.url, &f.service) {
+        (Some(u), None) if u.starts_with("http://") => u.trim_end_matches('/').to_string(),
+        (Some(u), None) => return Err(format!(".url: {u:?} is not an http:// URL")),
+        _ => return Err(".url: a toxic needs the `url` of a Toxiproxy-compatible API (e.g. squall proxy at http://127.0.0.1:8474), and no `service`".into()),
+    };
+    let Some(proxy) = f.args.get("proxy").and_then(|p| p.as_str()) else {
+        return Err(".args.proxy: the name of the proxy to put the toxic on".into());
+    };
+    if let Some(k) = f
+        .args
+        .keys()
+        .find(|k| !["proxy", "type", "stream", "toxicity", "attributes"].contains(&k.as_str()))
+    {
+        return Err(format!(
+            ".args.{k}: unknown; a toxic takes proxy, type, stream, toxicity, attributes"
+        ));
+    }
+    let kind = f
+        .args
+        .get("type")
+        .and_then(|t| t.as_str())
+        .unwrap_or_default();
+    let attrs = match f.args.get("attributes") {
+        None => serde_json::Map::new(),
+        Some(serde_json::Value::Object(m)) => m.clone(),
+        Some(_) => return Err(".args.attributes: expected a mapping".into()),
+    };
+    use squall_faults::proxy::toxic;
+    let bad = |e: squall_faults::FaultError| match e {
+        squall_faults::FaultError::Invalid { field, message } => {
+            format!(".args.{field}: {message}")
+        }
+        e => format!(".args: {e}"),
+    };
+    toxic::ToxicKind::from_attributes(kind, &attrs).map_err(bad)?;
+    let stream = f
+        .args
+        .get("stream")
+        .and_then(|s| s.as_str())
+        .unwrap_or("downstream");
+    toxic::parse_stream(stream).map_err(bad)?;
+    let toxicity = f
+        .args
+        .get("toxicity")
+        .and_then(|t| t.as_f64())
+        .unwrap_or(1.0);
+    toxic::check_toxicity(toxicity).map_err(bad)?;
+    let body = serde_json::json!({
+        // URL-safe: the name goes into the API's paths.
+        "name": format!(
+            "{TOXIC_PREFIX}{}",
+            name.chars()
+                .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+                .collect::<String>()
+        ),
+        "type": kind,
+        "stream": stream,
+        "toxicity": toxicity,
+        "attributes": attrs,
+    });
+    Ok((
+        format!("proxy {proxy}"),
+        Via::Toxic {
+            api,
+            proxy: proxy.to_string(),
+            body,
+        },
+    ))
 }

@@ -19,7 +19,7 @@ use crate::event::Event;
 use crate::goals::{self, Goal, Phase};
 use crate::inject::{self, HttpClient};
 use crate::phases::PhaseBook;
-use crate::prepare::{Prepared, PreparedFault};
+use crate::prepare::{Prepared, PreparedFault, TOXIC_PREFIX, Via};
 use crate::series::SecondRow;
 
 /// Run-wide settings.
@@ -37,6 +37,9 @@ pub struct Settings {
     pub live: Option<Live>,
     /// The Chaos Toolkit part, run from t0 alongside the load.
     pub chaos: Option<serde_json::Value>,
+    /// Squall's own injectors for host and process faults (the binary gives
+    /// one with a ledger and a guardian; without, a plain one is made).
+    pub agent: Option<Arc<squall_faults::Agent>>,
 }
 
 /// The figures so far and the last second, for a Prometheus endpoint.
@@ -156,6 +159,30 @@ pub async fn run(
             ),
         }
     }
+    for (api, proxy) in &p.fault_proxies {
+        match inject::clear_toxics(&client, api, proxy, TOXIC_PREFIX).await {
+            Ok(0) => {}
+            Ok(n) => note(
+                &mut timeline,
+                0.0,
+                "revert",
+                format!("removed {n} leftover toxic(s) from proxy {proxy} at {api}"),
+            ),
+            Err(e) => note(
+                &mut timeline,
+                0.0,
+                "error",
+                format!("cannot clear leftover toxics: {e}"),
+            ),
+        }
+    }
+    let agent = settings.agent.clone().unwrap_or_else(|| {
+        squall_faults::Agent::new(
+            squall_faults::Injector::new(squall_faults::Limits::default(), None),
+            squall_faults::proxy::ProxyOptions::default(),
+            None,
+        )
+    });
     // 2. Warm-up: the baseline.
     let mut warmup_figures = None;
     let mut baseline: Option<(Interval, Duration)> = None;
@@ -216,6 +243,7 @@ pub async fn run(
                 f.clone(),
                 t0,
                 client.clone(),
+                agent.clone(),
                 cancel_rx.clone(),
                 events.clone(),
             ))
@@ -443,6 +471,7 @@ async fn run_fault(
     f: PreparedFault,
     t0: Instant,
     client: HttpClient,
+    agent: Arc<squall_faults::Agent>,
     mut cancel: watch::Receiver<bool>,
     events: mpsc::UnboundedSender<Event>,
 ) -> FaultRecord {
@@ -456,8 +485,8 @@ async fn run_fault(
     let lease = end
         .saturating_duration_since(Instant::now())
         .max(Duration::from_millis(1));
-    let id = match inject::inject(&client, &f.base_url, &f.kind, &f.args, lease).await {
-        Ok(id) => id,
+    let held = match apply(&f, &client, &agent, lease).await {
+        Ok(h) => h,
         Err(e) => {
             let _ = events.send(Event::Note {
                 t: since(t0),
@@ -478,7 +507,7 @@ async fn run_fault(
         _ = tokio::time::sleep_until(end) => {}
         _ = cancel.wait_for(|c| *c) => {}
     }
-    match inject::revert(&client, &f.base_url, &id).await {
+    match undo(&f, &client, &agent, held).await {
         Ok(()) => rec.reverted_s = Some(since(t0)),
         Err(e) => {
             rec.error = Some(format!(
@@ -492,6 +521,70 @@ async fn run_fault(
         text: format!("{} reverted", f.name),
     });
     rec
+}
+
+/// What an applied fault holds until it is reverted.
+enum Held {
+    Sim(String),
+    Host(Vec<String>),
+    Toxic(String),
+}
+
+/// Applies a fault through its injector with a lease of `lease`.
+async fn apply(
+    f: &PreparedFault,
+    client: &HttpClient,
+    agent: &squall_faults::Agent,
+    lease: Duration,
+) -> Result<Held, inject::InjectError> {
+    match &f.via {
+        Via::Sim(base) => inject::inject(client, base, &f.kind, &f.args, lease)
+            .await
+            .map(Held::Sim),
+        Via::Host(v) => {
+            let mut v = v.clone();
+            if matches!(f.kind.as_str(), "stress-cpu" | "stress-memory" | "pause") {
+                v["duration_ms"] = (lease.as_millis() as u64).into();
+            }
+            let fault =
+                squall_faults::Agent::parse(v).map_err(|e| inject::InjectError(e.to_string()))?;
+            let applied = agent
+                .apply(fault)
+                .await
+                .map_err(|e| inject::InjectError(e.to_string()))?;
+            Ok(Held::Host(
+                applied.leases.into_iter().map(|l| l.id).collect(),
+            ))
+        }
+        Via::Toxic { api, proxy, body } => {
+            inject::add_toxic(client, api, proxy, body, lease).await?;
+            Ok(Held::Toxic(
+                body["name"].as_str().unwrap_or_default().to_string(),
+            ))
+        }
+    }
+}
+
+/// Reverts what [`apply`] did (idempotent: an expired lease is fine).
+async fn undo(
+    f: &PreparedFault,
+    client: &HttpClient,
+    agent: &squall_faults::Agent,
+    held: Held,
+) -> Result<(), inject::InjectError> {
+    match (&f.via, held) {
+        (Via::Sim(base), Held::Sim(id)) => inject::revert(client, base, &id).await,
+        (_, Held::Host(ids)) => {
+            for id in ids {
+                agent.injector.revert(&id);
+            }
+            Ok(())
+        }
+        (Via::Toxic { api, proxy, .. }, Held::Toxic(name)) => {
+            inject::remove_toxic(client, api, proxy, &name).await
+        }
+        _ => Ok(()),
+    }
 }
 
 /// A fault's record before anything happened to it.

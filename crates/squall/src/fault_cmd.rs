@@ -241,6 +241,30 @@ impl Caps {
     }
 }
 
+/// The injectors `squall run` uses for host and process faults: with a
+/// ledger in the default state directory (after recovering what dead squall
+/// processes left there) and a guardian; without a ledger when that
+/// directory cannot be used.
+pub async fn run_agent() -> Arc<Agent> {
+    let dir = ledger::default_state_dir();
+    report_leftovers(&dir).await;
+    let ledger = match Ledger::open(&dir) {
+        Ok(l) => Some(l),
+        Err(e) => {
+            eprintln!(
+                "squall: no lease ledger ({}: {e}); faults still end at their leases",
+                dir.display()
+            );
+            None
+        }
+    };
+    Agent::new(
+        Injector::new(Limits::default(), ledger),
+        ProxyOptions::default(),
+        guardian(),
+    )
+}
+
 fn guardian() -> Option<GuardianLauncher> {
     std::env::current_exe()
         .ok()

@@ -79,6 +79,7 @@ async fn go(file: PathBuf, text: String, common: RunCommon) -> Result<u8> {
         seed: common.seed,
         stop: stop_rx,
         live,
+        agent: Some(crate::fault_cmd::run_agent().await),
     };
     let result = execute(req, tx).await;
     let _ = printer.await;

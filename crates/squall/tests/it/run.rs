@@ -456,6 +456,9 @@ fn invalid_experiments_list_every_problem_with_its_place() {
         "title: bad\nsim: demo\n\
          workload:\n  base_url: ${sim.gateway}\n  scenarios: [{name: s, steps: [{request: {url: /}}]}]\n  load: {model: closed, stages: [{users: 1, for: 1s}]}\n\
          faults:\n  - {at: 1s, for: 1s, fault: {type: latency, service: nope}}\n\
+         \x20 - {at: 1s, for: 1s, fault: {type: stress-cpu, args: {cores: -1}}}\n\
+         \x20 - {at: 1s, for: 1s, fault: {type: toxic, url: \"http://127.0.0.1:8474\", args: {proxy: p, type: lag}}}\n\
+         \x20 - {at: 1s, for: 1s, fault: {type: toxic, url: \"http://127.0.0.1:8474\", args: {type: latency}}}\n\
          goals:\n  - {metric: http_req_duration, condition: p(95)<1s, phase: sometime}\n  - {metric: latency, condition: p(95)<1s}\n\
          abort:\n  - {metric: http_req_failed, condition: ratio>2}\n\
          method:\n  - {type: action, name: no-provider}\n",
@@ -472,8 +475,11 @@ fn invalid_experiments_list_every_problem_with_its_place() {
     let t = text(&out);
     assert_eq!(out.status.code(), Some(2), "{t}");
     for needle in [
-        "5 problems",
+        "8 problems",
         "chaos part: method[0]",
+        "faults[1].fault.args.cores: invalid value: integer `-1`",
+        "faults[2].fault.args.type: unknown toxic type `lag`",
+        "faults[3].fault.args.proxy: the name of the proxy",
         "faults[0].fault.service: no simulated service named \"nope\" (services: cart, catalog, gateway, payment)",
         "goals[0].phase: \"sometime\" is not one of overall, warmup, before, during, after",
         "goals[1].condition: unknown metric \"latency\"",
@@ -696,4 +702,89 @@ fn a_failing_action_still_ends_with_every_fault_reverted() {
     );
     let h = http("GET", &format!("{a}/_sim/faults/history"), None).json();
     assert_eq!(h[0]["ended_by"], "removed", "{h}");
+}
+
+#[test]
+fn host_process_and_proxy_faults_are_scheduled_through_the_same_leases() {
+    use crate::fault_util::{Agent, state, victim};
+    let dir = tempdir();
+    let sim = Sim::start(
+        &write(dir.path(), "t.yaml", "services:\n  - {name: a}\n"),
+        &[],
+    );
+    let agent = Agent::start(&dir.path().join("state"));
+    let upstream = sim.url("a").trim_start_matches("http://").to_string();
+    let r = http(
+        "POST",
+        &agent.url("/proxies"),
+        Some(&format!(
+            r#"{{"name": "front", "listen": "127.0.0.1:0", "upstream": "{upstream}"}}"#
+        )),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let front = format!("http://{}", r.json()["listen"].as_str().unwrap());
+    let mut v = victim();
+    let pid = v.id() as i32;
+    let exp = experiment(
+        dir.path(),
+        &format!(
+            "title: every injector\n{}\
+             faults:\n\
+             \x20 - {{name: slow link, at: 1s, for: 2s, fault: {{type: toxic, url: \"{api}\", args: {{proxy: front, type: latency, attributes: {{latency: 100}}}}}}}}\n\
+             \x20 - {{name: frozen, at: 1s, for: 1s, fault: {{type: pause, args: {{pid: {pid}}}}}}}\n\
+             \x20 - {{name: burn, at: 500ms, for: 1s, fault: {{type: stress-cpu, args: {{cores: 1, load: 0.3}}}}}}\n\
+             goals:\n\
+             \x20 - {{name: fast before, metric: http_req_duration, condition: p(50)<80ms, phase: before, fault: slow link}}\n\
+             \x20 - {{name: slow during, metric: http_req_duration, condition: p(50)>=100ms, phase: during, fault: slow link}}\n",
+            simple_workload(&front, 5),
+            api = agent.api,
+        ),
+    );
+    let runs = dir.path().join("runs");
+    let watcher = std::thread::spawn(move || {
+        let mut seen_stopped = false;
+        for _ in 0..300 {
+            seen_stopped |= state(pid) == Some('T');
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        seen_stopped
+    });
+    let out = run(
+        &[
+            "run",
+            exp.to_str().unwrap(),
+            "--runs-dir",
+            runs.to_str().unwrap(),
+            "-q",
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        watcher.join().unwrap(),
+        "the victim was paused during the run"
+    );
+    assert_eq!(state(pid), Some('S'), "and continued after it");
+    let toxics = http("GET", &agent.url("/proxies/front/toxics"), None).json();
+    assert_eq!(toxics, serde_json::json!([]), "the toxic was removed");
+    let r = read_json(&run_dir(&runs).join("report.json"));
+    for f in r["faults"].as_array().unwrap() {
+        assert!(f["error"].is_null(), "{f}");
+        let planned = f["planned_start_s"].as_f64().unwrap();
+        let injected = f["injected_s"].as_f64().unwrap();
+        assert!((injected - planned).abs() < 0.2, "{f}");
+        assert!(
+            f["reverted_s"].as_f64().unwrap() >= f["planned_end_s"].as_f64().unwrap() - 0.2,
+            "{f}"
+        );
+    }
+    assert_eq!(goal(&r, "fast before")["passed"], true);
+    assert_eq!(
+        goal(&r, "slow during")["passed"],
+        true,
+        "{}",
+        goal(&r, "slow during")
+    );
+    let _ = v.kill();
+    let _ = v.wait();
 }
