@@ -458,6 +458,25 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_panic_that_unwinds_past_the_injector_reverts_its_faults() {
+        let (count, undo) = counter();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let inj = Injector::new(Limits::default(), None);
+            inj.grant(
+                "t",
+                "x",
+                Value::Null,
+                Duration::from_secs(60),
+                Recovery::DiesWithProcess,
+                undo(),
+            );
+            panic!("the orchestrator fails mid-fault");
+        }));
+        assert!(r.is_err());
+        assert_eq!(count.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
     async fn drop_reverts_and_caps_refuse() {
         let (count, undo) = counter();
         {
