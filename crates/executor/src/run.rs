@@ -523,11 +523,29 @@ async fn run_fault(
     rec
 }
 
-/// What an applied fault holds until it is reverted.
+/// What an applied fault holds until it is reverted: the remote lease, or
+/// the local ones. Remote faults are also entered in the agent's lease
+/// table (with nothing to undo locally), so the ledger knows them and a
+/// later squall can delete them if this one dies.
 enum Held {
-    Sim(String),
+    Sim { id: String, tracked: String },
     Host(Vec<String>),
-    Toxic(String),
+    Toxic { name: String, tracked: String },
+}
+
+/// Enters a fault held elsewhere into the agent's lease table.
+fn track(agent: &squall_faults::Agent, f: &PreparedFault, lease: Duration, url: String) -> String {
+    agent
+        .injector
+        .grant(
+            f.kind.clone(),
+            f.target.clone(),
+            serde_json::Value::Object(f.args.clone()),
+            lease,
+            squall_faults::Recovery::HttpDelete { url },
+            squall_faults::Undo::Elsewhere,
+        )
+        .id
 }
 
 /// Applies a fault through its injector with a lease of `lease`.
@@ -538,9 +556,12 @@ async fn apply(
     lease: Duration,
 ) -> Result<Held, inject::InjectError> {
     match &f.via {
-        Via::Sim(base) => inject::inject(client, base, &f.kind, &f.args, lease)
-            .await
-            .map(Held::Sim),
+        Via::Sim(base) => {
+            let id = inject::inject(client, base, &f.kind, &f.args, lease).await?;
+            let url = format!("{}/_sim/faults/{id}", base.trim_end_matches('/'));
+            let tracked = track(agent, f, lease, url);
+            Ok(Held::Sim { id, tracked })
+        }
         Via::Host(v) => {
             let mut v = v.clone();
             if matches!(f.kind.as_str(), "stress-cpu" | "stress-memory" | "pause") {
@@ -558,9 +579,14 @@ async fn apply(
         }
         Via::Toxic { api, proxy, body } => {
             inject::add_toxic(client, api, proxy, body, lease).await?;
-            Ok(Held::Toxic(
-                body["name"].as_str().unwrap_or_default().to_string(),
-            ))
+            let name = body["name"].as_str().unwrap_or_default().to_string();
+            let tracked = track(
+                agent,
+                f,
+                lease,
+                format!("{api}/proxies/{proxy}/toxics/{name}"),
+            );
+            Ok(Held::Toxic { name, tracked })
         }
     }
 }
@@ -573,15 +599,21 @@ async fn undo(
     held: Held,
 ) -> Result<(), inject::InjectError> {
     match (&f.via, held) {
-        (Via::Sim(base), Held::Sim(id)) => inject::revert(client, base, &id).await,
+        (Via::Sim(base), Held::Sim { id, tracked }) => {
+            let r = inject::revert(client, base, &id).await;
+            agent.injector.revert(&tracked);
+            r
+        }
         (_, Held::Host(ids)) => {
             for id in ids {
                 agent.injector.revert(&id);
             }
             Ok(())
         }
-        (Via::Toxic { api, proxy, .. }, Held::Toxic(name)) => {
-            inject::remove_toxic(client, api, proxy, &name).await
+        (Via::Toxic { api, proxy, .. }, Held::Toxic { name, tracked }) => {
+            let r = inject::remove_toxic(client, api, proxy, &name).await;
+            agent.injector.revert(&tracked);
+            r
         }
         _ => Ok(()),
     }

@@ -389,18 +389,22 @@ mod tests {
         })
     }
 
+    fn put(inj: &Injector, secs: u64, undo: Undo) -> LeaseInfo {
+        inj.grant(
+            "t",
+            "x",
+            Value::Null,
+            Duration::from_secs(secs),
+            Recovery::DiesWithProcess,
+            undo,
+        )
+    }
+
     #[tokio::test(start_paused = true)]
     async fn expires_by_itself_and_reverts_once() {
         let inj = Injector::new(Limits::default(), None);
         let (count, undo) = counter();
-        let l = inj.grant(
-            "t",
-            "x",
-            Value::Null,
-            Duration::from_secs(5),
-            Recovery::DiesWithProcess,
-            undo(),
-        );
+        let l = put(&inj, 5, undo());
         tokio::time::sleep(Duration::from_secs(4)).await;
         assert_eq!(count.load(Ordering::SeqCst), 0);
         assert_eq!(inj.list().len(), 1);
@@ -416,14 +420,7 @@ mod tests {
     async fn renew_moves_the_deadline() {
         let inj = Injector::new(Limits::default(), None);
         let (count, undo) = counter();
-        let l = inj.grant(
-            "t",
-            "x",
-            Value::Null,
-            Duration::from_secs(2),
-            Recovery::DiesWithProcess,
-            undo(),
-        );
+        let l = put(&inj, 2, undo());
         tokio::time::sleep(Duration::from_secs(1)).await;
         inj.renew(&l.id, Duration::from_secs(5)).unwrap();
         tokio::time::sleep(Duration::from_secs(3)).await;
@@ -438,14 +435,7 @@ mod tests {
         let inj = Injector::new(Limits::default(), None);
         let (count, undo) = counter();
         for _ in 0..3 {
-            inj.grant(
-                "t",
-                "x",
-                Value::Null,
-                Duration::from_secs(60),
-                Recovery::DiesWithProcess,
-                undo(),
-            );
+            put(&inj, 60, undo());
         }
         assert_eq!(inj.revert_all(true), 3);
         assert_eq!(count.load(Ordering::SeqCst), 3);
@@ -462,14 +452,7 @@ mod tests {
         let (count, undo) = counter();
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let inj = Injector::new(Limits::default(), None);
-            inj.grant(
-                "t",
-                "x",
-                Value::Null,
-                Duration::from_secs(60),
-                Recovery::DiesWithProcess,
-                undo(),
-            );
+            put(&inj, 60, undo());
             panic!("the orchestrator fails mid-fault");
         }));
         assert!(r.is_err());
@@ -481,14 +464,7 @@ mod tests {
         let (count, undo) = counter();
         {
             let inj = Injector::new(Limits::default(), None);
-            inj.grant(
-                "t",
-                "x",
-                Value::Null,
-                Duration::from_secs(60),
-                Recovery::DiesWithProcess,
-                undo(),
-            );
+            put(&inj, 60, undo());
             assert!(inj.check_duration(Duration::from_secs(7200)).is_err());
             assert!(inj.check_duration(Duration::ZERO).is_err());
         }

@@ -341,22 +341,8 @@ impl Proxies {
             .ttl_ms
             .map_or(self.options.default_lease, Duration::from_millis);
         self.injector.check_duration(duration)?;
-        let uid = self.uid.fetch_add(1, Ordering::Relaxed);
-        let toxic = Toxic {
-            name: name.clone(),
-            stream,
-            toxicity,
-            kind,
-            uid,
-            lease: None,
-        };
-        let lease = self.grant_toxic(&p, &toxic, duration);
-        let mut toxic = toxic;
-        toxic.lease = Some(toxic::LeaseTag {
-            id: lease.id.clone(),
-            deadline_unix_ms: lease.deadline_unix_ms,
-            shown: explicit,
-        });
+        let toxic = self.leased_toxic(&p, name.clone(), stream, toxicity, kind, duration, explicit);
+        let lease_id = toxic.lease.as_ref().expect("leased").id.clone();
         let added = p.edit_toxics(|v| {
             if v.iter().any(|t| t.name == name) {
                 false
@@ -366,10 +352,39 @@ impl Proxies {
             }
         });
         if !added {
-            self.injector.revert(&lease.id);
+            self.injector.revert(&lease_id);
             return Err(FaultError::Conflict("toxic already exists".into()));
         }
         Ok(toxic.view())
+    }
+
+    /// A new toxic (fresh uid) granted as a lease whose undo removes it.
+    #[allow(clippy::too_many_arguments)]
+    fn leased_toxic(
+        &self,
+        p: &Arc<Proxy>,
+        name: String,
+        stream: toxic::Stream,
+        toxicity: f64,
+        kind: ToxicKind,
+        duration: Duration,
+        shown: bool,
+    ) -> Toxic {
+        let mut t = Toxic {
+            name,
+            stream,
+            toxicity,
+            kind,
+            uid: self.uid.fetch_add(1, Ordering::Relaxed),
+            lease: None,
+        };
+        let lease = self.grant_toxic(p, &t, duration);
+        t.lease = Some(toxic::LeaseTag {
+            id: lease.id,
+            deadline_unix_ms: lease.deadline_unix_ms,
+            shown,
+        });
+        t
     }
 
     fn grant_toxic(&self, p: &Arc<Proxy>, t: &Toxic, duration: Duration) -> LeaseInfo {
@@ -444,21 +459,15 @@ impl Proxies {
                 FaultError::Cap(m) if m.contains("in force") => Ok(()),
                 e => Err(e),
             })?;
-        let uid = self.uid.fetch_add(1, Ordering::Relaxed);
-        let mut toxic = Toxic {
-            name: old.name.clone(),
+        let toxic = self.leased_toxic(
+            &p,
+            old.name.clone(),
             stream,
             toxicity,
             kind,
-            uid,
-            lease: None,
-        };
-        let lease = self.grant_toxic(&p, &toxic, duration);
-        toxic.lease = Some(toxic::LeaseTag {
-            id: lease.id,
-            deadline_unix_ms: lease.deadline_unix_ms,
-            shown: explicit,
-        });
+            duration,
+            explicit,
+        );
         let replaced = p.edit_toxics(|v| match v.iter_mut().find(|t| t.uid == old.uid) {
             Some(slot) => {
                 *slot = toxic.clone();

@@ -11,64 +11,72 @@ use crate::fault_util::{Agent, eventually, signal, state, victim};
 use crate::sim_util::http;
 use crate::util::{squall, tempdir, text};
 
-#[test]
-fn pause_ends_at_the_end_of_its_lease() {
-    let dir = tempdir();
-    let mut v = victim();
-    let pid = v.id() as i32;
-    let mut cmd = squall();
-    cmd.args([
-        "fault",
-        "pause",
-        "--pid",
-        &pid.to_string(),
-        "--for",
-        "700ms",
-        "--state-dir",
-    ])
-    .arg(dir.path());
-    let mut child = cmd.spawn().unwrap();
-    assert!(
-        eventually(Duration::from_secs(5), || state(pid) == Some('T')),
-        "paused"
-    );
-    let status = child.wait().unwrap();
-    assert!(status.success());
-    assert!(
-        eventually(Duration::from_secs(2), || state(pid) == Some('S')),
-        "continued at lease end"
-    );
-    let _ = v.kill();
-    let _ = v.wait();
-}
-
-#[test]
-fn ctrl_c_continues_a_paused_process_at_once() {
-    let dir = tempdir();
-    let mut v = victim();
-    let pid = v.id() as i32;
-    let mut child = squall()
+/// Starts `squall fault pause --pid PID --for FOR` and waits until the
+/// process is stopped.
+fn paused_by_squall(dir: &std::path::Path, pid: i32, lease: &str) -> std::process::Child {
+    let child = squall()
         .args([
             "fault",
             "pause",
             "--pid",
             &pid.to_string(),
             "--for",
-            "60s",
+            lease,
             "--state-dir",
         ])
-        .arg(dir.path())
+        .arg(dir)
         .spawn()
         .unwrap();
     assert!(
         eventually(Duration::from_secs(5), || state(pid) == Some('T')),
         "paused"
     );
-    signal(child.id() as i32, Signal::SIGINT);
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130));
+    child
+}
+
+fn continued(pid: i32, limit: Duration) -> bool {
+    eventually(limit, || state(pid) == Some('S'))
+}
+
+/// The victim process, killed and reaped at the end of the test.
+struct Victim(std::process::Child);
+
+impl Victim {
+    fn start() -> (Victim, i32) {
+        let c = victim();
+        let pid = c.id() as i32;
+        (Victim(c), pid)
+    }
+}
+
+impl Drop for Victim {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn pause_ends_at_the_end_of_its_lease() {
+    let dir = tempdir();
+    let (_v, pid) = Victim::start();
+    let mut child = paused_by_squall(dir.path(), pid, "700ms");
+    assert!(child.wait().unwrap().success());
     assert!(
-        eventually(Duration::from_secs(2), || state(pid) == Some('S')),
+        continued(pid, Duration::from_secs(2)),
+        "continued at lease end"
+    );
+}
+
+#[test]
+fn ctrl_c_continues_a_paused_process_at_once() {
+    let dir = tempdir();
+    let (_v, pid) = Victim::start();
+    let mut child = paused_by_squall(dir.path(), pid, "60s");
+    signal(child.id() as i32, Signal::SIGINT);
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    assert!(
+        continued(pid, Duration::from_secs(2)),
         "continued on Ctrl-C"
     );
     assert_eq!(
@@ -76,37 +84,18 @@ fn ctrl_c_continues_a_paused_process_at_once() {
         0,
         "the ledger is empty"
     );
-    let _ = v.kill();
-    let _ = v.wait();
 }
 
 #[test]
 fn kill_9_of_squall_mid_pause_still_continues_the_process_and_leaves_a_ledger() {
     let dir = tempdir();
-    let mut v = victim();
-    let pid = v.id() as i32;
-    let mut child = squall()
-        .args([
-            "fault",
-            "pause",
-            "--pid",
-            &pid.to_string(),
-            "--for",
-            "60s",
-            "--state-dir",
-        ])
-        .arg(dir.path())
-        .spawn()
-        .unwrap();
-    assert!(
-        eventually(Duration::from_secs(5), || state(pid) == Some('T')),
-        "paused"
-    );
+    let (_v, pid) = Victim::start();
+    let mut child = paused_by_squall(dir.path(), pid, "60s");
     signal(child.id() as i32, Signal::SIGKILL);
     child.wait().unwrap();
     // The guardian sees its pipe close and continues the process well before the 60 s lease.
     assert!(
-        eventually(Duration::from_secs(3), || state(pid) == Some('S')),
+        continued(pid, Duration::from_secs(3)),
         "continued by the guardian after kill -9"
     );
     // The dead squall's ledger names the fault; recovery reports and removes it.
@@ -126,8 +115,6 @@ fn kill_9_of_squall_mid_pause_still_continues_the_process_and_leaves_a_ledger() 
         0,
         "ledger removed"
     );
-    let _ = v.kill();
-    let _ = v.wait();
 }
 
 #[test]

@@ -788,3 +788,44 @@ fn host_process_and_proxy_faults_are_scheduled_through_the_same_leases() {
     let _ = v.kill();
     let _ = v.wait();
 }
+
+#[test]
+fn after_kill_9_the_next_squall_deletes_the_faults_the_dead_one_left() {
+    let dir = tempdir();
+    let sim = Sim::start(
+        &write(dir.path(), "t.yaml", "services:\n  - {name: a}\n"),
+        &[],
+    );
+    let a = sim.url("a").to_string();
+    let exp = long_fault_experiment(dir.path(), &a, "30s");
+    let state = dir.path().join("state");
+    let mut child = squall()
+        .env("SQUALL_STATE_DIR", &state)
+        .args(["run", exp.to_str().unwrap(), "--runs-dir"])
+        .arg(dir.path().join("runs"))
+        .arg("-q")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while active_faults(&a) == 0 {
+        assert!(Instant::now() < deadline, "the fault was never injected");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert_eq!(
+        active_faults(&a),
+        1,
+        "left behind, its lease has 29 s to go"
+    );
+    let out = squall()
+        .args(["fault", "recover", "--state-dir"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    let t = text(&out);
+    assert!(t.contains("DELETE") && t.contains("1 leftover"), "{t}");
+    assert_eq!(active_faults(&a), 0, "the restarted squall ended it: {t}");
+}

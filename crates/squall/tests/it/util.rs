@@ -16,10 +16,18 @@ use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::sync::Mutex;
 
-/// Path to the binary under test.
+/// Path to the binary under test. Each invocation gets a lease-ledger
+/// directory of its own, so one test's squall never recovers (and reverts)
+/// what another test's killed squall left on purpose.
 pub fn squall() -> Command {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let state = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "state-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
     let mut c = Command::new(env!("CARGO_BIN_EXE_squall"));
-    c.env("NO_COLOR", "1");
+    c.env("NO_COLOR", "1").env("SQUALL_STATE_DIR", state);
     c
 }
 
