@@ -17,9 +17,14 @@ pub struct Agent {
 
 impl Agent {
     pub fn start(state_dir: &Path) -> Agent {
+        Self::start_with(state_dir, &[])
+    }
+
+    pub fn start_with(state_dir: &Path, extra: &[&str]) -> Agent {
         let mut child = squall()
             .args(["proxy", "--listen", "127.0.0.1:0", "--state-dir"])
             .arg(state_dir)
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

@@ -475,3 +475,39 @@ fn third_party_toxiproxy_clients_work_unchanged() {
     env(&mut node);
     run_client(&mut node, "toxiproxy-node-client");
 }
+
+#[test]
+fn proxies_can_be_created_from_a_config_file_at_start() {
+    let dir = tempdir();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let config = crate::util::write(
+        dir.path(),
+        "proxies.json",
+        &format!(
+            r#"[{{"name": "blob", "listen": "127.0.0.1:{port}", "upstream": "{}"}}]"#,
+            blob_server(5000)
+        ),
+    );
+    let agent = Agent::start_with(dir.path(), &["--config", config.to_str().unwrap()]);
+    let listed = http("GET", &agent.url("/proxies"), None).json();
+    assert_eq!(
+        listed["blob"]["listen"],
+        format!("127.0.0.1:{port}"),
+        "{listed}"
+    );
+    assert_eq!(drain(&format!("127.0.0.1:{port}")).bytes, 5000);
+
+    // A bad file is refused with its name and line.
+    let bad = crate::util::write(dir.path(), "bad.json", "[\n  {\"name\": \"x\",}\n]");
+    let out = crate::util::squall()
+        .args(["proxy", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let t = crate::util::text(&out);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert!(t.contains("bad.json: line 2"), "{t}");
+}
