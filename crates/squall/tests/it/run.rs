@@ -829,3 +829,64 @@ fn after_kill_9_the_next_squall_deletes_the_faults_the_dead_one_left() {
     assert!(t.contains("DELETE") && t.contains("1 leftover"), "{t}");
     assert_eq!(active_faults(&a), 0, "the restarted squall ended it: {t}");
 }
+
+#[test]
+fn an_abort_reverts_host_faults_and_toxics_at_once() {
+    use crate::fault_util::{Agent, state, victim};
+    let dir = tempdir();
+    let sim = Sim::start(
+        &write(dir.path(), "t.yaml", "services:\n  - {name: a}\n"),
+        &[],
+    );
+    let agent = Agent::start(&dir.path().join("state"));
+    let upstream = sim.url("a").trim_start_matches("http://").to_string();
+    let r = http(
+        "POST",
+        &agent.url("/proxies"),
+        Some(&format!(
+            r#"{{"name": "front", "listen": "127.0.0.1:0", "upstream": "{upstream}"}}"#
+        )),
+    );
+    let front = format!("http://{}", r.json()["listen"].as_str().unwrap());
+    let mut v = victim();
+    let pid = v.id() as i32;
+    let exp = experiment(
+        dir.path(),
+        &format!(
+            "title: aborted\n{}\
+             faults:\n\
+             \x20 - {{name: link, at: 200ms, for: 30s, fault: {{type: toxic, url: \"{api}\", args: {{proxy: front, type: latency, attributes: {{latency: 1}}}}}}}}\n\
+             \x20 - {{name: frozen, at: 200ms, for: 30s, fault: {{type: pause, args: {{pid: {pid}}}}}}}\n\
+             abort:\n  - {{metric: http_req_failed, condition: rate>=0}}\n",
+            simple_workload(&front, 30),
+            api = agent.api,
+        ),
+    );
+    let runs = dir.path().join("runs");
+    let out = run(
+        &[
+            "run",
+            exp.to_str().unwrap(),
+            "--runs-dir",
+            runs.to_str().unwrap(),
+            "-q",
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(5), "aborted: {}", text(&out));
+    assert_eq!(state(pid), Some('S'), "the paused process was continued");
+    assert_eq!(
+        http("GET", &agent.url("/proxies/front/toxics"), None).json(),
+        serde_json::json!([]),
+        "the toxic was removed"
+    );
+    let r = read_json(&run_dir(&runs).join("report.json"));
+    for f in r["faults"].as_array().unwrap() {
+        assert!(
+            f["injected_s"].is_number() && f["reverted_s"].as_f64().unwrap() < 10.0,
+            "{f}"
+        );
+    }
+    let _ = v.kill();
+    let _ = v.wait();
+}
