@@ -154,6 +154,50 @@ async fn pump(
             let _ = w.shutdown().await;
             return;
         }
+        if !eof && p.queue.is_empty() && !p.any_enabled() {
+            // Fast path: plain copying. The control future is made once and
+            // stays registered across reads, instead of per read.
+            let fast = {
+                let ctl = control(&mut toxics, &mut end_rx);
+                tokio::pin!(ctl);
+                loop {
+                    tokio::select! {
+                        biased;
+                        _ = &mut ctl => break Ok(()),
+                        res = r.read(&mut buf) => match res {
+                            Ok(0) => {
+                                eof = true;
+                                break Ok(());
+                            }
+                            Ok(n) => {
+                                if w.write_all(&buf[..n]).await.is_err() {
+                                    break Err(());
+                                }
+                                counter.fetch_add(n as u64, Ordering::Relaxed);
+                            }
+                            Err(_) => break Err(()),
+                        },
+                    }
+                }
+            };
+            if fast.is_err() {
+                p.finish(End::Close);
+                return;
+            }
+            if *end_rx.borrow() != End::Open {
+                return;
+            }
+            // `changed()` may have marked the new list seen: refresh anyway
+            // (known toxics keep their state).
+            if toxics.has_changed().is_err() {
+                return;
+            }
+            p.refresh(toxics.borrow_and_update().clone());
+            if eof {
+                p.trigger_resets(Instant::now());
+            }
+            continue;
+        }
         let timer = p.next_timer();
         tokio::select! {
             biased;
@@ -199,6 +243,15 @@ async fn pump(
                 }
             }
         }
+    }
+}
+
+/// Resolves when the toxics change, the sender is gone, or the connection
+/// is ended by the other pump.
+async fn control(toxics: &mut watch::Receiver<Arc<Vec<Toxic>>>, end: &mut watch::Receiver<End>) {
+    tokio::select! {
+        _ = toxics.changed() => {}
+        _ = ended(end) => {}
     }
 }
 
