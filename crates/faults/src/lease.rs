@@ -140,6 +140,9 @@ pub struct Injector {
     next: AtomicU64,
     halted: AtomicBool,
     ledger: Option<Ledger>,
+    /// Serializes ledger writes, each taking its snapshot under the lock,
+    /// so the file always ends with the latest state.
+    persisting: Mutex<()>,
     /// The caps in force.
     pub limits: Limits,
     me: Weak<Injector>,
@@ -164,6 +167,7 @@ impl Injector {
             next: AtomicU64::new(1),
             halted: AtomicBool::new(false),
             ledger,
+            persisting: Mutex::new(()),
             limits,
             me: me.clone(),
         })
@@ -352,6 +356,7 @@ impl Injector {
 
     fn persist(&self) {
         if let Some(l) = &self.ledger {
+            let _one_at_a_time = self.persisting.lock().unwrap_or_else(|p| p.into_inner());
             l.write(&self.list());
         }
     }

@@ -55,11 +55,16 @@ pub fn stress_cpu(
     }
     let stop = Arc::new(AtomicBool::new(false));
     for _ in 0..cores {
-        let stop = stop.clone();
-        std::thread::Builder::new()
+        let flag = stop.clone();
+        let started = std::thread::Builder::new()
             .name("squall-stress-cpu".into())
-            .spawn(move || burn(&stop, load))
-            .map_err(|e| FaultError::Io(format!("cannot start a burner thread: {e}")))?;
+            .spawn(move || burn(&flag, load));
+        if let Err(e) = started {
+            // Nothing half-applied: stop the burners already running.
+            stop.store(true, Ordering::SeqCst);
+            budget.cores.fetch_sub(cores, Ordering::SeqCst);
+            return Err(FaultError::Io(format!("cannot start a burner thread: {e}")));
+        }
     }
     let budget = budget.clone();
     Ok(inj.grant(
