@@ -68,104 +68,86 @@ pub fn signal(pid: i32, s: nix::sys::signal::Signal) {
     let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), s);
 }
 
-/// An upstream that writes `size` bytes to every connection, then closes.
-pub fn blob_server(size: usize) -> String {
+/// A TCP server on 127.0.0.1 running `handle` on a thread per connection;
+/// its address.
+fn serve_each(handle: impl Fn(TcpStream) + Send + Sync + 'static) -> String {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap().to_string();
+    let handle = std::sync::Arc::new(handle);
     std::thread::spawn(move || {
         for s in l.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut s = s;
-                let _ = s.set_nodelay(true);
-                let _ = s.write_all(&vec![b'x'; size]);
-            });
+            let handle = handle.clone();
+            std::thread::spawn(move || handle(s));
         }
     });
     addr
+}
+
+/// An upstream that writes `size` bytes to every connection, then closes.
+pub fn blob_server(size: usize) -> String {
+    serve_each(move |mut s| {
+        let _ = s.set_nodelay(true);
+        let _ = s.write_all(&vec![b'x'; size]);
+    })
 }
 
 /// An upstream that writes `size` bytes, then keeps the connection open
 /// for `hold` before closing.
 pub fn blob_then_hold(size: usize, hold: Duration) -> String {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap().to_string();
-    std::thread::spawn(move || {
-        for s in l.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut s = s;
-                let _ = s.write_all(&vec![b'x'; size]);
-                std::thread::sleep(hold);
-            });
-        }
-    });
-    addr
+    serve_each(move |mut s| {
+        let _ = s.write_all(&vec![b'x'; size]);
+        std::thread::sleep(hold);
+    })
 }
 
 /// An HTTP/1.1 server answering every request (keep-alive) with 200 and a
 /// body of `size` bytes.
 pub fn http_blob_server(size: usize) -> String {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap().to_string();
-    std::thread::spawn(move || {
-        for s in l.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut r = BufReader::new(s.try_clone().unwrap());
-                let mut w = s;
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {size}\r\n\r\n"
-                );
-                let body = vec![b'y'; size];
-                loop {
-                    let mut line = String::new();
-                    let mut len = 0usize;
-                    // Request line and headers, up to the blank line.
-                    loop {
-                        line.clear();
-                        match r.read_line(&mut line) {
-                            Ok(0) | Err(_) => return,
-                            Ok(_) => {}
-                        }
-                        let l = line.to_ascii_lowercase();
-                        if let Some(v) = l.strip_prefix("content-length:") {
-                            len = v.trim().parse().unwrap_or(0);
-                        }
-                        if line == "\r\n" {
-                            break;
-                        }
-                    }
-                    let mut skip = vec![0u8; len];
-                    if r.read_exact(&mut skip).is_err()
-                        || w.write_all(head.as_bytes()).is_err()
-                        || w.write_all(&body).is_err()
-                    {
-                        return;
-                    }
+    serve_each(move |s| {
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        let mut w = s;
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {size}\r\n\r\n"
+        );
+        let body = vec![b'y'; size];
+        loop {
+            // Request line and headers, up to the blank line.
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                match r.read_line(&mut line) {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
                 }
-            });
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+                if line == "\r\n" {
+                    break;
+                }
+            }
+            let mut skip = vec![0u8; len];
+            if r.read_exact(&mut skip).is_err()
+                || w.write_all(head.as_bytes()).is_err()
+                || w.write_all(&body).is_err()
+            {
+                return;
+            }
         }
-    });
-    addr
+    })
 }
 
 /// An upstream that echoes what it reads.
 pub fn echo_server() -> String {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap().to_string();
-    std::thread::spawn(move || {
-        for s in l.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut s = s;
-                let _ = s.set_nodelay(true);
-                let mut buf = [0u8; 4096];
-                while let Ok(n) = s.read(&mut buf) {
-                    if n == 0 || s.write_all(&buf[..n]).is_err() {
-                        break;
-                    }
-                }
-            });
+    serve_each(|mut s| {
+        let _ = s.set_nodelay(true);
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = s.read(&mut buf) {
+            if n == 0 || s.write_all(&buf[..n]).is_err() {
+                break;
+            }
         }
-    });
-    addr
+    })
 }
 
 /// What a client saw reading a connection to its end.

@@ -704,15 +704,11 @@ fn a_failing_action_still_ends_with_every_fault_reverted() {
     assert_eq!(h[0]["ended_by"], "removed", "{h}");
 }
 
-#[test]
-fn host_process_and_proxy_faults_are_scheduled_through_the_same_leases() {
-    use crate::fault_util::{Agent, state, victim};
-    let dir = tempdir();
-    let sim = Sim::start(
-        &write(dir.path(), "t.yaml", "services:\n  - {name: a}\n"),
-        &[],
-    );
-    let agent = Agent::start(&dir.path().join("state"));
+/// A simulated service `a` behind proxy `front` of a `squall proxy`; the
+/// proxy's URL.
+fn sim_behind_a_proxy(dir: &Path) -> (Sim, crate::fault_util::Agent, String) {
+    let sim = Sim::start(&write(dir, "t.yaml", "services:\n  - {name: a}\n"), &[]);
+    let agent = crate::fault_util::Agent::start(&dir.join("state"));
     let upstream = sim.url("a").trim_start_matches("http://").to_string();
     let r = http(
         "POST",
@@ -723,6 +719,14 @@ fn host_process_and_proxy_faults_are_scheduled_through_the_same_leases() {
     );
     assert_eq!(r.status, 201, "{}", r.body);
     let front = format!("http://{}", r.json()["listen"].as_str().unwrap());
+    (sim, agent, front)
+}
+
+#[test]
+fn host_process_and_proxy_faults_are_scheduled_through_the_same_leases() {
+    use crate::fault_util::{state, victim};
+    let dir = tempdir();
+    let (_sim, agent, front) = sim_behind_a_proxy(dir.path());
     let mut v = victim();
     let pid = v.id() as i32;
     let exp = experiment(
@@ -832,22 +836,9 @@ fn after_kill_9_the_next_squall_deletes_the_faults_the_dead_one_left() {
 
 #[test]
 fn an_abort_reverts_host_faults_and_toxics_at_once() {
-    use crate::fault_util::{Agent, state, victim};
+    use crate::fault_util::{state, victim};
     let dir = tempdir();
-    let sim = Sim::start(
-        &write(dir.path(), "t.yaml", "services:\n  - {name: a}\n"),
-        &[],
-    );
-    let agent = Agent::start(&dir.path().join("state"));
-    let upstream = sim.url("a").trim_start_matches("http://").to_string();
-    let r = http(
-        "POST",
-        &agent.url("/proxies"),
-        Some(&format!(
-            r#"{{"name": "front", "listen": "127.0.0.1:0", "upstream": "{upstream}"}}"#
-        )),
-    );
-    let front = format!("http://{}", r.json()["listen"].as_str().unwrap());
+    let (_sim, agent, front) = sim_behind_a_proxy(dir.path());
     let mut v = victim();
     let pid = v.id() as i32;
     let exp = experiment(
