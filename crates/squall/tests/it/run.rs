@@ -212,6 +212,20 @@ fn demo_quick_runs_end_to_end_and_writes_a_report_chromium_renders() {
 
 const LATENCY_40: &str = "services:\n  - {name: slow, latency: 40ms}\n";
 
+/// `squall run EXP --runs-dir RUNS -q` with a time limit.
+fn run_exp(exp: &Path, runs: &Path, limit: Duration) -> std::process::Output {
+    run(
+        &[
+            "run",
+            exp.to_str().unwrap(),
+            "--runs-dir",
+            runs.to_str().unwrap(),
+            "-q",
+        ],
+        limit,
+    )
+}
+
 fn experiment(dir: &Path, body: &str) -> PathBuf {
     write(dir, "exp.yaml", body)
 }
@@ -234,16 +248,7 @@ fn goals_pass_and_fail_exactly_at_their_thresholds() {
         ),
     );
     let runs = dir.path().join("runs");
-    let out = run(
-        &[
-            "run",
-            exp.to_str().unwrap(),
-            "--runs-dir",
-            runs.to_str().unwrap(),
-            "-q",
-        ],
-        Duration::from_secs(60),
-    );
+    let out = run_exp(&exp, &runs, Duration::from_secs(60));
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let r = read_json(&run_dir(&runs).join("report.json"));
     let p50 = goal(&r, "under 45")["observed"].as_f64().unwrap();
@@ -277,16 +282,7 @@ fn faults_start_and_end_on_schedule_seen_from_the_simulator() {
         ),
     );
     let runs = dir.path().join("runs");
-    let out = run(
-        &[
-            "run",
-            exp.to_str().unwrap(),
-            "--runs-dir",
-            runs.to_str().unwrap(),
-            "-q",
-        ],
-        Duration::from_secs(60),
-    );
+    let out = run_exp(&exp, &runs, Duration::from_secs(60));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let r = read_json(&run_dir(&runs).join("report.json"));
     let t0 = r["started_unix_ms"].as_i64().unwrap();
@@ -621,16 +617,7 @@ fn a_hypothesis_not_met_before_the_method_stops_the_run() {
         ),
     );
     let runs = dir.path().join("runs");
-    let out = run(
-        &[
-            "run",
-            exp.to_str().unwrap(),
-            "--runs-dir",
-            runs.to_str().unwrap(),
-            "-q",
-        ],
-        Duration::from_secs(60),
-    );
+    let out = run_exp(&exp, &runs, Duration::from_secs(60));
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     let run = run_dir(&runs);
     let r = read_json(&run.join("report.json"));
@@ -678,16 +665,7 @@ fn a_failing_action_still_ends_with_every_fault_reverted() {
         ),
     );
     let runs = dir.path().join("runs");
-    let out = run(
-        &[
-            "run",
-            exp.to_str().unwrap(),
-            "--runs-dir",
-            runs.to_str().unwrap(),
-            "-q",
-        ],
-        Duration::from_secs(60),
-    );
+    let out = run_exp(&exp, &runs, Duration::from_secs(60));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let journal = read_json(&run_dir(&runs).join("journal.json"));
     assert_eq!(
@@ -753,16 +731,7 @@ fn host_process_and_proxy_faults_are_scheduled_through_the_same_leases() {
         }
         seen_stopped
     });
-    let out = run(
-        &[
-            "run",
-            exp.to_str().unwrap(),
-            "--runs-dir",
-            runs.to_str().unwrap(),
-            "-q",
-        ],
-        Duration::from_secs(60),
-    );
+    let out = run_exp(&exp, &runs, Duration::from_secs(60));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
         watcher.join().unwrap(),
@@ -854,16 +823,7 @@ fn an_abort_reverts_host_faults_and_toxics_at_once() {
         ),
     );
     let runs = dir.path().join("runs");
-    let out = run(
-        &[
-            "run",
-            exp.to_str().unwrap(),
-            "--runs-dir",
-            runs.to_str().unwrap(),
-            "-q",
-        ],
-        Duration::from_secs(30),
-    );
+    let out = run_exp(&exp, &runs, Duration::from_secs(30));
     assert_eq!(out.status.code(), Some(5), "aborted: {}", text(&out));
     assert_eq!(state(pid), Some('S'), "the paused process was continued");
     assert_eq!(
