@@ -1,6 +1,6 @@
 //! The experiment document: a Chaos Toolkit experiment plus Squall's
-//! optional sections (`sim`, `target`, `workload`, `warmup`, `faults`,
-//! `goals`, `abort`).
+//! optional sections (`sim`, `proxies`, `target`, `workload`, `warmup`,
+//! `faults`, `goals`, `abort`).
 //!
 //! Squall's sections are strict (unknown fields are errors with their line
 //! and field path). Top-level keys Squall does not own are left to the
@@ -24,6 +24,9 @@ pub struct Experiment {
     /// The simulated system to start: `demo` (the shop) or a topology file.
     #[serde(default)]
     pub sim: Option<SimSpec>,
+    /// TCP proxies squall runs for the experiment, for `toxic` faults.
+    #[serde(default)]
+    pub proxies: Vec<ProxySpec>,
     /// A URL that must answer before the run starts (default: the first
     /// simulated service, when there is one).
     #[serde(default)]
@@ -47,8 +50,21 @@ pub struct Experiment {
 
 /// Top-level keys of Squall's own sections.
 pub const SQUALL_KEYS: &[&str] = &[
-    "sim", "target", "workload", "warmup", "faults", "goals", "abort",
+    "sim", "proxies", "target", "workload", "warmup", "faults", "goals", "abort",
 ];
+
+/// A TCP proxy in the squall process, in front of any service, so the
+/// workload can go through it and `toxic` faults can act on it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxySpec {
+    /// Name that `toxic` faults give as `args.proxy`.
+    pub name: String,
+    /// Address to listen on (loopback), e.g. `127.0.0.1:15432`.
+    pub listen: String,
+    /// `host:port` to forward to.
+    pub upstream: String,
+}
 
 /// Top-level keys of a Chaos Toolkit experiment.
 pub const CHAOS_KEYS: &[&str] = &[

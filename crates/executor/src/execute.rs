@@ -68,6 +68,48 @@ pub enum ExecuteError {
     },
 }
 
+/// The proxies an experiment declares, removed when the run is over
+/// (dropped), whatever way it ends.
+struct OwnProxies {
+    agent: std::sync::Arc<squall_faults::Agent>,
+    names: Vec<String>,
+}
+
+impl OwnProxies {
+    async fn start(
+        agent: &std::sync::Arc<squall_faults::Agent>,
+        specs: &[(String, String, String)],
+    ) -> Result<OwnProxies, ExecuteError> {
+        let mut own = OwnProxies {
+            agent: agent.clone(),
+            names: Vec::new(),
+        };
+        for (name, listen, upstream) in specs {
+            let req = squall_faults::proxy::ProxyRequest {
+                name: Some(name.clone()),
+                listen: Some(listen.clone()),
+                upstream: Some(upstream.clone()),
+                enabled: Some(true),
+            };
+            agent
+                .proxies
+                .create(req)
+                .await
+                .map_err(|e| ExecuteError::Setup(format!("proxy {name}: {e}")))?;
+            own.names.push(name.clone());
+        }
+        Ok(own)
+    }
+}
+
+impl Drop for OwnProxies {
+    fn drop(&mut self) {
+        for n in &self.names {
+            let _ = self.agent.proxies.delete(n);
+        }
+    }
+}
+
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ExecuteError + '_ {
     move |source| ExecuteError::Io {
         path: path.to_path_buf(),
@@ -138,6 +180,16 @@ pub async fn execute(
             "top-level key {k:?} is neither a Squall section nor a Chaos Toolkit one; it is ignored"
         )
     }));
+    // The experiment's own proxies, before the target check (the target may
+    // be behind one).
+    let agent = req.agent.clone().unwrap_or_else(|| {
+        squall_faults::Agent::new(
+            squall_faults::Injector::new(squall_faults::Limits::default(), None),
+            squall_faults::proxy::ProxyOptions::default(),
+            None,
+        )
+    });
+    let _own_proxies = OwnProxies::start(&agent, &prepared.proxies).await?;
     run::preflight(&prepared)
         .await
         .map_err(|e| ExecuteError::Setup(e.to_string()))?;
@@ -194,7 +246,7 @@ pub async fn execute(
         open_sinks: Box::new(open_sinks),
         live: req.live.clone(),
         chaos,
-        agent: req.agent.clone(),
+        agent: Some(agent.clone()),
     };
     let measured = run::run(&prepared, settings, events)
         .await

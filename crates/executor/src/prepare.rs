@@ -43,6 +43,13 @@ pub enum Via {
     /// restart): the fault as `squall proxy`'s `/squall/faults` takes it,
     /// without its duration.
     Host(serde_json::Value),
+    /// A toxic on one of the experiment's own proxies (in this process).
+    LocalToxic {
+        /// Proxy name.
+        proxy: String,
+        /// The toxic as Toxiproxy's API takes it.
+        body: serde_json::Value,
+    },
     /// A toxic on a Toxiproxy-compatible API (`squall proxy`, or Toxiproxy).
     Toxic {
         /// The API's base URL.
@@ -96,6 +103,8 @@ pub struct Prepared {
     pub fault_services: Vec<String>,
     /// Proxies (API, name) whose leftover `squall:` toxics are removed before the run.
     pub fault_proxies: Vec<(String, String)>,
+    /// The experiment's own proxies: name, listen address, upstream.
+    pub proxies: Vec<(String, String, String)>,
     /// Non-fatal remarks (faults past the end of the workload...).
     pub warnings: Vec<String>,
 }
@@ -150,6 +159,18 @@ pub fn prepare(
     let mut names: Vec<String> = Vec::new();
     let mut fault_services = Vec::new();
     let mut fault_proxies: Vec<(String, String)> = Vec::new();
+    let mut proxies: Vec<(String, String, String)> = Vec::new();
+    for (i, p) in exp.proxies.iter().enumerate() {
+        if proxies.iter().any(|(n, _, _)| *n == p.name) {
+            errors.push(format!(
+                "{}: proxies[{i}].name: {:?} is used by another proxy",
+                file.display(),
+                p.name
+            ));
+        }
+        proxies.push((p.name.clone(), p.listen.clone(), p.upstream.clone()));
+    }
+    let declared: Vec<String> = proxies.iter().map(|(n, _, _)| n.clone()).collect();
     for (i, f) in exp.faults.iter().enumerate() {
         let at = format!("{}: faults[{i}]", file.display());
         let name = f
@@ -159,7 +180,7 @@ pub fn prepare(
         let resolved = if squall_faults::agent::HOST_FAULT_TYPES.contains(&f.fault.kind.as_str()) {
             host_fault(&f.fault, f.duration.get())
         } else if f.fault.kind == "toxic" {
-            toxic_fault(&f.fault, &format!("{i}-{name}"))
+            toxic_fault(&f.fault, &format!("{i}-{name}"), &declared)
         } else {
             sim_fault(&f.fault, sim)
         };
@@ -248,6 +269,7 @@ pub fn prepare(
             target,
             fault_services,
             fault_proxies,
+            proxies,
             warnings,
         }),
         _ => Err(errors),
@@ -334,15 +356,27 @@ fn host_fault(f: &FaultSpec, duration: Duration) -> Result<(String, Via), String
     Ok((describe_target(f), Via::Host(serde_json::Value::Object(v))))
 }
 
-/// A toxic on a Toxiproxy-compatible API, checked now.
-fn toxic_fault(f: &FaultSpec, name: &str) -> Result<(String, Via), String> {
-    let api = match (&f.url, &f.service) {
-        (Some(u), None) if u.starts_with("http://") => u.trim_end_matches('/').to_string(),
-        (Some(u), None) => return Err(format!(".url: {u:?} is not an http:// URL")),
-        _ => return Err(".url: a toxic needs the `url` of a Toxiproxy-compatible API (e.g. squall proxy at http://127.0.0.1:8474), and no `service`".into()),
-    };
+/// A toxic on one of the experiment's proxies, or on a Toxiproxy-compatible
+/// API, checked now.
+fn toxic_fault(f: &FaultSpec, name: &str, declared: &[String]) -> Result<(String, Via), String> {
     let Some(proxy) = f.args.get("proxy").and_then(|p| p.as_str()) else {
         return Err(".args.proxy: the name of the proxy to put the toxic on".into());
+    };
+    let api = match (&f.url, &f.service) {
+        (Some(u), None) if u.starts_with("http://") => Some(u.trim_end_matches('/').to_string()),
+        (Some(u), None) => return Err(format!(".url: {u:?} is not an http:// URL")),
+        (None, None) if declared.iter().any(|d| d == proxy) => None,
+        (None, None) => {
+            return Err(format!(
+                ".args.proxy: {proxy:?} is not one of the experiment's `proxies`{}; or give the `url` of a Toxiproxy-compatible API (e.g. squall proxy at http://127.0.0.1:8474)",
+                if declared.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", declared.join(", "))
+                }
+            ));
+        }
+        (_, Some(_)) => return Err(".service: a toxic acts on a proxy, not on a service".into()),
     };
     if let Some(k) = f
         .args
@@ -396,12 +430,16 @@ fn toxic_fault(f: &FaultSpec, name: &str) -> Result<(String, Via), String> {
         "toxicity": toxicity,
         "attributes": attrs,
     });
-    Ok((
-        format!("proxy {proxy}"),
-        Via::Toxic {
+    let via = match api {
+        Some(api) => Via::Toxic {
             api,
             proxy: proxy.to_string(),
             body,
         },
-    ))
+        None => Via::LocalToxic {
+            proxy: proxy.to_string(),
+            body,
+        },
+    };
+    Ok((format!("proxy {proxy}"), via))
 }

@@ -530,6 +530,7 @@ async fn run_fault(
 enum Held {
     Sim { id: String, tracked: String },
     Host(Vec<String>),
+    LocalToxic(String),
     Toxic { name: String, tracked: String },
 }
 
@@ -577,6 +578,18 @@ async fn apply(
                 applied.leases.into_iter().map(|l| l.id).collect(),
             ))
         }
+        Via::LocalToxic { proxy, body } => {
+            let mut req: squall_faults::proxy::toxic::ToxicRequest =
+                serde_json::from_value(body.clone())
+                    .map_err(|e| inject::InjectError(e.to_string()))?;
+            req.ttl_ms = Some(lease.as_millis() as u64);
+            let name = req.name.clone().unwrap_or_default();
+            agent
+                .proxies
+                .add_toxic(proxy, req)
+                .map_err(|e| inject::InjectError(format!("proxy {proxy}: {e}")))?;
+            Ok(Held::LocalToxic(name))
+        }
         Via::Toxic { api, proxy, body } => {
             inject::add_toxic(client, api, proxy, body, lease).await?;
             let name = body["name"].as_str().unwrap_or_default().to_string();
@@ -609,6 +622,13 @@ async fn undo(
                 agent.injector.revert(&id);
             }
             Ok(())
+        }
+        (Via::LocalToxic { proxy, .. }, Held::LocalToxic(name)) => {
+            match agent.proxies.remove_toxic(proxy, &name) {
+                // Already ended by its lease.
+                Ok(()) | Err(squall_faults::FaultError::NotFound(_)) => Ok(()),
+                Err(e) => Err(inject::InjectError(e.to_string())),
+            }
         }
         (Via::Toxic { api, proxy, .. }, Held::Toxic { name, tracked }) => {
             let r = inject::remove_toxic(client, api, proxy, &name).await;

@@ -841,3 +841,66 @@ fn an_abort_reverts_host_faults_and_toxics_at_once() {
     let _ = v.kill();
     let _ = v.wait();
 }
+
+#[test]
+fn an_experiment_can_bring_its_own_proxy_for_network_faults() {
+    let dir = tempdir();
+    let sim = Sim::start(
+        &write(dir.path(), "t.yaml", "services:\n  - {name: a}\n"),
+        &[],
+    );
+    let upstream = sim.url("a").trim_start_matches("http://").to_string();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let front = format!("http://127.0.0.1:{port}");
+    let exp = experiment(
+        dir.path(),
+        &format!(
+            "title: own proxy\n\
+             proxies:\n  - {{name: front, listen: \"127.0.0.1:{port}\", upstream: \"{upstream}\"}}\n{}\
+             faults:\n\
+             \x20 - {{name: slow link, at: 1s, for: 2s, fault: {{type: toxic, args: {{proxy: front, type: latency, attributes: {{latency: 100}}}}}}}}\n\
+             goals:\n\
+             \x20 - {{name: fast before, metric: http_req_duration, condition: p(50)<80ms, phase: before, fault: slow link}}\n\
+             \x20 - {{name: slow during, metric: http_req_duration, condition: p(50)>=100ms, phase: during, fault: slow link}}\n",
+            simple_workload(&front, 4),
+        ),
+    );
+    let runs = dir.path().join("runs");
+    let out = run_exp(&exp, &runs, Duration::from_secs(60));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let r = read_json(&run_dir(&runs).join("report.json"));
+    assert_eq!(goal(&r, "fast before")["passed"], true);
+    assert_eq!(
+        goal(&r, "slow during")["passed"],
+        true,
+        "{}",
+        goal(&r, "slow during")
+    );
+    let f = &r["faults"][0];
+    assert!(f["error"].is_null() && f["reverted_s"].is_number(), "{f}");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the proxy is gone with the run"
+    );
+    // A toxic on a proxy the experiment does not declare is an error before anything runs.
+    let bad = experiment(
+        dir.path(),
+        &format!(
+            "title: no proxy\n{}faults:\n  - {{at: 1s, for: 1s, fault: {{type: toxic, args: {{proxy: nope, type: latency}}}}}}\n",
+            simple_workload(&front, 2)
+        ),
+    );
+    let out = run_exp(&bad, &runs, Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains(
+            "faults[0].fault.args.proxy: \"nope\" is not one of the experiment's `proxies`"
+        ),
+        "{}",
+        text(&out)
+    );
+}
