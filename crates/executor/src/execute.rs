@@ -246,7 +246,7 @@ pub async fn execute(
         open_sinks: Box::new(open_sinks),
         live: req.live.clone(),
         chaos,
-        agent: Some(agent.clone()),
+        agent: agent.clone(),
     };
     let measured = run::run(&prepared, settings, events)
         .await

@@ -37,9 +37,9 @@ pub struct Settings {
     pub live: Option<Live>,
     /// The Chaos Toolkit part, run from t0 alongside the load.
     pub chaos: Option<serde_json::Value>,
-    /// Squall's own injectors for host and process faults (the binary gives
-    /// one with a ledger and a guardian; without, a plain one is made).
-    pub agent: Option<Arc<squall_faults::Agent>>,
+    /// Squall's own injectors: host and process faults, the experiment's
+    /// proxies, and the lease table every fault of the run is entered in.
+    pub agent: Arc<squall_faults::Agent>,
 }
 
 /// The figures so far and the last second, for a Prometheus endpoint.
@@ -176,13 +176,7 @@ pub async fn run(
             ),
         }
     }
-    let agent = settings.agent.clone().unwrap_or_else(|| {
-        squall_faults::Agent::new(
-            squall_faults::Injector::new(squall_faults::Limits::default(), None),
-            squall_faults::proxy::ProxyOptions::default(),
-            None,
-        )
-    });
+    let agent = settings.agent.clone();
     // 2. Warm-up: the baseline.
     let mut warmup_figures = None;
     let mut baseline: Option<(Interval, Duration)> = None;

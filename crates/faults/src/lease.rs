@@ -175,6 +175,19 @@ impl Injector {
 
     /// Checks a requested duration against the caps before anything is applied.
     pub fn check_duration(&self, d: Duration) -> Result<(), FaultError> {
+        self.check_replacement(d)?;
+        if self.entries.lock().expect("lease table").len() >= self.limits.max_active {
+            return Err(FaultError::Cap(format!(
+                "{} faults are in force already (cap)",
+                self.limits.max_active
+            )));
+        }
+        Ok(())
+    }
+
+    /// The checks of [`Injector::check_duration`] for a fault that replaces
+    /// one in force (the count of faults does not grow).
+    pub fn check_replacement(&self, d: Duration) -> Result<(), FaultError> {
         if d.is_zero() {
             return Err(FaultError::invalid(
                 "duration",
@@ -192,12 +205,6 @@ impl Injector {
             return Err(FaultError::Halted(
                 "the kill switch is engaged; release it to inject again".into(),
             ));
-        }
-        if self.entries.lock().expect("lease table").len() >= self.limits.max_active {
-            return Err(FaultError::Cap(format!(
-                "{} faults are in force already (cap)",
-                self.limits.max_active
-            )));
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 //! process, so even `kill -9` of squall reverts them.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -14,8 +14,21 @@ use crate::lease::{Injector, LeaseInfo, Recovery, Undo};
 /// What stress holds right now, to enforce the caps across leases.
 #[derive(Default)]
 pub struct StressBudget {
-    cores: AtomicUsize,
+    cores: AtomicU64,
     bytes: AtomicU64,
+}
+
+/// Adds `amount` to `held` unless that would pass `cap`.
+fn reserve(held: &AtomicU64, amount: u64, cap: u64, what: &str) -> Result<(), FaultError> {
+    let before = held.fetch_add(amount, Ordering::SeqCst);
+    if before + amount > cap {
+        held.fetch_sub(amount, Ordering::SeqCst);
+        return Err(FaultError::Cap(format!(
+            "{amount} more would make {} {what}, over the cap of {cap}",
+            before + amount
+        )));
+    }
+    Ok(())
 }
 
 /// `MemAvailable` from `/proc/meminfo`, in bytes.
@@ -44,15 +57,8 @@ pub fn stress_cpu(
         ));
     }
     inj.check_duration(duration)?;
-    let cap = inj.limits.max_cpu_cores;
-    let held = budget.cores.fetch_add(cores, Ordering::SeqCst);
-    if held + cores > cap {
-        budget.cores.fetch_sub(cores, Ordering::SeqCst);
-        return Err(FaultError::Cap(format!(
-            "{cores} more cores would make {} burning, over the cap of {cap}",
-            held + cores
-        )));
-    }
+    let cap = inj.limits.max_cpu_cores as u64;
+    reserve(&budget.cores, cores as u64, cap, "cores burning")?;
     let stop = Arc::new(AtomicBool::new(false));
     for _ in 0..cores {
         let flag = stop.clone();
@@ -62,7 +68,7 @@ pub fn stress_cpu(
         if let Err(e) = started {
             // Nothing half-applied: stop the burners already running.
             stop.store(true, Ordering::SeqCst);
-            budget.cores.fetch_sub(cores, Ordering::SeqCst);
+            budget.cores.fetch_sub(cores as u64, Ordering::SeqCst);
             return Err(FaultError::Io(format!("cannot start a burner thread: {e}")));
         }
     }
@@ -75,7 +81,7 @@ pub fn stress_cpu(
         Recovery::DiesWithProcess,
         Undo::now(move || {
             stop.store(true, Ordering::SeqCst);
-            budget.cores.fetch_sub(cores, Ordering::SeqCst);
+            budget.cores.fetch_sub(cores as u64, Ordering::SeqCst);
         }),
     ))
 }
@@ -134,14 +140,7 @@ pub async fn stress_memory(
     };
     inj.check_duration(duration)?;
     let cap = inj.limits.max_memory_bytes;
-    let held = budget.bytes.fetch_add(bytes, Ordering::SeqCst);
-    if held + bytes > cap {
-        budget.bytes.fetch_sub(bytes, Ordering::SeqCst);
-        return Err(FaultError::Cap(format!(
-            "{bytes} more bytes would make {} held, over the cap of {cap}",
-            held + bytes
-        )));
-    }
+    reserve(&budget.bytes, bytes, cap, "bytes held")?;
     let block = tokio::task::spawn_blocking(move || {
         let mut v: Vec<u8> = Vec::new();
         if v.try_reserve_exact(bytes as usize).is_err() {

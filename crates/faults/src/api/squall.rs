@@ -30,55 +30,58 @@ pub async fn route(
     segs: &[&str],
     body: Incoming,
 ) -> Option<Response<Body>> {
+    dispatch(agent, method, segs, body)
+        .await
+        .unwrap_or_else(|e| Some(http::error(&e)))
+}
+
+async fn dispatch(
+    agent: &Agent,
+    method: &Method,
+    segs: &[&str],
+    body: Incoming,
+) -> Result<Option<Response<Body>>, FaultError> {
     let inj = &agent.injector;
-    let res: Result<Response<Body>, FaultError> = match (method, segs) {
-        (&Method::GET, ["squall", "faults"]) => Ok(http::json(
+    let resp = match (method, segs) {
+        (&Method::GET, ["squall", "faults"]) => http::json(
             200,
             &json!({"active": inj.list(), "halted": inj.is_halted()}),
-        )),
+        ),
         (&Method::POST, ["squall", "faults"]) => {
-            match http::read_json::<serde_json::Value>(body)
-                .await
-                .and_then(Agent::parse)
-            {
-                Ok(f) => agent.apply(f).await.map(|a| http::json(201, &a)),
-                Err(e) => Err(e),
-            }
+            let fault = Agent::parse(http::read_json(body).await?)?;
+            http::json(201, &agent.apply(fault).await?)
         }
         (&Method::DELETE, ["squall", "faults"]) => {
-            Ok(http::json(200, &json!({"reverted": inj.revert_all(false)})))
+            http::json(200, &json!({"reverted": inj.revert_all(false)}))
         }
-        (&Method::GET, ["squall", "faults", "history"]) => Ok(http::json(200, &inj.history())),
-        (&Method::GET, ["squall", "faults", id]) => inj
-            .get(id)
-            .map(|l| http::json(200, &l))
-            .ok_or_else(|| not_found(id)),
+        (&Method::GET, ["squall", "faults", "history"]) => http::json(200, &inj.history()),
+        (&Method::GET, ["squall", "faults", id]) => {
+            http::json(200, &inj.get(id).ok_or_else(|| not_found(id))?)
+        }
         (&Method::DELETE, ["squall", "faults", id]) => {
-            if inj.revert(id) || inj.history().iter().any(|h| h.info.id == *id) {
-                Ok(http::empty(204))
-            } else {
-                Err(not_found(id))
+            if !(inj.revert(id) || inj.history().iter().any(|h| h.info.id == *id)) {
+                return Err(not_found(id));
             }
+            http::empty(204)
         }
         (&Method::POST, ["squall", "faults", id, "renew"]) => {
-            match http::read_json::<Renew>(body).await {
-                Ok(r) => inj
-                    .renew(id, std::time::Duration::from_millis(r.duration_ms))
-                    .map(|l| http::json(200, &l)),
-                Err(e) => Err(e),
-            }
+            let r: Renew = http::read_json(body).await?;
+            http::json(
+                200,
+                &inj.renew(id, std::time::Duration::from_millis(r.duration_ms))?,
+            )
         }
-        (&Method::POST, ["squall", "halt"]) => Ok(http::json(
+        (&Method::POST, ["squall", "halt"]) => http::json(
             200,
             &json!({"reverted": inj.revert_all(true), "halted": true}),
-        )),
+        ),
         (&Method::DELETE, ["squall", "halt"]) => {
             inj.release();
-            Ok(http::json(200, &json!({"halted": false})))
+            http::json(200, &json!({"halted": false}))
         }
-        _ => return None,
+        _ => return Ok(None),
     };
-    Some(res.unwrap_or_else(|e| http::error(&e)))
+    Ok(Some(resp))
 }
 
 fn not_found(id: &str) -> FaultError {

@@ -13,7 +13,6 @@ use super::http::{self, Body};
 use crate::agent::Agent;
 use crate::error::FaultError;
 use crate::proxy::ProxyRequest;
-use crate::proxy::toxic::ToxicRequest;
 
 /// The Toxiproxy version this API matches.
 pub const TOXIPROXY_VERSION: &str = "2.12.0";
@@ -33,57 +32,64 @@ pub async fn route(
     segs: &[&str],
     body: Incoming,
 ) -> Option<Response<Body>> {
+    dispatch(agent, method, segs, body)
+        .await
+        .unwrap_or_else(|e| Some(http::error(&e)))
+}
+
+async fn dispatch(
+    agent: &Agent,
+    method: &Method,
+    segs: &[&str],
+    body: Incoming,
+) -> Result<Option<Response<Body>>, FaultError> {
     let px = &agent.proxies;
-    let res: Result<Response<Body>, FaultError> = match (method, segs) {
-        (&Method::GET, ["version"]) => Ok(http::text(
+    let resp = match (method, segs) {
+        (&Method::GET, ["version"]) => http::text(
             200,
             "application/json",
             format!("{{\"version\": \"{TOXIPROXY_VERSION}\"}}\n"),
-        )),
-        (&Method::GET, ["metrics"]) => {
-            Ok(http::text(200, "text/plain; version=0.0.4", metrics(agent)))
+        ),
+        (&Method::GET, ["metrics"]) => http::text(200, "text/plain; version=0.0.4", metrics(agent)),
+        (&Method::POST, ["reset"]) => {
+            px.reset().await?;
+            http::empty(204)
         }
-        (&Method::POST, ["reset"]) => px.reset().await.map(|()| http::empty(204)),
-        (&Method::GET, ["proxies"]) => Ok(http::json(200, &px.list())),
-        (&Method::POST, ["proxies"]) => match http::read_json::<ProxyRequest>(body).await {
-            Ok(r) => px.create(r).await.map(|v| http::json(201, &v)),
-            Err(e) => Err(e),
-        },
-        (&Method::POST, ["populate"]) => match http::read_json::<Populate>(body).await {
-            Ok(Populate::List(l) | Populate::Wrapped { proxies: l }) => px
-                .populate(l)
-                .await
-                .map(|v| http::json(201, &serde_json::json!({ "proxies": v }))),
-            Err(e) => Err(e),
-        },
-        (&Method::GET, ["proxies", p]) => px.get(p).map(|v| http::json(200, &v)),
+        (&Method::GET, ["proxies"]) => http::json(200, &px.list()),
+        (&Method::POST, ["proxies"]) => {
+            http::json(201, &px.create(http::read_json(body).await?).await?)
+        }
+        (&Method::POST, ["populate"]) => {
+            let (Populate::List(l) | Populate::Wrapped { proxies: l }) =
+                http::read_json(body).await?;
+            http::json(
+                201,
+                &serde_json::json!({ "proxies": px.populate(l).await? }),
+            )
+        }
+        (&Method::GET, ["proxies", p]) => http::json(200, &px.get(p)?),
         (&Method::POST | &Method::PATCH, ["proxies", p]) => {
-            match http::read_json::<ProxyRequest>(body).await {
-                Ok(r) => px.update(p, r).await.map(|v| http::json(200, &v)),
-                Err(e) => Err(e),
-            }
+            http::json(200, &px.update(p, http::read_json(body).await?).await?)
         }
-        (&Method::DELETE, ["proxies", p]) => px.delete(p).map(|()| http::empty(204)),
-        (&Method::GET, ["proxies", p, "toxics"]) => px.toxics(p).map(|v| http::json(200, &v)),
+        (&Method::DELETE, ["proxies", p]) => {
+            px.delete(p)?;
+            http::empty(204)
+        }
+        (&Method::GET, ["proxies", p, "toxics"]) => http::json(200, &px.toxics(p)?),
         (&Method::POST, ["proxies", p, "toxics"]) => {
-            match http::read_json::<ToxicRequest>(body).await {
-                Ok(r) => px.add_toxic(p, r).map(|v| http::json(200, &v)),
-                Err(e) => Err(e),
-            }
+            http::json(200, &px.add_toxic(p, http::read_json(body).await?)?)
         }
-        (&Method::GET, ["proxies", p, "toxics", t]) => px.toxic(p, t).map(|v| http::json(200, &v)),
+        (&Method::GET, ["proxies", p, "toxics", t]) => http::json(200, &px.toxic(p, t)?),
         (&Method::POST | &Method::PATCH, ["proxies", p, "toxics", t]) => {
-            match http::read_json::<ToxicRequest>(body).await {
-                Ok(r) => px.update_toxic(p, t, r).map(|v| http::json(200, &v)),
-                Err(e) => Err(e),
-            }
+            http::json(200, &px.update_toxic(p, t, http::read_json(body).await?)?)
         }
         (&Method::DELETE, ["proxies", p, "toxics", t]) => {
-            px.remove_toxic(p, t).map(|()| http::empty(204))
+            px.remove_toxic(p, t)?;
+            http::empty(204)
         }
-        _ => return None,
+        _ => return Ok(None),
     };
-    Some(res.unwrap_or_else(|e| http::error(&e)))
+    Ok(Some(resp))
 }
 
 /// Prometheus text: connections and bytes per proxy, faults in force.

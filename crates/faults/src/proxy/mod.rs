@@ -452,13 +452,7 @@ impl Proxies {
         let duration = req
             .ttl_ms
             .map_or(self.options.default_lease, Duration::from_millis);
-        self.injector
-            .check_duration(duration)
-            .or_else(|e| match e {
-                // Replacing a toxic does not add a lease: the cap on count does not apply.
-                FaultError::Cap(m) if m.contains("in force") => Ok(()),
-                e => Err(e),
-            })?;
+        self.injector.check_replacement(duration)?;
         let toxic = self.leased_toxic(
             &p,
             old.name.clone(),
