@@ -12,6 +12,9 @@ pub enum Event {
         /// Its figures.
         row: SecondRow,
     },
+    /// Something found before the run starts that people should know
+    /// (ignored keys, a fault past the workload's end, no goals).
+    Warning(String),
     /// Something happened (`phase`, `fault`, `revert`, `abort`, `error`...).
     Note {
         /// Seconds since the main run's start.

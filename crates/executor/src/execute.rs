@@ -13,8 +13,10 @@ use tokio::sync::{mpsc, watch};
 
 use crate::document::{self, SimSpec};
 use crate::event::Event;
+use crate::fault_check;
 use crate::outcome::{self, Verdict};
 use crate::prepare::prepare;
+use crate::problem::render_all;
 use crate::run::{self, Settings};
 
 /// What to run and where to write.
@@ -45,7 +47,8 @@ pub struct Finished {
     pub dir: PathBuf,
     /// The plain-text summary (also written as `summary.txt`).
     pub summary: String,
-    /// Warnings found while preparing.
+    /// Problems found after the run started (outputs that could not be
+    /// written); warnings found before it were sent as [`Event::Warning`].
     pub warnings: Vec<String>,
 }
 
@@ -166,7 +169,8 @@ pub async fn execute(
     let mut prepared = match prepare(&req.file, &exp, &urls) {
         Ok(p) if chaos_errors.is_empty() => p,
         Ok(_) => return Err(ExecuteError::Invalid(chaos_errors)),
-        Err(mut e) => {
+        Err(e) => {
+            let mut e = render_all(&e, &req.file, &text);
             e.extend(chaos_errors);
             return Err(ExecuteError::Invalid(e));
         }
@@ -193,6 +197,28 @@ pub async fn execute(
     run::preflight(&prepared)
         .await
         .map_err(|e| ExecuteError::Setup(e.to_string()))?;
+    // Every fault checked by its injector: one that would be refused stops
+    // the run here, located, instead of failing in the middle of it.
+    let checked = fault_check::check(&prepared, &crate::inject::client(), &agent).await;
+    if !checked.problems.is_empty() {
+        return Err(ExecuteError::Invalid(render_all(
+            &checked.problems,
+            &req.file,
+            &text,
+        )));
+    }
+    warnings.extend(checked.warnings);
+    if prepared.goals.is_empty() {
+        warnings.push(
+            "the experiment has no goals: the run can only complete, nothing is checked \
+             (its verdict is `no goals`)"
+                .into(),
+        );
+    }
+    // Warnings before the run, where people can still stop it.
+    for w in warnings.drain(..) {
+        let _ = events.send(Event::Warning(w));
+    }
     // The run directory.
     let started = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use squall_load::plan::ThresholdSpec;
-use squall_load::threshold::{Metric, Threshold};
+use squall_load::threshold::Threshold;
 use squall_metrics::Interval;
 
 use crate::document::{GoalSpec, RecoverySpec};
@@ -226,8 +226,12 @@ fn split_relative(condition: &str) -> Result<(String, Option<f64>), String> {
 /// A goal's outcome.
 #[derive(Clone, Debug)]
 pub struct GoalResult {
-    /// Whether it held.
+    /// Whether it held (never when there was no data).
     pub passed: bool,
+    /// The phase had nothing to judge the goal on (no requests for a
+    /// latency or error-rate goal): neither held nor broken, and the
+    /// verdict does not count it as held.
+    pub no_data: bool,
     /// What was measured (ms for latencies and recovery, a share for rates).
     pub observed: Option<f64>,
     /// The bound it was compared with.
@@ -251,22 +255,32 @@ pub fn evaluate_condition(
         t.bound = k * base;
         detail = format!("baseline {base:.3} x {k}; ");
     }
-    let v = t.evaluate(phase, phase_len);
+    if relative.is_some() && baseline.is_some_and(|(b, _)| !threshold.has_data(b)) {
+        return GoalResult {
+            passed: false,
+            no_data: true,
+            observed: None,
+            bound: t.bound,
+            detail: "no data in the warm-up to take the baseline from".into(),
+        };
+    }
     let requests = phase.overall("all").requests;
-    let empty = requests == 0
-        && matches!(
-            t.metric,
-            Metric::ReqDuration | Metric::ReqServiceTime | Metric::ReqWaiting
-        );
+    if !t.has_data(phase) {
+        return GoalResult {
+            passed: false,
+            no_data: true,
+            observed: None,
+            bound: t.bound,
+            detail: format!("{detail}no data: {requests} requests in this phase"),
+        };
+    }
+    let v = t.evaluate(phase, phase_len);
     GoalResult {
-        passed: v.passed && !empty,
+        passed: v.passed,
+        no_data: false,
         observed: Some(v.observed),
         bound: t.bound,
-        detail: if empty {
-            format!("{detail}no requests in this phase")
-        } else {
-            format!("{detail}{requests} requests")
-        },
+        detail: format!("{detail}{requests} requests"),
     }
 }
 
@@ -297,6 +311,7 @@ pub fn evaluate_recovery(
             let took = (after[i].start_s - fault_end_s).max(0.0);
             GoalResult {
                 passed: took <= within.as_secs_f64(),
+                no_data: false,
                 observed: Some(took * 1000.0),
                 bound: within.as_secs_f64() * 1000.0,
                 detail: format!(
@@ -304,8 +319,16 @@ pub fn evaluate_recovery(
                 ),
             }
         }
+        None if !after.iter().any(|r| r.requests > 0) => GoalResult {
+            passed: false,
+            no_data: true,
+            observed: None,
+            bound: within.as_secs_f64() * 1000.0,
+            detail: "no data: no requests after the fault ended".into(),
+        },
         None => GoalResult {
             passed: false,
+            no_data: false,
             observed: None,
             bound: within.as_secs_f64() * 1000.0,
             detail: format!(

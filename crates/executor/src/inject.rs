@@ -25,7 +25,8 @@ pub fn client() -> HttpClient {
 #[error("{0}")]
 pub struct InjectError(pub String);
 
-async fn call(
+/// One call with a 5 s timeout: the status and the body as text.
+pub async fn call(
     c: &HttpClient,
     method: Method,
     url: &str,

@@ -5,21 +5,25 @@
 //! # Layout
 //! - [`chaos_part`]: the Chaos Toolkit part, run by `squall-chaos` alongside the load.
 //! - [`document`]: the document types, parsing with located errors, `${sim.NAME}` substitution.
+//! - [`problem`]: a problem with its field, rendered as `file:line:col: field: message`.
 //! - [`prepare`]: compiling the workload, warm-up, faults, goals and aborts (all errors at once).
 //! - [`goals`]: goal compilation and evaluation, including baselines and recovery times.
 //! - [`inject`]: faults on simulated services through their lease API.
 //! - [`phases`], [`series`]: what is kept per phase and per second (bounded memory).
 //! - [`run`]: the run itself; [`event`]: progress for the terminal.
+//! - [`fault_check`]: every fault checked by its injector before the run starts.
 //! - [`execute`]: sim + prepare + run + the run directory; [`outcome`]: verdict, exit code, summary.
 
 pub mod chaos_part;
 pub mod document;
 pub mod event;
 pub mod execute;
+pub mod fault_check;
 pub mod goals;
 pub mod inject;
 pub mod outcome;
 pub mod phases;
 pub mod prepare;
+pub mod problem;
 pub mod run;
 pub mod series;

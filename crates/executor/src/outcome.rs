@@ -18,6 +18,9 @@ pub mod exit {
     pub const DEVIATED: u8 = 4;
     /// An abort condition ended the run.
     pub const ABORTED: u8 = 5;
+    /// A fault could not be applied when it was due: the run did not test
+    /// what the experiment describes, so its figures judge nothing.
+    pub const INVALID: u8 = 6;
     /// Ctrl-C or SIGTERM ended the run.
     pub const INTERRUPTED: u8 = 130;
 }
@@ -27,12 +30,16 @@ pub mod exit {
 pub enum Verdict {
     /// Stopped by a person.
     Interrupted,
+    /// A fault was refused or failed when it was due.
+    Invalid,
     /// Stopped by an abort condition.
     Aborted,
     /// The hypothesis did not hold.
     Deviated,
-    /// A goal failed.
+    /// A goal failed or had no data.
     GoalsFailed,
+    /// The run completed but the experiment has no goals: nothing was checked.
+    NoGoals,
     /// Everything held.
     Passed,
 }
@@ -41,14 +48,22 @@ impl Verdict {
     /// The verdict of measured results.
     pub fn of(m: &Measured) -> Self {
         let deviated = m.journal.as_ref().is_some_and(crate::chaos_part::deviated);
+        let not_applied = m
+            .faults
+            .iter()
+            .any(|f| f.injected_s.is_none() && f.error.is_some());
         if m.interrupted {
             Verdict::Interrupted
+        } else if not_applied {
+            Verdict::Invalid
         } else if deviated {
             Verdict::Deviated
         } else if m.ended_early.is_some() {
             Verdict::Aborted
         } else if m.goals.iter().any(|g| !g.passed) {
             Verdict::GoalsFailed
+        } else if m.goals.is_empty() && m.journal.is_none() {
+            Verdict::NoGoals
         } else {
             Verdict::Passed
         }
@@ -58,9 +73,11 @@ impl Verdict {
     pub fn label(self) -> &'static str {
         match self {
             Verdict::Interrupted => "interrupted",
+            Verdict::Invalid => "invalid",
             Verdict::Aborted => "aborted",
             Verdict::Deviated => "hypothesis deviated",
             Verdict::GoalsFailed => "goals failed",
+            Verdict::NoGoals => "no goals",
             Verdict::Passed => "passed",
         }
     }
@@ -69,10 +86,11 @@ impl Verdict {
     pub fn exit_code(self) -> u8 {
         match self {
             Verdict::Interrupted => exit::INTERRUPTED,
+            Verdict::Invalid => exit::INVALID,
             Verdict::Aborted => exit::ABORTED,
             Verdict::Deviated => exit::DEVIATED,
             Verdict::GoalsFailed => exit::GOALS_FAILED,
-            Verdict::Passed => exit::PASSED,
+            Verdict::NoGoals | Verdict::Passed => exit::PASSED,
         }
     }
 }
@@ -81,13 +99,28 @@ impl Verdict {
 pub fn summary_text(r: &RunReport, dir: &Path) -> String {
     let mut o = String::new();
     let held = r.goals.iter().filter(|g| g.passed).count();
-    let _ = writeln!(
-        o,
-        "{}: {} ({held}/{} goals held)",
-        r.title,
-        r.verdict.to_uppercase(),
-        r.goals.len()
-    );
+    if r.goals.is_empty() {
+        let _ = writeln!(
+            o,
+            "{}: {} (the experiment has no goals; nothing was checked)",
+            r.title,
+            r.verdict.to_uppercase()
+        );
+    } else {
+        let _ = writeln!(
+            o,
+            "{}: {} ({held}/{} goals held)",
+            r.title,
+            r.verdict.to_uppercase(),
+            r.goals.len()
+        );
+    }
+    if r.verdict == Verdict::Invalid.label() {
+        let _ = writeln!(
+            o,
+            "invalid: a fault was not applied when it was due, so the run did not test what the experiment describes"
+        );
+    }
     if let Some(e) = &r.ended_early {
         let _ = writeln!(o, "ended early: {e}");
     }
@@ -138,8 +171,8 @@ pub fn summary_text(r: &RunReport, dir: &Path) -> String {
         for g in &r.goals {
             let _ = writeln!(
                 o,
-                "{} {:<34} {:<22} {} (measured {}, bound {:.3})",
-                if g.passed { "PASS" } else { "FAIL" },
+                "{:<7} {:<34} {:<22} {} (measured {}, bound {:.3})",
+                g.result_label(),
                 cut(&g.name, 34),
                 cut(&g.phase, 22),
                 g.condition,

@@ -13,6 +13,7 @@ use squall_load::{CompiledPlan, compile};
 
 use crate::document::{Experiment, FaultSpec, warmup_load};
 use crate::goals::{self, Goal};
+use crate::problem::Problem;
 
 /// A fault ready to schedule.
 #[derive(Clone, Debug)]
@@ -114,7 +115,7 @@ pub fn prepare(
     file: &Path,
     exp: &Experiment,
     sim: &BTreeMap<String, String>,
-) -> Result<Prepared, Vec<String>> {
+) -> Result<Prepared, Vec<Problem>> {
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
     let title = exp.title.clone().unwrap_or_else(|| {
@@ -123,16 +124,16 @@ pub fn prepare(
             .unwrap_or_else(|| "experiment".into())
     });
     let Some(workload) = &exp.workload else {
-        return Err(vec![format!(
-            "{}: workload: required by `squall run` (a `squall load` plan: scenarios and load); \
+        return Err(vec![Problem::at(
+            "workload",
+            "required by `squall run` (a `squall load` plan: scenarios and load); \
              for a Chaos Toolkit experiment alone use `squall chaos run`",
-            file.display()
         )]);
     };
     let plan = match compile(workload, file) {
         Ok(p) => Some(Arc::new(p)),
         Err(e) => {
-            errors.push(format!("workload: {e}"));
+            errors.push(Problem::whole(format!("workload: {e}")));
             None
         }
     };
@@ -140,7 +141,7 @@ pub fn prepare(
         let load = match warmup_load(w) {
             Ok(l) => l,
             Err(e) => {
-                errors.push(format!("{}: warmup: {e}", file.display()));
+                errors.push(Problem::at("warmup", e));
                 return None;
             }
         };
@@ -150,7 +151,7 @@ pub fn prepare(
         match compile(&p, file) {
             Ok(c) => Some((Arc::new(c), w.duration.get())),
             Err(e) => {
-                errors.push(format!("warmup: {e}"));
+                errors.push(Problem::whole(format!("warmup: {e}")));
                 None
             }
         }
@@ -162,21 +163,33 @@ pub fn prepare(
     let mut proxies: Vec<(String, String, String)> = Vec::new();
     for (i, p) in exp.proxies.iter().enumerate() {
         if proxies.iter().any(|(n, _, _)| *n == p.name) {
-            errors.push(format!(
-                "{}: proxies[{i}].name: {:?} is used by another proxy",
-                file.display(),
-                p.name
+            errors.push(Problem::at(
+                format!("proxies[{i}].name"),
+                format!("{:?} is used by another proxy", p.name),
             ));
         }
         proxies.push((p.name.clone(), p.listen.clone(), p.upstream.clone()));
     }
     let declared: Vec<String> = proxies.iter().map(|(n, _, _)| n.clone()).collect();
     for (i, f) in exp.faults.iter().enumerate() {
-        let at = format!("{}: faults[{i}]", file.display());
-        let name = f
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("{} on {}", f.fault.kind, describe_target(&f.fault)));
+        let at = format!("faults[{i}]");
+        // A default name is made unique (`latency on a #2`); a name the
+        // user gave twice is an error, since goals refer to it.
+        let name = f.name.clone().unwrap_or_else(|| {
+            let base = format!("{} on {}", f.fault.kind, describe_target(&f.fault));
+            (1..)
+                .map(|n| {
+                    if n == 1 {
+                        base.clone()
+                    } else {
+                        format!("{base} #{n}")
+                    }
+                })
+                .find(|c| {
+                    !names.contains(c) && !exp.faults.iter().any(|o| o.name.as_ref() == Some(c))
+                })
+                .expect("an unused name")
+        });
         let resolved = if squall_faults::agent::HOST_FAULT_TYPES.contains(&f.fault.kind.as_str()) {
             host_fault(&f.fault, f.duration.get())
         } else if f.fault.kind == "toxic" {
@@ -187,7 +200,9 @@ pub fn prepare(
         let (target, via) = match resolved {
             Ok(r) => r,
             Err(e) => {
-                errors.push(format!("{at}.fault{e}"));
+                // `.args.delay: message`, or `: message` about the fault as a whole.
+                let (field, message) = e.split_once(": ").unwrap_or(("", &e));
+                errors.push(Problem::at(format!("{at}.fault{field}"), message));
                 continue;
             }
         };
@@ -202,10 +217,16 @@ pub fn prepare(
             _ => {}
         }
         if names.contains(&name) {
-            errors.push(format!("{at}.name: {name:?} is used by another fault"));
+            errors.push(Problem::at(
+                format!("{at}.name"),
+                format!("{name:?} is used by another fault"),
+            ));
         }
         if f.duration.get().is_zero() {
-            errors.push(format!("{at}.for: a fault must last longer than 0"));
+            errors.push(Problem::at(
+                format!("{at}.for"),
+                "a fault must last longer than 0",
+            ));
         }
         if let Some(p) = &plan {
             let len = p.load.duration();
@@ -236,7 +257,7 @@ pub fn prepare(
     for (i, g) in exp.goals.iter().enumerate() {
         match goals::compile(g, &names, &request_names, warmup.is_some()) {
             Ok(g) => compiled_goals.push(g),
-            Err(e) => errors.push(format!("{}: goals[{i}].{e}", file.display())),
+            Err(e) => errors.push(goal_problem(&format!("goals[{i}]"), &e)),
         }
     }
     let mut aborts = Vec::new();
@@ -254,7 +275,7 @@ pub fn prepare(
                     .map(|d| d.get().as_secs().max(1) as u32)
                     .unwrap_or(1),
             }),
-            Err(e) => errors.push(format!("{}: abort[{i}]: {e}", file.display())),
+            Err(e) => errors.push(Problem::at(format!("abort[{i}]"), e.to_string())),
         }
     }
     let target = exp.target.clone();
@@ -273,6 +294,17 @@ pub fn prepare(
             warnings,
         }),
         _ => Err(errors),
+    }
+}
+
+/// Goal errors start with their field (`condition: ...`); split it off so
+/// the problem is located at that field.
+fn goal_problem(at: &str, e: &str) -> Problem {
+    match e.split_once(": ") {
+        Some((field, message)) if !field.contains(' ') => {
+            Problem::at(format!("{at}.{field}"), message)
+        }
+        _ => Problem::at(at, e),
     }
 }
 
@@ -340,11 +372,9 @@ fn host_fault(f: &FaultSpec, duration: Duration) -> Result<(String, Via), String
     let mut v = serde_json::Map::new();
     v.insert("type".into(), f.kind.clone().into());
     v.extend(f.args.clone());
-    let mut probe = v.clone();
-    if matches!(f.kind.as_str(), "stress-cpu" | "stress-memory" | "pause") {
-        probe.insert("duration_ms".into(), (duration.as_millis() as u64).into());
-    }
-    squall_faults::Agent::parse(serde_json::Value::Object(probe)).map_err(|e| match e {
+    let mut probe = serde_json::Value::Object(v.clone());
+    crate::run::with_duration(&mut probe, &f.kind, duration);
+    squall_faults::Agent::parse(probe).map_err(|e| match e {
         squall_faults::FaultError::Invalid { field, message } if field == "type" => {
             format!(".type: {message}")
         }

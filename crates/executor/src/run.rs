@@ -559,9 +559,7 @@ async fn apply(
         }
         Via::Host(v) => {
             let mut v = v.clone();
-            if matches!(f.kind.as_str(), "stress-cpu" | "stress-memory" | "pause") {
-                v["duration_ms"] = (lease.as_millis() as u64).into();
-            }
+            with_duration(&mut v, &f.kind, lease);
             let fault =
                 squall_faults::Agent::parse(v).map_err(|e| inject::InjectError(e.to_string()))?;
             let applied = agent
@@ -595,6 +593,14 @@ async fn apply(
             );
             Ok(Held::Toxic { name, tracked })
         }
+    }
+}
+
+/// Host faults that hold something for a time take the lease as their
+/// `duration_ms`; one-shot faults (kill, restart) take none.
+pub(crate) fn with_duration(v: &mut serde_json::Value, kind: &str, lease: Duration) {
+    if matches!(kind, "stress-cpu" | "stress-memory" | "pause") {
+        v["duration_ms"] = (lease.as_millis() as u64).into();
     }
 }
 
@@ -704,6 +710,7 @@ fn evaluate_goal(
                 observed: r.observed,
                 bound: r.bound,
                 passed: r.passed,
+                no_data: r.no_data,
                 detail: r.detail,
             }
         }
@@ -734,6 +741,7 @@ fn evaluate_goal(
                 observed: r.observed,
                 bound: r.bound,
                 passed: r.passed,
+                no_data: r.no_data,
                 detail: r.detail,
             }
         }

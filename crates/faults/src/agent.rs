@@ -171,6 +171,114 @@ impl Agent {
         }
     }
 
+    /// Every check [`Agent::apply`] makes before it acts, without acting:
+    /// arguments, caps (with what is held now), signals, and that the
+    /// target processes exist now. A run calls it for each of its faults
+    /// before it starts, so a fault that cannot be applied stops the run
+    /// from starting instead of failing in the middle of it.
+    pub fn check(&self, f: &HostFault) -> Result<(), FaultError> {
+        let cap = |held: u64, more: u64, cap: u64, what: &str| {
+            if held + more > cap {
+                Err(FaultError::Cap(format!(
+                    "{more} more would make {} {what}, over the cap of {cap}",
+                    held + more
+                )))
+            } else {
+                Ok(())
+            }
+        };
+        match f {
+            HostFault::StressCpu {
+                cores,
+                load,
+                duration_ms,
+            } => {
+                if *cores == 0 {
+                    return Err(FaultError::invalid("cores", "expected at least 1 core"));
+                }
+                if !(*load > 0.0 && *load <= 1.0) {
+                    return Err(FaultError::invalid(
+                        "load",
+                        format!("expected a share of a core in (0, 1], got {load}"),
+                    ));
+                }
+                self.injector.check_duration(ms(*duration_ms))?;
+                let (held, _) = self.budget.held();
+                cap(
+                    held,
+                    *cores as u64,
+                    self.injector.limits.max_cpu_cores as u64,
+                    "cores burning",
+                )
+            }
+            HostFault::StressMemory {
+                bytes,
+                percent,
+                duration_ms,
+            } => {
+                let amount = match (bytes, percent) {
+                    (Some(b), None) if *b > 0 => *b,
+                    (None, Some(p)) if *p > 0.0 && *p <= 100.0 => {
+                        let avail = stress::memory_available()
+                            .ok_or_else(|| FaultError::Io("cannot read MemAvailable".into()))?;
+                        (avail as f64 * p / 100.0) as u64
+                    }
+                    (Some(_), None) => {
+                        return Err(FaultError::invalid("bytes", "expected bytes above 0"));
+                    }
+                    (None, Some(_)) => {
+                        return Err(FaultError::invalid(
+                            "percent",
+                            "expected a percent in (0, 100]",
+                        ));
+                    }
+                    _ => {
+                        return Err(FaultError::invalid(
+                            "bytes",
+                            "give exactly one of bytes or percent",
+                        ));
+                    }
+                };
+                self.injector.check_duration(ms(*duration_ms))?;
+                let (_, held) = self.budget.held();
+                cap(
+                    held,
+                    amount,
+                    self.injector.limits.max_memory_bytes,
+                    "bytes held",
+                )
+            }
+            HostFault::Pause {
+                pid,
+                name,
+                all,
+                duration_ms,
+            } => {
+                self.injector.check_duration(ms(*duration_ms))?;
+                procfs::resolve(*pid, name.as_deref(), *all).map(|_| ())
+            }
+            HostFault::Kill {
+                pid,
+                name,
+                all,
+                signal,
+            } => {
+                procfs::parse_signal(signal.as_deref().unwrap_or("TERM"))?;
+                procfs::resolve(*pid, name.as_deref(), *all).map(|_| ())
+            }
+            HostFault::Restart {
+                pid,
+                name,
+                all,
+                signal,
+                ..
+            } => {
+                procfs::parse_signal(signal.as_deref().unwrap_or("TERM"))?;
+                procfs::resolve(*pid, name.as_deref(), *all).map(|_| ())
+            }
+        }
+    }
+
     /// Applies a fault; nothing is applied when it fails.
     pub async fn apply(&self, f: HostFault) -> Result<Applied, FaultError> {
         let none = || Applied {

@@ -18,6 +18,16 @@ pub struct StressBudget {
     bytes: AtomicU64,
 }
 
+impl StressBudget {
+    /// Cores burning and bytes held now.
+    pub fn held(&self) -> (u64, u64) {
+        (
+            self.cores.load(Ordering::SeqCst),
+            self.bytes.load(Ordering::SeqCst),
+        )
+    }
+}
+
 /// Adds `amount` to `held` unless that would pass `cap`.
 fn reserve(held: &AtomicU64, amount: u64, cap: u64, what: &str) -> Result<(), FaultError> {
     let before = held.fetch_add(amount, Ordering::SeqCst);

@@ -190,6 +190,32 @@ impl Threshold {
         }
     }
 
+    /// Whether `total` holds anything this threshold can be judged on: a
+    /// latency percentile or an error rate over no requests, or a check
+    /// rate over no checks, is no data, not 0 (counts are data even at 0).
+    pub fn has_data(&self, total: &Interval) -> bool {
+        if self.agg == Agg::Count {
+            return true;
+        }
+        let requests = match &self.name {
+            Some(n) => total.request(n).map_or(0, |r| r.requests),
+            None => total.overall("all").requests,
+        };
+        match self.metric {
+            Metric::ReqDuration
+            | Metric::ReqServiceTime
+            | Metric::ReqWaiting
+            | Metric::ReqConnecting
+            | Metric::ReqFailed => requests > 0,
+            Metric::IterationDuration => total.iterations.duration.len() > 0,
+            Metric::Checks => {
+                let (p, f) = total.check_totals();
+                p + f > 0
+            }
+            Metric::Reqs | Metric::Iterations | Metric::DroppedIterations => true,
+        }
+    }
+
     fn observe(&self, total: &Interval, elapsed: Duration) -> f64 {
         let secs = elapsed.as_secs_f64().max(1e-9);
         let req: RequestStats = match &self.name {

@@ -60,7 +60,7 @@ pub fn render(r: &RunReport) -> String {
     );
     let class = match r.verdict.as_str() {
         "passed" => "pass",
-        "interrupted" => "warn",
+        "interrupted" | "no goals" => "warn",
         _ => "fail",
     };
     let passed = r.goals.iter().filter(|g| g.passed).count();
@@ -112,7 +112,7 @@ fn goals_table(h: &mut String, r: &RunReport) {
             g.observed.map(num).unwrap_or_else(|| "&ndash;".into()),
             num(g.bound),
             if g.passed { "ok" } else { "ko" },
-            if g.passed { "pass" } else { "FAIL" },
+            g.result_label(),
             esc(&g.detail)
         );
     }
@@ -148,11 +148,11 @@ fn chart(h: &mut String, r: &RunReport, title: &str, unit: &str, lines: &[Line<'
         "<div class=\"chart\"><svg viewBox=\"0 0 {w} {ht}\" width=\"100%\" role=\"img\" aria-label=\"{}\">",
         esc(title)
     );
+    // Only windows the injector confirmed: a fault that was not applied
+    // is not drawn as if it had been (the faults table says why).
     for f in &r.faults {
-        let (s, e) = (
-            f.injected_s.unwrap_or(f.planned_start_s),
-            f.reverted_s.unwrap_or(f.planned_end_s),
-        );
+        let Some(s) = f.injected_s else { continue };
+        let e = f.reverted_s.unwrap_or(f.planned_end_s);
         let _ = write!(
             h,
             "<rect x=\"{:.1}\" y=\"{t}\" width=\"{:.1}\" height=\"{ph}\" fill=\"#f4b400\" fill-opacity=\"0.18\"/><text x=\"{:.1}\" y=\"{}\" font-size=\"11\" fill=\"#7a5200\">{}</text>",

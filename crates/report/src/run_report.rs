@@ -103,10 +103,25 @@ pub struct GoalRecord {
     pub observed: Option<f64>,
     /// The bound it was compared with.
     pub bound: f64,
-    /// Whether it held.
+    /// Whether it held (never when there was no data).
     pub passed: bool,
+    /// The phase had nothing to judge it on (e.g. a latency goal on a phase
+    /// without requests): `passed` is false and the goal counts as not held.
+    #[serde(default)]
+    pub no_data: bool,
     /// How to read it.
     pub detail: String,
+}
+
+impl GoalRecord {
+    /// `PASS`, `FAIL` or `NO DATA`.
+    pub fn result_label(&self) -> &'static str {
+        match (self.passed, self.no_data) {
+            (true, _) => "PASS",
+            (false, true) => "NO DATA",
+            (false, false) => "FAIL",
+        }
+    }
 }
 
 /// One second of the main run.

@@ -2,6 +2,9 @@
 //! health and Prometheus metrics.
 //!
 //! - `PUT /_sim/faults` `{"type": "latency", "args": {"delay": 100}, "lease": "30s"}` -> 201 with the lease
+//! - `POST /_sim/faults/validate` with the same body: every check of `PUT`,
+//!   nothing applied -> 200 `{"valid": true}` or the 400 `PUT` would answer,
+//!   so a run can refuse a fault before it starts instead of during it
 //! - `GET /_sim/faults` -> the leases in force with time left
 //! - `DELETE /_sim/faults/{id}` or `DELETE /_sim/faults` (all)
 //! - `GET /_sim/faults/history`: start and end (wall clock) of recent faults
@@ -15,7 +18,7 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response};
 use serde::Deserialize;
 
-use crate::fault::Fault;
+use crate::fault::{Fault, FaultError};
 use crate::http_util::{self, Body};
 use crate::leases::{lease_end, stop_flag_at_end};
 use crate::service::Service;
@@ -46,6 +49,15 @@ pub(crate) async fn handle(svc: &Arc<Service>, req: Request<Incoming>) -> Respon
         (Method::GET, "/_sim/metrics") => http_util::text(200, metrics_text(svc)),
         (Method::GET, "/_sim/faults") => http_util::json(200, &svc.leases.list()),
         (Method::GET, "/_sim/faults/history") => http_util::json(200, &svc.leases.history()),
+        (Method::POST, "/_sim/faults/validate") => {
+            match http_util::read_json::<PutFault>(req, 64 * 1024).await {
+                Ok(p) => match validate(svc, p) {
+                    Ok(_) => http_util::json(200, &serde_json::json!({"valid": true})),
+                    Err(e) => http_util::error(400, e.message, Some(&e.field)),
+                },
+                Err((msg, field)) => http_util::error(400, msg, field.as_deref()),
+            }
+        }
         (Method::PUT, "/_sim/faults") | (Method::POST, "/_sim/faults") => {
             match http_util::read_json::<PutFault>(req, 64 * 1024).await {
                 Ok(p) => put_fault(svc, p),
@@ -67,22 +79,26 @@ pub(crate) async fn handle(svc: &Arc<Service>, req: Request<Incoming>) -> Respon
     }
 }
 
-/// Validates and installs a persistent fault; nothing is installed on error.
-pub fn put_fault(svc: &Arc<Service>, p: PutFault) -> Response<Body> {
+/// Every check `PUT /_sim/faults` makes before applying anything: the
+/// lease against its cap, the type and arguments against the fault's
+/// schema and the service's caps, and whether the service can crash.
+pub fn validate(
+    svc: &Service,
+    p: PutFault,
+) -> Result<(FaultSpec, Fault, std::time::Duration), FaultError> {
     let lease = p.lease.0;
     if lease.is_zero() {
-        return http_util::error(400, "lease must be longer than 0", Some("lease"));
+        return Err(FaultError::new("lease", "lease must be longer than 0"));
     }
     if lease > svc.limits.max_lease {
-        return http_util::error(
-            400,
+        return Err(FaultError::new(
+            "lease",
             format!(
                 "lease {} ms exceeds the cap of {} ms",
                 lease.as_millis(),
                 svc.limits.max_lease.as_millis()
             ),
-            Some("lease"),
-        );
+        ));
     }
     let mut args = p.args;
     // Memory and CPU faults last for the lease unless given a shorter duration.
@@ -90,11 +106,23 @@ pub fn put_fault(svc: &Arc<Service>, p: PutFault) -> Response<Body> {
         args.insert("duration".into(), (lease.as_millis() as u64).into());
     }
     let spec = FaultSpec { kind: p.kind, args };
-    let fault = match Fault::parse(&spec, &svc.limits) {
-        Ok(f) => f,
-        Err(e) => return http_util::error(400, e, Some("args")),
+    let fault = Fault::parse(&spec, &svc.limits)?;
+    if fault == Fault::Crash && !svc.supervised {
+        return Err(FaultError::new(
+            "type",
+            "crash needs a supervised service (squall sim up --processes), not available in single-process mode",
+        ));
+    }
+    Ok((spec, fault, lease))
+}
+
+/// Validates and installs a persistent fault; nothing is installed on error.
+pub fn put_fault(svc: &Arc<Service>, p: PutFault) -> Response<Body> {
+    let (spec, fault, lease) = match validate(svc, p) {
+        Ok(v) => v,
+        Err(e) => return http_util::error(400, e.message, Some(&e.field)),
     };
-    if fault == Fault::Crash && svc.supervised {
+    if fault == Fault::Crash {
         // A crash is an event, not a state: answer, then exit; the
         // supervisor restarts the service.
         let name = svc.name.clone();
@@ -105,13 +133,6 @@ pub fn put_fault(svc: &Arc<Service>, p: PutFault) -> Response<Body> {
         return http_util::json(
             202,
             &serde_json::json!({"service": svc.name, "type": "crash", "status": "exiting"}),
-        );
-    }
-    if fault == Fault::Crash {
-        return http_util::error(
-            400,
-            "crash needs a supervised service (squall sim up --processes), not available in single-process mode",
-            Some("type"),
         );
     }
     let (view, deadline, cancel) = svc.leases.add(spec, fault.clone(), lease);

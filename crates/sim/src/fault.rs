@@ -49,7 +49,43 @@ pub enum Fault {
 
 type Args = serde_json::Map<String, serde_json::Value>;
 
-fn check_known(kind: &str, args: &Args, known: &[&str]) -> Result<(), String> {
+/// Fault types the simulator implements.
+pub const SIM_FAULT_TYPES: &[&str] = &[
+    "latency",
+    "memory-leak",
+    "cpu-load",
+    "error",
+    "abort",
+    "slow-body",
+    "crash",
+];
+
+/// Why a fault was refused: the field (`type`, `args.delay`, `lease`) and
+/// what was expected, so callers can point at the line that is wrong.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct FaultError {
+    /// Dotted path of the offending field.
+    pub field: String,
+    /// What was expected.
+    pub message: String,
+}
+
+impl FaultError {
+    /// A problem with `field`.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FaultError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    fn arg(name: &str, message: String) -> Self {
+        FaultError::new(format!("args.{name}"), message)
+    }
+}
+
+fn check_known(kind: &str, args: &Args, known: &[&str]) -> Result<(), FaultError> {
     for k in args.keys() {
         if !known.contains(&k.as_str()) {
             let expected = if known.is_empty() {
@@ -57,19 +93,24 @@ fn check_known(kind: &str, args: &Args, known: &[&str]) -> Result<(), String> {
             } else {
                 known.join(", ")
             };
-            return Err(format!(
-                "{kind}: unknown argument {k:?} (expected: {expected})"
+            return Err(FaultError::arg(
+                k,
+                format!("{kind}: unknown argument {k:?} (expected: {expected})"),
             ));
         }
     }
     Ok(())
 }
 
-fn uint(kind: &str, args: &Args, name: &str, default: Option<u64>) -> Result<u64, String> {
+fn uint(kind: &str, args: &Args, name: &str, default: Option<u64>) -> Result<u64, FaultError> {
     match args.get(name) {
-        None => default.ok_or_else(|| format!("{kind}: argument {name:?} is required")),
+        None => default
+            .ok_or_else(|| FaultError::arg(name, format!("{kind}: argument {name:?} is required"))),
         Some(v) => v.as_u64().ok_or_else(|| {
-            format!("{kind}: argument {name:?} must be a non-negative integer, got {v}")
+            FaultError::arg(
+                name,
+                format!("{kind}: argument {name:?} must be a non-negative integer, got {v}"),
+            )
         }),
     }
 }
@@ -80,13 +121,16 @@ fn ms(
     name: &str,
     default: Option<u64>,
     limits: &Limits,
-) -> Result<Duration, String> {
+) -> Result<Duration, FaultError> {
     let d = Duration::from_millis(uint(kind, args, name, default)?);
     if d > limits.max_fault_duration {
-        return Err(format!(
-            "{kind}: {name} {} ms exceeds the cap of {} ms",
-            d.as_millis(),
-            limits.max_fault_duration.as_millis()
+        return Err(FaultError::arg(
+            name,
+            format!(
+                "{kind}: {name} {} ms exceeds the cap of {} ms",
+                d.as_millis(),
+                limits.max_fault_duration.as_millis()
+            ),
         ));
     }
     Ok(d)
@@ -94,7 +138,7 @@ fn ms(
 
 impl Fault {
     /// Validates a fault against the service's caps.
-    pub fn parse(spec: &FaultSpec, limits: &Limits) -> Result<Fault, String> {
+    pub fn parse(spec: &FaultSpec, limits: &Limits) -> Result<Fault, FaultError> {
         let (k, a) = (spec.kind.as_str(), &spec.args);
         match k {
             "latency" => {
@@ -108,9 +152,12 @@ impl Fault {
                 check_known(k, a, &["size", "duration"])?;
                 let mb = uint(k, a, "size", None)?;
                 if mb > limits.max_leak_mb {
-                    return Err(format!(
-                        "{k}: size {mb} MB exceeds the cap of {} MB",
-                        limits.max_leak_mb
+                    return Err(FaultError::arg(
+                        "size",
+                        format!(
+                            "{k}: size {mb} MB exceeds the cap of {} MB",
+                            limits.max_leak_mb
+                        ),
                     ));
                 }
                 Ok(Fault::MemoryLeak {
@@ -125,7 +172,12 @@ impl Fault {
                     Some(v) => v
                         .as_f64()
                         .filter(|s| (0.0..=1.0).contains(s))
-                        .ok_or_else(|| format!("{k}: share must be within 0..1, got {v}"))?,
+                        .ok_or_else(|| {
+                            FaultError::arg(
+                                "share",
+                                format!("{k}: share must be within 0..1, got {v}"),
+                            )
+                        })?,
                 };
                 Ok(Fault::CpuLoad {
                     duration: ms(k, a, "duration", None, limits)?,
@@ -136,12 +188,16 @@ impl Fault {
                 check_known(k, a, &["status", "probability"])?;
                 let status = uint(k, a, "status", Some(500))?;
                 if !(400..=599).contains(&status) {
-                    return Err(format!("{k}: status must be within 400..599, got {status}"));
+                    return Err(FaultError::arg(
+                        "status",
+                        format!("{k}: status must be within 400..599, got {status}"),
+                    ));
                 }
                 let probability = uint(k, a, "probability", Some(100))?;
                 if probability > 100 {
-                    return Err(format!(
-                        "{k}: probability must be within 0..100, got {probability}"
+                    return Err(FaultError::arg(
+                        "probability",
+                        format!("{k}: probability must be within 0..100, got {probability}"),
                     ));
                 }
                 Ok(Fault::Error {
@@ -157,7 +213,10 @@ impl Fault {
                 check_known(k, a, &["rate"])?;
                 let rate = uint(k, a, "rate", None)?;
                 if rate == 0 {
-                    return Err(format!("{k}: rate must be at least 1 byte per second"));
+                    return Err(FaultError::arg(
+                        "rate",
+                        format!("{k}: rate must be at least 1 byte per second"),
+                    ));
                 }
                 Ok(Fault::SlowBody {
                     bytes_per_sec: rate,
@@ -167,8 +226,12 @@ impl Fault {
                 check_known(k, a, &[])?;
                 Ok(Fault::Crash)
             }
-            other => Err(format!(
-                "fault type {other:?} is not implemented (known: latency, memory-leak, cpu-load, error, abort, slow-body, crash)"
+            other => Err(FaultError::new(
+                "type",
+                format!(
+                    "fault type {other:?} is not implemented (known: {})",
+                    SIM_FAULT_TYPES.join(", ")
+                ),
             )),
         }
     }
@@ -195,7 +258,22 @@ mod tests {
                 jitter: Duration::ZERO
             }
         );
-        let e = |k: &str, a: serde_json::Value| Fault::parse(&spec(k, a), &l).unwrap_err();
+        let e = |k: &str, a: serde_json::Value| Fault::parse(&spec(k, a), &l).unwrap_err().message;
+        let field =
+            |k: &str, a: serde_json::Value| Fault::parse(&spec(k, a), &l).unwrap_err().field;
+        assert_eq!(field("latncy", serde_json::json!({})), "type");
+        assert_eq!(
+            field("latency", serde_json::json!({"dleay": 100})),
+            "args.dleay"
+        );
+        assert_eq!(
+            field("latency", serde_json::json!({"delay": "300"})),
+            "args.delay"
+        );
+        assert_eq!(
+            field("error", serde_json::json!({"status": 999})),
+            "args.status"
+        );
         assert!(e("latency", serde_json::json!({})).contains("\"delay\" is required"));
         assert!(e("latency", serde_json::json!({"delay": -5})).contains("non-negative integer"));
         assert!(

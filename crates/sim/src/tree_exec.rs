@@ -79,7 +79,7 @@ async fn run_faults(
         let fault = match Fault::parse(spec, &svc.limits) {
             Ok(f) => f,
             Err(e) => {
-                errors.push(e);
+                errors.push(e.message);
                 continue;
             }
         };

@@ -53,8 +53,9 @@ async fn go(file: PathBuf, text: String, common: RunCommon) -> Result<u8> {
     let quiet = common.quiet;
     let tty = std::io::stderr().is_terminal();
     let printer = tokio::spawn(async move {
+        let mut window = Window::default();
         while let Some(e) = rx.recv().await {
-            render(&e, quiet, tty);
+            render(&e, quiet, tty, &mut window);
         }
     });
     let live = match common.metrics_listen {
@@ -86,7 +87,7 @@ async fn go(file: PathBuf, text: String, common: RunCommon) -> Result<u8> {
     match result {
         Ok(done) => {
             for w in &done.warnings {
-                eprintln!("squall: warning: {w}");
+                eprintln!("squall: could not write an output: {w}");
             }
             println!();
             print!("{}", done.summary);
@@ -113,24 +114,55 @@ fn display(p: &Path) -> String {
     p.display().to_string()
 }
 
-fn render(e: &Event, quiet: bool, tty: bool) {
+/// Progress seconds not printed yet: on a terminal every second is
+/// printed; in logs one line per 5 s covers all five seconds (requests and
+/// errors summed, latencies of the worst second), so an error burst in
+/// between is never hidden.
+#[derive(Default)]
+struct Window {
+    start_s: Option<f64>,
+    requests: u64,
+    failed: u64,
+    p50_ms: f64,
+    p95_ms: f64,
+    p99_ms: f64,
+}
+
+fn render(e: &Event, quiet: bool, tty: bool, w: &mut Window) {
     match e {
+        Event::Warning(text) => eprintln!("squall: warning: {text}"),
         Event::Note { t, kind, text } => eprintln!("[{t:>7.2}s] {kind:<6} {text}"),
         Event::Second { phase, row } if !quiet => {
-            // On a terminal every second; in logs every fifth.
+            let start = *w.start_s.get_or_insert(row.start_s);
+            w.requests += row.requests;
+            w.failed += row.failed;
+            w.p50_ms = w.p50_ms.max(row.p50_ms);
+            w.p95_ms = w.p95_ms.max(row.p95_ms);
+            w.p99_ms = w.p99_ms.max(row.p99_ms);
             let whole = row.end_s.round() as i64;
             if tty || whole % 5 == 0 {
+                let secs = (row.end_s - start).max(1e-3);
                 eprintln!(
-                    "[{:>7.2}s] {:<22} {:>6.0} req/s  p50 {:>7.2} ms  p95 {:>7.2} ms  p99 {:>7.2} ms  errors {:>4} ({:.1}%)",
+                    "[{:>7.2}s] {:<22} {:>6.0} req/s  p50 {:>7.2} ms  p95 {:>7.2} ms  p99 {:>7.2} ms  errors {:>4} ({:.1}%){}",
                     row.end_s,
                     phase,
-                    row.rps,
-                    row.p50_ms,
-                    row.p95_ms,
-                    row.p99_ms,
-                    row.failed,
-                    row.error_rate * 100.0
+                    w.requests as f64 / secs,
+                    w.p50_ms,
+                    w.p95_ms,
+                    w.p99_ms,
+                    w.failed,
+                    if w.requests == 0 {
+                        0.0
+                    } else {
+                        w.failed as f64 * 100.0 / w.requests as f64
+                    },
+                    if tty {
+                        String::new()
+                    } else {
+                        format!("  (last {secs:.0} s; latency of the worst second)")
+                    }
                 );
+                *w = Window::default();
             }
         }
         Event::Second { .. } => {}

@@ -4,6 +4,7 @@
 //! typo is an error with a location instead of a silently ignored setting.
 //! [`crate::compile`] turns a [`Plan`] into the validated form the engine runs.
 
+mod locate;
 mod parse;
 mod profile;
 mod step;
@@ -13,6 +14,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+pub use locate::{locate, location_prefix};
 pub use parse::{PlanError, parse_document, parse_plan, read_plan};
 pub use profile::{LoadSpec, Model, Stage};
 pub use step::{Capture, Check, Feeder, FeederMode, JsonCheck, LoopSpec, RequestSpec, Step, Think};

@@ -12,5 +12,6 @@ mod load_outputs;
 mod load_plan;
 mod proxy;
 mod run;
+mod run_trust;
 mod sim;
 mod sim_modes;

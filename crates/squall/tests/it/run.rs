@@ -11,7 +11,7 @@ use crate::sim_util::*;
 use crate::util::*;
 
 /// The only run directory under `runs`.
-fn run_dir(runs: &Path) -> PathBuf {
+pub(crate) fn run_dir(runs: &Path) -> PathBuf {
     let dirs: Vec<PathBuf> = std::fs::read_dir(runs)
         .unwrap_or_else(|e| panic!("{}: {e}", runs.display()))
         .map(|e| e.unwrap().path())
@@ -20,7 +20,7 @@ fn run_dir(runs: &Path) -> PathBuf {
     dirs[0].clone()
 }
 
-fn check_schema(report: &Path) {
+pub(crate) fn check_schema(report: &Path) {
     let schema = repo_root().join("docs/schemas/run-report.schema.json");
     python_ok(
         "import json,sys,jsonschema\n\
@@ -31,7 +31,7 @@ fn check_schema(report: &Path) {
     );
 }
 
-fn goal<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+pub(crate) fn goal<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     report["goals"]
         .as_array()
         .unwrap()
@@ -213,7 +213,7 @@ fn demo_quick_runs_end_to_end_and_writes_a_report_chromium_renders() {
 const LATENCY_40: &str = "services:\n  - {name: slow, latency: 40ms}\n";
 
 /// `squall run EXP --runs-dir RUNS -q` with a time limit.
-fn run_exp(exp: &Path, runs: &Path, limit: Duration) -> std::process::Output {
+pub(crate) fn run_exp(exp: &Path, runs: &Path, limit: Duration) -> std::process::Output {
     run(
         &[
             "run",
@@ -226,7 +226,7 @@ fn run_exp(exp: &Path, runs: &Path, limit: Duration) -> std::process::Output {
     )
 }
 
-fn experiment(dir: &Path, body: &str) -> PathBuf {
+pub(crate) fn experiment(dir: &Path, body: &str) -> PathBuf {
     write(dir, "exp.yaml", body)
 }
 
@@ -320,7 +320,7 @@ fn faults_start_and_end_on_schedule_seen_from_the_simulator() {
 }
 
 /// Starts `squall run` in the background.
-fn spawn_run(exp: &Path, runs: &Path) -> std::process::Child {
+pub(crate) fn spawn_run(exp: &Path, runs: &Path) -> std::process::Child {
     squall()
         .args([
             "run",
@@ -357,7 +357,7 @@ fn long_fault_experiment(dir: &Path, a: &str, fault_for: &str) -> PathBuf {
     )
 }
 
-fn active_faults(a: &str) -> usize {
+pub(crate) fn active_faults(a: &str) -> usize {
     http("GET", &format!("{a}/_sim/faults"), None)
         .json()
         .as_array()
@@ -592,7 +592,7 @@ fn prometheus_metrics_are_served_while_the_experiment_runs() {
     assert_eq!(active_faults(&a), 0);
 }
 
-fn simple_workload(a: &str, secs: u32) -> String {
+pub(crate) fn simple_workload(a: &str, secs: u32) -> String {
     format!(
         "workload:\n  base_url: {a}\n  scenarios: [{{name: s, steps: [{{request: {{url: /}}}}]}}]\n  load: {{model: open, max_vus: 20, stages: [{{rate: 20, for: {secs}s}}]}}\n"
     )
