@@ -36,6 +36,9 @@ pub enum Event {
         reason: String,
     },
     Warning(String),
+    /// The hypothesis or method stopped on a bug in squall (a panic); the
+    /// rollbacks still ran and the run's status is `failed`.
+    InternalError(String),
     /// A pause before or after an activity.
     Pause {
         when: &'static str,

@@ -9,6 +9,8 @@ mod rollback;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use futures_util::FutureExt;
+
 use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 
@@ -145,63 +147,18 @@ pub async fn run_experiment(
         }
     };
 
-    let mut gate_passed = true;
-    if with_ssh && hs.before() {
-        sh.emit(Event::HypothesisStarted {
-            title: title_of(&ssh),
-        });
-        match hypothesis::run(&sh, &ssh, false).await {
-            Ok(state) => {
-                before = state.value.clone();
-                if !state.met {
-                    set_status(
-                        &status,
-                        if state.probe_failed {
-                            "failed"
-                        } else {
-                            "completed"
-                        },
-                    );
-                    gate_passed = false;
-                }
-            }
-            Err(e) => {
-                stop(&status, e, &sh);
-                gate_passed = false;
-            }
-        }
-    }
-    if gate_passed {
-        let loop_stop = watch::channel(false);
-        let looping = (with_ssh && hs.during()).then(|| {
-            sh.emit(Event::ContinuousStarted {
-                frequency: opts.frequency,
-            });
-            tokio::spawn(method::hypothesis_loop(
-                sh.clone(),
-                ssh.clone(),
-                status.clone(),
-                during.clone(),
-                opts.frequency,
-                opts.fail_fast,
-                loop_stop.1,
-            ))
-        });
-        sh.emit(Event::MethodStarted);
-        let completed = method::run(&sh, exp, &status, &mut runs).await;
-        let _ = loop_stop.0.send(true);
-        if let Some(h) = looping {
-            let _ = h.await;
-        }
-        if completed && !status_is(&status, &["interrupted", "aborted"]) && with_ssh && hs.after() {
+    // The hypothesis and the method run behind a panic guard: a bug in them
+    // must not skip the rollbacks or the journal. A panic fails the run.
+    let guarded = std::panic::AssertUnwindSafe(async {
+        let mut gate_passed = true;
+        if with_ssh && hs.before() {
             sh.emit(Event::HypothesisStarted {
                 title: title_of(&ssh),
             });
             match hypothesis::run(&sh, &ssh, false).await {
                 Ok(state) => {
-                    after = state.value.clone();
+                    before = state.value.clone();
                     if !state.met {
-                        deviated = true;
                         set_status(
                             &status,
                             if state.probe_failed {
@@ -210,16 +167,90 @@ pub async fn run_experiment(
                                 "completed"
                             },
                         );
+                        gate_passed = false;
                     }
                 }
-                Err(e) => stop(&status, e, &sh),
+                Err(e) => {
+                    stop(&status, e, &sh);
+                    gate_passed = false;
+                }
             }
         }
+        if gate_passed {
+            let loop_stop = watch::channel(false);
+            let looping = (with_ssh && hs.during()).then(|| {
+                sh.emit(Event::ContinuousStarted {
+                    frequency: opts.frequency,
+                });
+                tokio::spawn(method::hypothesis_loop(
+                    sh.clone(),
+                    ssh.clone(),
+                    status.clone(),
+                    during.clone(),
+                    opts.frequency,
+                    opts.fail_fast,
+                    loop_stop.1,
+                ))
+            });
+            sh.emit(Event::MethodStarted);
+            let completed = method::run(&sh, exp, &status, &mut runs).await;
+            let _ = loop_stop.0.send(true);
+            if let Some(h) = looping {
+                let _ = h.await;
+            }
+            if completed
+                && !status_is(&status, &["interrupted", "aborted"])
+                && with_ssh
+                && hs.after()
+            {
+                sh.emit(Event::HypothesisStarted {
+                    title: title_of(&ssh),
+                });
+                match hypothesis::run(&sh, &ssh, false).await {
+                    Ok(state) => {
+                        after = state.value.clone();
+                        if !state.met {
+                            deviated = true;
+                            set_status(
+                                &status,
+                                if state.probe_failed {
+                                    "failed"
+                                } else {
+                                    "completed"
+                                },
+                            );
+                        }
+                    }
+                    Err(e) => stop(&status, e, &sh),
+                }
+            }
+        }
+    })
+    .catch_unwind()
+    .await;
+    let crashed = guarded.is_err();
+    if let Err(panic) = guarded {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        sh.emit(Event::InternalError(format!(
+            "the experiment stopped on an internal error ({what}); rollbacks still run"
+        )));
+        set_status(&status, "failed");
     }
     if status_is(&status, &["interrupted"]) {
         sh.emit(Event::Interrupted);
     }
-    let rollbacks = rollback::run(&sh, exp, rs, &status, deviated, opts).await;
+    // After an internal error the method may have acted without finishing:
+    // the default strategy plays the rollbacks, as after an interruption.
+    let rs_now = if crashed && rs == RollbackStrategy::Default {
+        RollbackStrategy::Always
+    } else {
+        rs
+    };
+    let rollbacks = rollback::run(&sh, exp, rs_now, &status, deviated, opts).await;
     let end = Stamp::now();
     let status_str = status.lock().unwrap().unwrap_or("completed");
     sh.emit(Event::Ended {
@@ -317,4 +348,45 @@ fn has_controls(exp: &Value) -> bool {
         || in_list("/method")
         || in_list("/rollbacks")
         || in_list("/steady-state-hypothesis/probes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A bug in the method (here: an observer that panics when the method
+    /// starts) fails the run, and the rollbacks and journal still happen.
+    #[tokio::test]
+    async fn a_panic_in_the_method_still_runs_the_rollbacks() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("rolled-back");
+        let exp = json!({
+            "title": "t", "description": "d",
+            "method": [{"type": "action", "name": "a", "provider": {"type": "process", "path": "true"}}],
+            "rollbacks": [{"type": "action", "name": "r", "provider": {
+                "type": "process", "path": "touch", "arguments": [marker.to_str().unwrap()]}}]
+        });
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        let observer = Arc::new(move |e: Event| {
+            if e == Event::MethodStarted {
+                panic!("observer bug");
+            }
+            s.lock().unwrap().push(e);
+        });
+        let (_tx, rx) = watch::channel(0u32);
+        let journal = run_experiment(&exp, &RunOptions::default(), observer, rx)
+            .await
+            .unwrap();
+        assert_eq!(journal["status"], "failed", "{journal}");
+        assert!(marker.exists(), "the rollback ran");
+        assert!(
+            seen.lock()
+                .unwrap()
+                .iter()
+                .any(|e| matches!(e, Event::InternalError(m) if m.contains("observer bug"))),
+            "{:?}",
+            seen.lock().unwrap()
+        );
+    }
 }

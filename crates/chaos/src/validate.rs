@@ -199,12 +199,18 @@ fn check_activity(path: &str, a: &Value, allow_ref: bool, is: &mut Issues) {
     }
     if let Some(p) = m.get("pauses") {
         for when in ["before", "after"] {
-            if let Some(v) = p.get(when)
-                && !(v.is_number() || v.as_str().is_some_and(is_pattern))
-            {
+            let Some(v) = p.get(when) else { continue };
+            if !(v.is_number() || v.as_str().is_some_and(is_pattern)) {
                 is.add(
                     &format!("{path}.pauses.{when}"),
                     format!("activity {when} pause must be a number or a pattern to a variable from the configuration or secrets"),
+                );
+            } else {
+                crate::provider::check_seconds(
+                    &format!("{path}.pauses.{when}"),
+                    &format!("activity {when} pause"),
+                    v,
+                    &mut |p, msg| is.add(p, msg),
                 );
             }
         }
@@ -247,7 +253,7 @@ fn check_control(path: &str, c: &Value, is: &mut Issues) {
 }
 
 /// `${...}`, the only string form a pause may take.
-fn is_pattern(s: &str) -> bool {
+pub(crate) fn is_pattern(s: &str) -> bool {
     s.starts_with("${") && s.ends_with('}') && s.len() > 3
 }
 

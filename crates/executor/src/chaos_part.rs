@@ -57,6 +57,9 @@ pub struct Watch {
     pub failed_before: AtomicBool,
     /// Activities and hypothesis results, for the report's timeline.
     pub timeline: Mutex<Vec<TimelineEntry>>,
+    /// The part stopped on a bug in squall: the run tested less than it
+    /// describes, so its verdict is `invalid`.
+    pub internal_error: Mutex<Option<String>>,
 }
 
 /// One line for people, and its timeline kind.
@@ -96,6 +99,7 @@ fn describe(e: &ChaosEvent) -> Option<(&'static str, String)> {
         ChaosEvent::ActivityFailed { name, reason } => {
             ("error", format!("{name} failed: {reason}"))
         }
+        ChaosEvent::InternalError(e) => ("error", format!("chaos part: {e}")),
         ChaosEvent::MethodStarted => ("activity", "method starts".into()),
         ChaosEvent::RollbacksStarted => ("rollback", "rollbacks start".into()),
         ChaosEvent::Aborted { reason } => ("abort", format!("chaos part aborted: {reason}")),
@@ -137,6 +141,9 @@ pub async fn run(
             && !w.method_started.load(Ordering::SeqCst)
         {
             w.failed_before.store(true, Ordering::SeqCst);
+        }
+        if let ChaosEvent::InternalError(m) = &e {
+            *w.internal_error.lock().expect("error lock") = Some(m.clone());
         }
         if let Some((kind, text)) = describe(&e) {
             let t = Instant::now().saturating_duration_since(t0).as_secs_f64();

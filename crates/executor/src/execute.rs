@@ -313,6 +313,7 @@ pub async fn execute(
         verdict: verdict.label().into(),
         exit_code: verdict.exit_code(),
         ended_early: measured.ended_early.clone(),
+        invalid_because: measured.invalid_because.clone(),
         started_unix_ms: measured.started_unix_ms,
         duration_s: measured.duration_s,
         warmup: measured.warmup.clone(),

@@ -48,13 +48,9 @@ impl Verdict {
     /// The verdict of measured results.
     pub fn of(m: &Measured) -> Self {
         let deviated = m.journal.as_ref().is_some_and(crate::chaos_part::deviated);
-        let not_applied = m
-            .faults
-            .iter()
-            .any(|f| f.injected_s.is_none() && f.error.is_some());
         if m.interrupted {
             Verdict::Interrupted
-        } else if not_applied {
+        } else if !m.invalid_because.is_empty() {
             Verdict::Invalid
         } else if deviated {
             Verdict::Deviated
@@ -115,10 +111,10 @@ pub fn summary_text(r: &RunReport, dir: &Path) -> String {
             r.goals.len()
         );
     }
-    if r.verdict == Verdict::Invalid.label() {
+    for why in &r.invalid_because {
         let _ = writeln!(
             o,
-            "invalid: a fault was not applied when it was due, so the run did not test what the experiment describes"
+            "invalid: {why}; the run did not test what the experiment describes"
         );
     }
     if let Some(e) = &r.ended_early {

@@ -56,6 +56,9 @@ pub struct Measured {
     pub duration_s: f64,
     /// Why it ended early (abort condition, Ctrl-C), if it did.
     pub ended_early: Option<String>,
+    /// What makes the run not test what the experiment describes: faults
+    /// refused when due, a Chaos Toolkit part stopped by an internal error.
+    pub invalid_because: Vec<String>,
     /// Whether a person interrupted it.
     pub interrupted: bool,
     /// The warm-up's figures.
@@ -311,10 +314,33 @@ pub async fn run(
         }
     }
     // The chaos part ends with its hypothesis after and its rollbacks.
+    let mut invalid_because: Vec<String> = faults
+        .iter()
+        .filter(|f| f.injected_s.is_none())
+        .filter_map(|f| {
+            f.error
+                .as_ref()
+                .map(|e| format!("fault {:?} was not applied: {e}", f.name))
+        })
+        .collect();
     let journal = match chaos_task {
-        Some(t) => t.await.ok(),
+        Some(t) => match t.await {
+            Ok(j) => Some(j),
+            Err(e) => {
+                invalid_because.push(format!("the Chaos Toolkit part stopped: {e}"));
+                None
+            }
+        },
         None => None,
     };
+    if let Some(e) = chaos_watch
+        .internal_error
+        .lock()
+        .expect("error lock")
+        .take()
+    {
+        invalid_because.push(e);
+    }
     timeline.extend(
         chaos_watch
             .timeline
@@ -407,6 +433,7 @@ pub async fn run(
         started_unix_ms,
         duration_s,
         ended_early,
+        invalid_because,
         interrupted: interrupted && aborted.is_none(),
         warmup: warmup_figures,
         phases,
@@ -758,6 +785,7 @@ fn early_end(
         started_unix_ms: unix_ms_at(Instant::now()),
         duration_s: 0.0,
         ended_early: Some(why.into()),
+        invalid_because: Vec::new(),
         interrupted: true,
         warmup,
         phases: Vec::new(),

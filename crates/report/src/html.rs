@@ -74,6 +74,9 @@ pub fn render(r: &RunReport) -> String {
             .map(|e| format!("; ended early: {}", esc(e)))
             .unwrap_or_default()
     );
+    for why in &r.invalid_because {
+        let _ = write!(h, "<p class=\"ko\">invalid: {}</p>", esc(why));
+    }
     goals_table(&mut h, r);
     charts(&mut h, r);
     phases_table(&mut h, r);

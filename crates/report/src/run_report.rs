@@ -26,6 +26,10 @@ pub struct RunReport {
     pub exit_code: u8,
     /// Why the run ended early, if it did.
     pub ended_early: Option<String>,
+    /// Why the verdict is `invalid` (a fault not applied when due, the
+    /// Chaos Toolkit part stopped on an internal error); empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invalid_because: Vec<String>,
     /// Main run start, ms since the Unix epoch.
     pub started_unix_ms: u64,
     /// Main run length, seconds.

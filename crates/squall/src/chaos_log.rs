@@ -48,6 +48,7 @@ pub fn render(e: Event) {
             log("ERROR", &format!("  => failed: {name}: {reason}"))
         }
         Event::Warning(w) => log("WARNING", &w),
+        Event::InternalError(w) => log("ERROR", &w),
         Event::Pause { when, seconds } => {
             let what = if when == "before" {
                 "before next activity"

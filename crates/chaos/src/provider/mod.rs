@@ -52,6 +52,18 @@ pub async fn run(provider: &Value, ctx: &Context) -> Result<Value, ProviderError
 
 /// Provider checks of validation.
 pub fn check(path: &str, activity: &str, p: &Value, add: &mut dyn FnMut(&str, String)) {
+    if let Some(t) = p.get("timeout") {
+        let tpath = format!("{path}.timeout");
+        match t {
+            // `[connect, read]`, as requests takes it (http providers).
+            Value::Array(parts) if p.get("type").and_then(Value::as_str) == Some("http") => {
+                for (i, part) in parts.iter().enumerate() {
+                    check_seconds(&format!("{tpath}[{i}]"), "timeout", part, add);
+                }
+            }
+            t => check_seconds(&tpath, "timeout", t, add),
+        }
+    }
     match p.get("type").and_then(Value::as_str) {
         None => add(path, "a provider must have a type".into()),
         Some("process") => match p.get("path").and_then(Value::as_str) {
@@ -106,12 +118,40 @@ pub(crate) fn arguments(p: &Value, ctx: &Context) -> Option<Value> {
     })
 }
 
-/// A provider timeout in seconds (a number, or a numeric string).
+/// The longest timeout or pause squall takes: a year, in seconds. Longer
+/// values are refused when the experiment is validated (a typo such as
+/// `1e300` would otherwise never end).
+pub const MAX_SECONDS: f64 = 365.0 * 86_400.0;
+
+/// Checks a number of seconds (`timeout`, `pauses.before`): a number or a
+/// numeric string from 0 to [`MAX_SECONDS`], or a `${...}` template that
+/// is checked when substituted.
+pub fn check_seconds(path: &str, what: &str, v: &Value, add: &mut dyn FnMut(&str, String)) {
+    if v.as_str().is_some_and(crate::validate::is_pattern) {
+        return;
+    }
+    let f = match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    match f {
+        None => add(path, format!("{what} must be a number of seconds, got {v}")),
+        Some(f) if !(0.0..=MAX_SECONDS).contains(&f) => add(
+            path,
+            format!("{what} must be between 0 and {MAX_SECONDS} seconds (a year), got {v}"),
+        ),
+        Some(_) => {}
+    }
+}
+
+/// A provider timeout in seconds (a number, or a numeric string); values
+/// beyond [`MAX_SECONDS`] are held to it (validation refuses them first).
 pub(crate) fn seconds(v: &Value) -> Option<std::time::Duration> {
     let f = match v {
         Value::Number(n) => n.as_f64()?,
         Value::String(s) => s.trim().parse().ok()?,
         _ => return None,
     };
-    (f.is_finite() && f >= 0.0).then(|| std::time::Duration::from_secs_f64(f))
+    (f.is_finite() && f >= 0.0).then(|| std::time::Duration::from_secs_f64(f.min(MAX_SECONDS)))
 }

@@ -96,7 +96,7 @@ pub async fn hypothesis_loop(
     fail_fast: bool,
     mut stop: watch::Receiver<bool>,
 ) {
-    let pause = Duration::from_secs_f64(frequency.max(0.0));
+    let pause = Duration::from_secs_f64(frequency.clamp(0.0, crate::provider::MAX_SECONDS));
     loop {
         if *stop.borrow() || status_is(&status, &["failed", "interrupted", "aborted"]) {
             return;

@@ -86,3 +86,27 @@ fn env_configuration_and_secrets_are_checked() {
         ]
     );
 }
+
+#[test]
+fn pauses_and_timeouts_must_be_seconds_a_run_can_wait() {
+    let exp = json!({
+        "title": "t", "description": "d",
+        "method": [
+            {"type": "action", "name": "a", "pauses": {"after": 1e300, "before": -5},
+             "provider": {"type": "process", "path": "true", "timeout": "abc"}},
+            {"type": "action", "name": "b", "pauses": {"after": "${p}"},
+             "provider": {"type": "http", "url": "http://127.0.0.1:1/", "timeout": [1, -1]}},
+            {"type": "action", "name": "c", "pauses": {"before": 0.5},
+             "provider": {"type": "process", "path": "true", "timeout": "2"}}
+        ]
+    });
+    assert_eq!(
+        messages(exp),
+        [
+            "method[0](a).pauses.before: activity before pause must be between 0 and 31536000 seconds (a year), got -5",
+            "method[0](a).pauses.after: activity after pause must be between 0 and 31536000 seconds (a year), got 1e+300",
+            "method[0](a).provider.timeout: timeout must be a number of seconds, got \"abc\"",
+            "method[1](b).provider.timeout[1]: timeout must be between 0 and 31536000 seconds (a year), got -1",
+        ]
+    );
+}
