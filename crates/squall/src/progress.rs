@@ -18,6 +18,8 @@ pub struct Progress {
     planned: Duration,
     warned_util: bool,
     warned_late: bool,
+    /// The label of the last line printed (whole seconds).
+    last_label: Option<u128>,
 }
 
 impl Progress {
@@ -41,6 +43,7 @@ impl Progress {
             planned,
             warned_util: false,
             warned_late: false,
+            last_label: None,
         };
         me.note(&format!("load: {label}, {threads} worker thread(s)"));
         me
@@ -64,21 +67,36 @@ impl Progress {
         let all = total.overall("all");
         let elapsed = Duration::from_millis(snap.start_ms + snap.length_ms);
         let remaining = self.planned.saturating_sub(elapsed);
+        // Seconds end a few ms either side of the whole second: round, so
+        // each label appears once.
+        let whole = |d: Duration| (d.as_millis() + 500) / 1000;
+        let pct = |p: f64| {
+            if last.requests == 0 {
+                "-".to_string()
+            } else {
+                fmt_us(last.latency.percentile(p))
+            }
+        };
+        // The run's last slice is a fraction of a second after the last
+        // whole one: not worth a line of its own when nothing happened in it.
+        let repeat = self.last_label == Some(whole(elapsed)) && last.requests == 0;
+        self.last_label = Some(whole(elapsed));
         let line = format!(
             "{:>4}s/{}s  {:>9.0} req/s  in-flight {:>5}  p50 {:>8}  p99 {:>8}  errors {} ({:.2}%)  util {:.2}  left {}s",
-            elapsed.as_secs(),
-            self.planned.as_secs(),
+            whole(elapsed),
+            whole(self.planned),
             snap.request_rate(),
             snap.in_flight,
-            fmt_us(last.latency.percentile(50.0)),
-            fmt_us(last.latency.percentile(99.0)),
+            pct(50.0),
+            pct(99.0),
             all.failed(),
             all.failure_rate() * 100.0,
             snap.utilization,
-            remaining.as_secs(),
+            whole(remaining),
         );
         match &self.mode {
             Mode::Quiet => {}
+            Mode::Lines if repeat => {}
             Mode::Lines => eprintln!("squall: {line}"),
             Mode::Live(bar) => {
                 bar.set_position(elapsed.as_secs());

@@ -47,19 +47,22 @@ pub(crate) fn run(spec: WorkerSpec) {
         let flusher =
             tokio::task::spawn_local(ctx.clone().flush_every_second(spec.reports.clone()));
         tokio::time::sleep_until(spec.t0).await;
+        let mut backlog = None;
         let vus = match &spec.plan.load {
             LoadProfile::Open {
                 schedule,
                 max_vus,
                 max_backlog,
             } => {
-                open::drive(
+                let (vus, queue) = open::drive(
                     &ctx,
                     schedule,
                     spec.share.split(*max_vus),
                     spec.share.split(*max_backlog),
                 )
-                .await
+                .await;
+                backlog = Some(queue);
+                vus
             }
             LoadProfile::Closed { curve } => closed::drive(&ctx, curve).await,
             LoadProfile::Iterations {
@@ -77,6 +80,9 @@ pub(crate) fn run(spec: WorkerSpec) {
             }
         };
         ctx.wind_down(vus, spec.plan.graceful_stop).await;
+        if let Some(q) = &backlog {
+            open::count_left_as_dropped(&ctx, q);
+        }
         flusher.abort();
         let _ = spec.reports.send(ctx.take_report(true));
     });

@@ -1,7 +1,10 @@
 //! Open model: iterations start on the arrival schedule, whatever the
 //! responses do. A due iteration waits in a bounded backlog when every user
 //! is busy (and its latency keeps counting from its intended start); past the
-//! backlog's bound it is dropped and counted.
+//! backlog's bound it is dropped and counted. Iterations still waiting in
+//! the backlog when the run ends (the users never got to them: a stalled
+//! target, Ctrl-C) are counted as dropped too, so a stall at the end of a
+//! run cannot hide.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -16,20 +19,23 @@ use super::vu::{Flow, Vu};
 use crate::precise_timer::PreciseTimer;
 use crate::schedule::ArrivalSchedule;
 
-struct Queue {
+/// The backlog of due iterations, shared by the schedule and the users.
+pub(crate) struct Queue {
     due: RefCell<VecDeque<Instant>>,
     ready: Notify,
     idle: Cell<u64>,
     done: Cell<bool>,
 }
 
-/// Runs the schedule; returns the users so the caller can wind them down.
+/// Runs the schedule; returns the users so the caller can wind them down,
+/// and the backlog so that what is left in it can be counted afterwards
+/// ([`count_left_as_dropped`]).
 pub(crate) async fn drive(
     ctx: &Rc<WorkerCtx>,
     schedule: &ArrivalSchedule,
     max_vus: u64,
     max_backlog: u64,
-) -> Vec<JoinHandle<()>> {
+) -> (Vec<JoinHandle<()>>, Rc<Queue>) {
     let q = Rc::new(Queue {
         due: RefCell::new(VecDeque::new()),
         ready: Notify::new(),
@@ -66,7 +72,14 @@ pub(crate) async fn drive(
     q.done.set(true);
     ctx.wake.notify_waiters();
     q.ready.notify_waiters();
-    vus
+    (vus, q)
+}
+
+/// After the users are wound down: iterations that were due but never
+/// started are dropped iterations, not nothing.
+pub(crate) fn count_left_as_dropped(ctx: &WorkerCtx, q: &Queue) {
+    let left = q.due.borrow_mut().drain(..).count() as u64;
+    ctx.rec.borrow_mut().iterations.dropped += left;
 }
 
 async fn user(ctx: Rc<WorkerCtx>, q: Rc<Queue>, slot: u64) {

@@ -234,3 +234,44 @@ fn tls_verifies_certificates_unless_insecure() {
     assert_eq!(srv.requests(), 70);
     assert_eq!(srv.seen.http2.load(std::sync::atomic::Ordering::SeqCst), 30);
 }
+
+/// A target that stops answering near the end: every iteration that was
+/// due is accounted for (started or dropped), none silently discarded.
+#[test]
+fn iterations_due_but_never_started_at_the_end_count_as_dropped() {
+    let dir = tempdir();
+    let sim = crate::sim_util::Sim::start(
+        &write(dir.path(), "t.yaml", "services:\n  - {name: a}\n"),
+        &[],
+    );
+    let pid = nix::unistd::Pid::from_raw(sim.child.id() as i32);
+    let json = dir.path().join("out.json");
+    let url = sim.url("a").to_string();
+    let child = squall()
+        .args(["load", &url, "--rate", "200", "-d", "3s", "-c", "20", "-q"])
+        .arg("--out")
+        .arg(format!("json={}", json.display()))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
+    let out = child.wait_with_output().unwrap();
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT).unwrap();
+    assert!(out.status.code().is_some(), "{}", text(&out));
+    let it = &read_json(&json)["summary"]["iterations"];
+    let (started, dropped) = (
+        it["started"].as_u64().unwrap(),
+        it["dropped"].as_u64().unwrap(),
+    );
+    assert_eq!(
+        started + dropped,
+        600,
+        "every due iteration accounted for: {it}"
+    );
+    assert!(
+        dropped >= 100,
+        "the stalled second's arrivals are dropped: {it}"
+    );
+}
