@@ -328,9 +328,9 @@ pub async fn execute(
                 rps: r.rps,
                 failed: r.failed,
                 error_rate: r.error_rate,
-                p50_ms: r.p50_ms,
-                p95_ms: r.p95_ms,
-                p99_ms: r.p99_ms,
+                p50_ms: (r.requests > 0).then_some(r.p50_ms),
+                p95_ms: (r.requests > 0).then_some(r.p95_ms),
+                p99_ms: (r.requests > 0).then_some(r.p99_ms),
             })
             .collect(),
         hypothesis,

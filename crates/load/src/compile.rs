@@ -148,6 +148,9 @@ pub struct CRequest {
     pub want: Want,
 }
 
+/// The name outputs give the figures over all requests; no request may use it.
+pub const RESERVED_NAME: &str = "all";
+
 /// A compiled check.
 #[derive(Debug)]
 pub enum CCheck {
@@ -211,6 +214,25 @@ impl Ctx<'_> {
         }
     }
 
+    /// A header: the name a valid HTTP token, the value free of CR, LF and
+    /// NUL (which would end the header and start another: injection).
+    fn header(&mut self, field: &str, name: &str, value: &str) -> Option<Template> {
+        if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            self.err(
+                field,
+                format!(
+                    "{name:?} is not a valid header name (letters, digits and !#$%&'*+-.^_`|~ only)"
+                ),
+            );
+            return None;
+        }
+        if value.contains(['\r', '\n', '\0']) {
+            self.err(field, "a header value cannot contain CR, LF or NUL");
+            return None;
+        }
+        self.template(field, value)
+    }
+
     fn template(&mut self, field: &str, s: &str) -> Option<Template> {
         match Template::parse(s) {
             Ok(t) => {
@@ -264,7 +286,7 @@ pub fn compile(plan: &Plan, file: &Path) -> Result<CompiledPlan, PlanError> {
         .collect();
     cx.known_vars = global_vars.clone();
     for (k, v) in &plan.defaults.headers {
-        if let Some(t) = cx.template(&format!("defaults.headers.{k}"), v) {
+        if let Some(t) = cx.header(&format!("defaults.headers.{k}"), k, v) {
             cx.default_headers.push((k.clone(), t));
         }
     }
@@ -323,8 +345,9 @@ pub fn compile(plan: &Plan, file: &Path) -> Result<CompiledPlan, PlanError> {
             location: String::new(),
             field: String::new(),
             message: format!(
-                "{} problem(s):\n  {}",
+                "{} problem{}:\n  {}",
                 cx.errors.len(),
+                if cx.errors.len() == 1 { "" } else { "s" },
                 cx.errors.join("\n  ")
             ),
         });
@@ -460,7 +483,7 @@ fn compile_request(
     let path = cx.template(&format!("{field}.request.url"), &path_src)?;
     let mut headers = cx.default_headers.clone();
     for (k, v) in &r.headers {
-        let t = cx.template(&format!("{field}.request.headers.{k}"), v)?;
+        let t = cx.header(&format!("{field}.request.headers.{k}"), k, v)?;
         headers.retain(|(name, _)| !name.eq_ignore_ascii_case(k));
         headers.push((k.clone(), t));
     }
@@ -495,6 +518,14 @@ fn compile_request(
         .name
         .clone()
         .unwrap_or_else(|| format!("{method_s} {}", r.url));
+    if name == RESERVED_NAME {
+        // Outputs tag the overall figures `all` (InfluxDB, CSV, Prometheus):
+        // a request of that name would overwrite them.
+        cx.err(
+            &format!("{field}.request.name"),
+            "`all` is reserved for the overall figures; give the request another name",
+        );
+    }
     let id = Ctx::intern(&mut cx.request_names, name.clone());
     let mut want = Want::default();
     let mut cchecks = Vec::new();
@@ -600,7 +631,62 @@ fn compile_request(
     })
 }
 
+/// The most arrivals per second one squall process schedules (more is a
+/// fleet's job: `--segment i/n` on several generators).
+pub const MAX_RATE: f64 = 1_000_000.0;
+/// The most concurrent users (closed model, `max_vus`, `vus`) one squall
+/// process runs: each holds a connection and its buffers (about 7 KiB idle).
+pub const MAX_USERS: u64 = 100_000;
+/// The most iterations one `burst` stage makes due at once.
+pub const MAX_BURST: u64 = 1_000_000;
+
+/// Levels within the documented maxima, so a typo (`rate: 1e9`,
+/// `users: 100000000`) is an error instead of a spinning CPU or a machine
+/// out of memory.
+fn check_levels(cx: &mut Ctx<'_>, l: &LoadSpec) {
+    let (max, unit) = match l.model {
+        Model::Open => (MAX_RATE, "arrivals per second"),
+        _ => (MAX_USERS as f64, "users"),
+    };
+    for (i, st) in l.stages.iter().enumerate() {
+        let levels = match st {
+            Stage::Hold { level, .. } => vec![*level],
+            Stage::Ramp { from, to, .. } => from.iter().copied().chain([*to]).collect(),
+            Stage::Burst(n) => {
+                if *n > MAX_BURST {
+                    cx.err(
+                        &format!("load.stages[{i}].burst"),
+                        format!("{n} is over the limit of {MAX_BURST} iterations at once per squall process"),
+                    );
+                }
+                Vec::new()
+            }
+        };
+        for v in levels {
+            if !(v.is_finite() && v <= max) {
+                cx.err(
+                    &format!("load.stages[{i}]"),
+                    format!(
+                        "{v} is over the limit of {max} {unit} per squall process; split the load over several generators (--segment i/n)"
+                    ),
+                );
+            }
+        }
+    }
+    for (name, v) in [("max_vus", l.max_vus), ("vus", l.vus)] {
+        if let Some(v) = v
+            && v > MAX_USERS
+        {
+            cx.err(
+                &format!("load.{name}"),
+                format!("{v} is over the limit of {MAX_USERS} users per squall process"),
+            );
+        }
+    }
+}
+
 fn compile_load(cx: &mut Ctx<'_>, l: &LoadSpec) -> LoadProfile {
+    check_levels(cx, l);
     let only = |cx: &mut Ctx<'_>, present: bool, name: &str, model: &str| {
         if present {
             cx.err(

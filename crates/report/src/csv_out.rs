@@ -1,4 +1,5 @@
-//! Per-second CSV: one row per second, flushed as it is written.
+//! Per-second CSV: one row per second, flushed as it is written. Latency
+//! cells are empty for a second without requests (no latency is not 0 ms).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -53,14 +54,14 @@ pub fn row(r: &SecondRecord) -> String {
         e.protocol,
         o.bytes_in,
         o.bytes_out,
-        l.p50,
-        l.p90,
-        l.p95,
-        l.p99,
-        l.p999,
-        l.max,
-        o.service_ms.p50,
-        o.service_ms.p99,
+        l.cell(l.p50),
+        l.cell(l.p90),
+        l.cell(l.p95),
+        l.cell(l.p99),
+        l.cell(l.p999),
+        l.cell(l.max),
+        o.service_ms.cell(o.service_ms.p50),
+        o.service_ms.cell(o.service_ms.p99),
         r.iterations.started,
         r.iterations.completed,
         r.iterations.late,

@@ -123,7 +123,8 @@ fn goals_table(h: &mut String, r: &RunReport) {
 }
 
 /// One line of a chart: label, colour, and the value it plots.
-type Line<'a> = (&'a str, &'a str, fn(&SeriesPoint) -> f64);
+/// A value of `None` (a second without requests for a latency) breaks the line.
+type Line<'a> = (&'a str, &'a str, fn(&SeriesPoint) -> Option<f64>);
 
 /// A line chart of `series` with fault windows shaded.
 fn chart(h: &mut String, r: &RunReport, title: &str, unit: &str, lines: &[Line<'_>]) {
@@ -140,7 +141,7 @@ fn chart(h: &mut String, r: &RunReport, title: &str, unit: &str, lines: &[Line<'
     let ymax = r
         .series
         .iter()
-        .flat_map(|p| lines.iter().map(move |(_, _, f)| f(p)))
+        .flat_map(|p| lines.iter().filter_map(move |(_, _, f)| f(p)))
         .fold(0.0f64, f64::max)
         .max(1e-9)
         * 1.1;
@@ -192,16 +193,18 @@ fn chart(h: &mut String, r: &RunReport, title: &str, unit: &str, lines: &[Line<'
         tick += step;
     }
     for (_, color, f) in lines {
-        let pts: Vec<String> = r
-            .series
-            .iter()
-            .map(|p| format!("{:.1},{:.1}", x(p.t), y(f(p))))
-            .collect();
-        let _ = write!(
-            h,
-            "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"1.6\" points=\"{}\"/>",
-            pts.join(" ")
-        );
+        // One polyline per run of seconds with a value: no data is a gap.
+        for run in r.series.split(|p| f(p).is_none()).filter(|s| !s.is_empty()) {
+            let pts: Vec<String> = run
+                .iter()
+                .filter_map(|p| f(p).map(|v| format!("{:.1},{:.1}", x(p.t), y(v))))
+                .collect();
+            let _ = write!(
+                h,
+                "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"1.6\" points=\"{}\"/>",
+                pts.join(" ")
+            );
+        }
     }
     h.push_str("</svg><div class=\"legend\">");
     let _ = write!(h, "<span><b>{}</b> ({})</span>", esc(title), esc(unit));
@@ -237,14 +240,14 @@ fn charts(h: &mut String, r: &RunReport) {
         r,
         "Throughput",
         "requests/s",
-        &[("requests/s", "#188038", |p| p.rps)],
+        &[("requests/s", "#188038", |p| Some(p.rps))],
     );
     chart(
         h,
         r,
         "Errors",
         "failed requests per second",
-        &[("failed", "#c5221f", |p| p.failed as f64)],
+        &[("failed", "#c5221f", |p| Some(p.failed as f64))],
     );
 }
 

@@ -51,9 +51,19 @@ pub fn escape_tag(s: &str) -> String {
 fn http_line(r: &RequestRecord, ts: u128) -> String {
     let l = &r.latency_ms;
     let e = &r.errors;
+    // A second without requests has no latency: the fields are left out
+    // (InfluxDB then has no point, and Grafana draws a gap, not 0 ms).
+    let latency = if l.count == 0 {
+        String::new()
+    } else {
+        format!(
+            ",latency_p50_ms={},latency_p90_ms={},latency_p95_ms={},latency_p99_ms={},latency_max_ms={},service_p99_ms={}",
+            l.p50, l.p90, l.p95, l.p99, l.max, r.service_ms.p99
+        )
+    };
     format!(
         "squall_http,name={} requests={}i,failed={}i,err_connect={}i,err_timeout={}i,err_status={}i,err_check={}i,err_protocol={}i,\
-bytes_in={}i,bytes_out={}i,latency_p50_ms={},latency_p90_ms={},latency_p95_ms={},latency_p99_ms={},latency_max_ms={},service_p99_ms={} {ts}",
+bytes_in={}i,bytes_out={}i{latency} {ts}",
         escape_tag(&r.name),
         r.requests,
         r.failed,
@@ -64,12 +74,6 @@ bytes_in={}i,bytes_out={}i,latency_p50_ms={},latency_p90_ms={},latency_p95_ms={}
         e.protocol,
         r.bytes_in,
         r.bytes_out,
-        l.p50,
-        l.p90,
-        l.p95,
-        l.p99,
-        l.max,
-        r.service_ms.p99
     )
 }
 

@@ -5,26 +5,72 @@ use squall_metrics::request_stats::ErrorCounts;
 use squall_metrics::{LatencyHistogram, RequestStats, Snapshot};
 
 /// Latency percentiles in milliseconds (floating point, microsecond precision).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+///
+/// Serialized with `null` percentiles when `count` is 0: a second without
+/// requests has no latency, and writing 0 ms would read as "very fast" in
+/// every tool that plots it (k6 leaves such values out too).
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 pub struct PercentilesMs {
     /// Number of values.
     pub count: u64,
     /// Minimum.
+    #[serde(default, deserialize_with = "null_as_zero")]
     pub min: f64,
     /// Mean.
+    #[serde(default, deserialize_with = "null_as_zero")]
     pub mean: f64,
     /// Median.
+    #[serde(default, deserialize_with = "null_as_zero")]
     pub p50: f64,
     /// 90th percentile.
+    #[serde(default, deserialize_with = "null_as_zero")]
     pub p90: f64,
     /// 95th percentile.
+    #[serde(default, deserialize_with = "null_as_zero")]
     pub p95: f64,
     /// 99th percentile.
+    #[serde(default, deserialize_with = "null_as_zero")]
     pub p99: f64,
     /// 99.9th percentile.
+    #[serde(default, deserialize_with = "null_as_zero")]
     pub p999: f64,
     /// Maximum.
+    #[serde(default, deserialize_with = "null_as_zero")]
     pub max: f64,
+}
+
+fn null_as_zero<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(0.0))
+}
+
+impl Serialize for PercentilesMs {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("PercentilesMs", 9)?;
+        st.serialize_field("count", &self.count)?;
+        let v = |x: f64| (self.count > 0).then_some(x);
+        st.serialize_field("min", &v(self.min))?;
+        st.serialize_field("mean", &v(self.mean))?;
+        st.serialize_field("p50", &v(self.p50))?;
+        st.serialize_field("p90", &v(self.p90))?;
+        st.serialize_field("p95", &v(self.p95))?;
+        st.serialize_field("p99", &v(self.p99))?;
+        st.serialize_field("p999", &v(self.p999))?;
+        st.serialize_field("max", &v(self.max))?;
+        st.end()
+    }
+}
+
+impl PercentilesMs {
+    /// `value` as text, or an empty string when there were no values
+    /// (for CSV cells and optional line-protocol fields).
+    pub fn cell(&self, value: f64) -> String {
+        if self.count == 0 {
+            String::new()
+        } else {
+            value.to_string()
+        }
+    }
 }
 
 impl From<&LatencyHistogram> for PercentilesMs {

@@ -139,12 +139,13 @@ pub struct SeriesPoint {
     pub failed: u64,
     /// Share of failed requests.
     pub error_rate: f64,
-    /// Latency percentiles, ms.
-    pub p50_ms: f64,
+    /// Latency percentiles, ms; `None` (null) for a second without
+    /// requests, which has no latency.
+    pub p50_ms: Option<f64>,
     /// 95th percentile, ms.
-    pub p95_ms: f64,
+    pub p95_ms: Option<f64>,
     /// 99th percentile, ms.
-    pub p99_ms: f64,
+    pub p99_ms: Option<f64>,
 }
 
 /// Something that happened during the run.

@@ -66,7 +66,7 @@ pub struct RunCommon {
     pub runs_dir: std::path::PathBuf,
 
     /// Load-generator worker threads.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = at_least_one)]
     pub threads: usize,
 
     /// Seed for every random draw (load and simulator).
@@ -211,7 +211,7 @@ pub struct LoadArgs {
     pub rate: Option<f64>,
 
     /// Send exactly this many requests, then stop (quick mode).
-    #[arg(short = 'n', long)]
+    #[arg(short = 'n', long, value_parser = at_least_one_u64)]
     pub requests: Option<u64>,
 
     /// HTTP method (quick mode).
@@ -231,7 +231,7 @@ pub struct LoadArgs {
     pub timeout: std::time::Duration,
 
     /// Worker threads, each with its own event loop and connections.
-    #[arg(long, default_value_t = default_threads())]
+    #[arg(long, default_value_t = default_threads(), value_parser = at_least_one)]
     pub threads: usize,
 
     /// Use HTTP/2 (h2c with prior knowledge on http://, ALPN on https://).
@@ -271,6 +271,18 @@ fn default_threads() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
+}
+
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn at_least_one_u64(s: &str) -> Result<u64, String> {
+    at_least_one(s).map(|n| n as u64)
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {

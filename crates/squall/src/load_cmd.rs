@@ -246,12 +246,28 @@ async fn build_plan(args: &LoadArgs) -> Result<(CompiledPlan, String)> {
         ));
     }
     let path = PathBuf::from(&target);
+    if !path.exists() && looks_like_address(&target) {
+        return Err(InvalidInput(format!(
+            "{target:?} is neither a URL nor a plan file; for a URL, write \"http://{target}\""
+        ))
+        .into());
+    }
     let mut p = plan::read_plan(&path).map_err(|e| InvalidInput(e.to_string()))?;
     p.http2 |= args.http2;
     p.insecure |= args.insecure;
     add_thresholds(&mut p, extra);
     let c = compile(&p, &path).map_err(|e| InvalidInput(e.to_string()))?;
     Ok((c, format!("plan {}", path.display())))
+}
+
+/// `127.0.0.1:8080/`, `localhost/api`, `example.com`: an address given
+/// without its scheme (plan files end in .yaml, .yml or .json).
+fn looks_like_address(t: &str) -> bool {
+    let host = t.split('/').next().unwrap_or("");
+    !t.ends_with(".yaml")
+        && !t.ends_with(".yml")
+        && !t.ends_with(".json")
+        && (host.contains(':') || host == "localhost" || host.parse::<std::net::IpAddr>().is_ok())
 }
 
 fn parse_cli_thresholds(list: &[String]) -> Result<Vec<(String, String)>> {

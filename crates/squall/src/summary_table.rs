@@ -121,8 +121,17 @@ pub fn render(s: &Summary, label: &str, aborted_by: Option<&str>) -> String {
     if it.late > 0 || it.dropped > 0 {
         let _ = writeln!(
             o,
-            "  warning: the generator fell behind its schedule; latency includes the wait"
+            "  warning: {} iterations started late and {} were dropped (the target or the generator could not keep up); latency includes the wait",
+            it.late, it.dropped
         );
+    }
+    if s.overall.requests > 0 && s.overall.failed == s.overall.requests {
+        let _ = writeln!(
+            o,
+            "  warning: every request failed; without a threshold the exit code is still 0 (add --threshold 'http_req_failed=rate<0.01' to fail the run)"
+        );
+    } else if s.overall.requests == 0 {
+        let _ = writeln!(o, "  warning: no request completed");
     }
     if !s.checks.is_empty() {
         let _ = writeln!(o, "\n  checks:");

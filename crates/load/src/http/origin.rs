@@ -21,6 +21,17 @@ pub enum OriginError {
     /// Not an absolute `http://` URL.
     #[error("invalid URL {0:?}: expected http://host[:port]/path")]
     Invalid(String),
+    /// No scheme: `127.0.0.1:8080/` instead of `http://127.0.0.1:8080/`.
+    #[error("invalid URL {0:?}: no scheme; did you mean \"http://{0}\"?")]
+    NoScheme(String),
+    /// A port that is not a number from 1 to 65535.
+    #[error("invalid URL {url:?}: port {port:?} is not a number from 1 to 65535")]
+    BadPort {
+        /// The URL.
+        url: String,
+        /// The port as written.
+        port: String,
+    },
     /// The host name did not resolve.
     #[error("cannot resolve {host}: {source}")]
     Resolve {
@@ -34,6 +45,25 @@ pub enum OriginError {
 impl Origin {
     /// Splits an absolute URL into its origin and its path-and-query.
     pub fn parse(url: &str) -> Result<(Origin, String), OriginError> {
+        if !url.contains("://") && !url.starts_with('/') {
+            return Err(OriginError::NoScheme(url.into()));
+        }
+        // The authority as written: `http::Uri` takes a port it cannot read
+        // (`:99999`, `:abc`, `:`) as no port at all, which would mean 80.
+        let written = url
+            .split_once("://")
+            .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or(""))
+            .unwrap_or("");
+        let host_end = written.rfind(']').map_or(0, |i| i + 1);
+        if let Some(colon) = written[host_end..].rfind(':') {
+            let port = &written[host_end + colon + 1..];
+            if !port.parse::<u16>().is_ok_and(|p| p > 0) {
+                return Err(OriginError::BadPort {
+                    url: url.into(),
+                    port: port.into(),
+                });
+            }
+        }
         let uri: http::Uri = url.parse().map_err(|_| OriginError::Invalid(url.into()))?;
         let (scheme, default_port) = match uri.scheme_str() {
             Some("http") => ("http", 80),
@@ -75,6 +105,19 @@ impl Origin {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ports_that_are_not_ports_are_refused() {
+        for bad in ["99999", "65536", "abc", "-1", "", "0"] {
+            let url = format!("http://127.0.0.1:{bad}/");
+            let e = Origin::parse(&url).unwrap_err().to_string();
+            assert!(e.contains("is not a number from 1 to 65535"), "{url}: {e}");
+        }
+        let e = Origin::parse("127.0.0.1:8080/").unwrap_err().to_string();
+        assert!(e.contains("did you mean \"http://127.0.0.1:8080/\""), "{e}");
+        assert!(Origin::parse("http://[::1]:8080/").is_ok());
+        assert!(Origin::parse("http://127.0.0.1/a:b").is_ok());
+    }
 
     #[test]
     fn splits_url() {

@@ -30,6 +30,28 @@ impl PreparedRequest {
         headers: Vec<(String, String)>,
         body: Bytes,
     ) -> Self {
+        // Values substituted at run time (captures, feeders) may hold CR or
+        // LF; they must not end the request line or a header and start
+        // another. The path gets them percent-encoded, header values spaces
+        // (as RFC 9112 lets a recipient do with obsolete line folding).
+        let path = if path.contains(['\r', '\n', ' ', '\0']) {
+            path.replace('\r', "%0D")
+                .replace('\n', "%0A")
+                .replace(' ', "%20")
+                .replace('\0', "%00")
+        } else {
+            path.to_string()
+        };
+        let headers: Vec<(String, String)> = headers
+            .into_iter()
+            .map(|(k, v)| {
+                if v.contains(['\r', '\n', '\0']) {
+                    (k, v.replace(['\r', '\n', '\0'], " "))
+                } else {
+                    (k, v)
+                }
+            })
+            .collect();
         let mut wire = Vec::with_capacity(64 + path.len() + body.len());
         wire.extend_from_slice(method.as_str().as_bytes());
         wire.push(b' ');
@@ -58,7 +80,7 @@ impl PreparedRequest {
         Self {
             method,
             authority: authority.to_string(),
-            path: path.to_string(),
+            path,
             headers,
             body,
             wire: Bytes::from(wire),
@@ -94,5 +116,23 @@ mod tests {
         let s = std::str::from_utf8(&r.wire).unwrap();
         assert!(s.starts_with("POST /x HTTP/1.1\r\nHost: h:1\r\nX-A: b\r\nUser-Agent: squall/"));
         assert!(s.ends_with("Content-Length: 2\r\n\r\nhi"));
+    }
+
+    #[test]
+    fn substituted_line_breaks_cannot_inject() {
+        let r = PreparedRequest::new(
+            http::Method::GET,
+            "h:1",
+            "/a\r\nInjected: path",
+            vec![("X-A".into(), "a\r\nInjected: yes".into())],
+            Bytes::new(),
+        );
+        let s = std::str::from_utf8(&r.wire).unwrap();
+        assert!(
+            s.starts_with("GET /a%0D%0AInjected:%20path HTTP/1.1\r\n"),
+            "{s}"
+        );
+        assert!(s.contains("X-A: a  Injected: yes\r\n"), "{s}");
+        assert!(!s.contains("\r\nInjected"), "{s}");
     }
 }

@@ -16,7 +16,7 @@ pub enum PlanError {
         source: std::io::Error,
     },
     /// The file is not a valid plan.
-    #[error("{file}:{location}{field}: {message}")]
+    #[error("{}", invalid_text(file, location, field, message))]
     Invalid {
         /// The plan file.
         file: PathBuf,
@@ -27,6 +27,16 @@ pub enum PlanError {
         /// What was expected.
         message: String,
     },
+}
+
+/// `file:line:col: field: message`, leaving out what is not known.
+fn invalid_text(file: &Path, location: &str, field: &str, message: &str) -> String {
+    let file = file.display();
+    match (location.is_empty(), field.is_empty()) {
+        (true, true) => format!("{file}: {message}"),
+        (false, true) => format!("{file}:{location} {message}"),
+        _ => format!("{file}:{location}{field}: {message}"),
+    }
 }
 
 impl PlanError {
@@ -83,6 +93,15 @@ pub fn parse_document<T: serde::de::DeserializeOwned>(
             invalid(loc, path, msg)
         })
     } else {
+        if let Some((line, col)) = too_deep(text) {
+            return Err(invalid(
+                format!("{line}:{col}:"),
+                String::new(),
+                format!(
+                    "nested more than {MAX_DEPTH} levels deep; documents this deep are refused"
+                ),
+            ));
+        }
         let de = yaml_serde::Deserializer::from_str(text);
         serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
@@ -96,6 +115,45 @@ pub fn parse_document<T: serde::de::DeserializeOwned>(
             invalid(loc, path, msg)
         })
     }
+}
+
+/// The deepest nesting a YAML document may have. Real documents nest a
+/// dozen levels; the YAML parser's time grows with the square of the depth
+/// (100,000 levels take minutes), so deeper text is refused before parsing.
+pub const MAX_DEPTH: usize = 128;
+
+/// Where the text first nests deeper than [`MAX_DEPTH`]: flow collections
+/// (`[`, `{`), block sequences on one line (`- - -`), or indentation. A
+/// cheap over-approximation (brackets in quoted strings count too), fine
+/// for a limit this far above real documents.
+fn too_deep(text: &str) -> Option<(usize, usize)> {
+    let mut flow = 0usize;
+    for (n, line) in text.lines().enumerate() {
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let mut block = indent / 2;
+        let mut rest = line.trim_start();
+        while let Some(r) = rest.strip_prefix("- ") {
+            block += 1;
+            rest = r.trim_start();
+        }
+        if block > MAX_DEPTH {
+            return Some((n + 1, 1));
+        }
+        for (c, ch) in line.char_indices() {
+            match ch {
+                '#' if flow == 0 => break,
+                '[' | '{' => {
+                    flow += 1;
+                    if flow + block > MAX_DEPTH {
+                        return Some((n + 1, c + 1));
+                    }
+                }
+                ']' | '}' => flow = flow.saturating_sub(1),
+                _ => {}
+            }
+        }
+    }
+    None
 }
 
 /// Parsers append "at line X column Y"; we print the location up front instead.
@@ -121,6 +179,18 @@ mod tests {
         parse_plan(Path::new("plan.yaml"), text)
             .unwrap_err()
             .to_string()
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_parsing() {
+        let deep = format!("a: {}1{}\n", "[".repeat(100_000), "]".repeat(100_000));
+        let e = err(&deep);
+        assert!(e.contains("plan.yaml:1:"), "{e}");
+        assert!(e.contains("nested more than 128 levels"), "{e}");
+        let dashes = format!("{}1\n", "- ".repeat(1000));
+        assert!(err(&dashes).contains("nested more than"));
+        // Real documents pass.
+        assert!(!err("scenarios: [{name: a, steps: [{request: {url: /}}]}]\n").contains("nested"));
     }
 
     #[test]

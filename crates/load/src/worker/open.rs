@@ -55,6 +55,10 @@ pub(crate) async fn drive(
                 _ = timer.sleep_until(due) => {}
                 _ = ctx.wake.notified() => continue,
             }
+        } else if j % 1024 == 1023 {
+            // Far behind the schedule this loop never sleeps: let the users
+            // and the stop signal run.
+            tokio::task::yield_now().await;
         }
         j += 1;
         if q.due.borrow().len() as u64 >= max_backlog.max(1) {

@@ -159,7 +159,8 @@ fn validation_reports_every_problem_at_once() {
     let out = run(&["load", plan.to_str().unwrap()], Duration::from_secs(10));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("4 problem(s)"), "{err}");
+    assert!(err.contains("4 problems:"), "{err}");
+    assert!(!err.contains("::"), "{err}");
     assert!(
         err.contains("scenarios[0].steps[0].request.url: variable `${who}` is never set"),
         "{err}"
@@ -260,4 +261,71 @@ fn bad_flags_are_usage_errors() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("--rate"));
     let out = run(&["--version"], Duration::from_secs(10));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("squall "));
+}
+
+/// Inputs that used to connect to port 80, spin a CPU, eat memory or send
+/// injected headers: each is a located usage error (exit 2) before any
+/// request.
+#[test]
+fn bad_input_is_refused_before_any_request() {
+    let dir = tempdir();
+    let deep = write(
+        dir.path(),
+        "deep.yaml",
+        &format!(
+            "scenarios: {}{}\n",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        ),
+    );
+    let named_all = write(
+        dir.path(),
+        "all.yaml",
+        "scenarios: [{name: s, steps: [{request: {name: all, url: \"http://127.0.0.1:1/\"}}]}]\nload: {model: closed, stages: [{users: 1, for: 1s}]}\n",
+    );
+    let burst = write(
+        dir.path(),
+        "burst.yaml",
+        "scenarios: [{name: s, steps: [{request: {url: \"http://127.0.0.1:1/\"}}]}]\nload: {model: open, stages: [{burst: 1000000000000}]}\n",
+    );
+    let u = "http://127.0.0.1:1/";
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["http://127.0.0.1:99999/"],
+            "port \"99999\" is not a number from 1 to 65535",
+        ),
+        (vec!["http://127.0.0.1:65536/"], "port \"65536\""),
+        (vec!["http://127.0.0.1:abc/"], "port \"abc\""),
+        (vec!["http://127.0.0.1:-1/"], "port \"-1\""),
+        (vec!["http://127.0.0.1:/"], "port \"\""),
+        (vec!["127.0.0.1:8080/"], "write \"http://127.0.0.1:8080/\""),
+        (
+            vec![u, "--rate", "1e9"],
+            "over the limit of 1000000 arrivals per second",
+        ),
+        (vec![u, "-c", "100000000"], "over the limit of 100000 users"),
+        (
+            vec![u, "-H", "X-A: a\r\nInjected: yes"],
+            "a header value cannot contain CR, LF or NUL",
+        ),
+        (vec![u, "-H", "X A: b"], "is not a valid header name"),
+        (vec![u, "--threads", "0"], "must be at least 1"),
+        (vec![u, "-n", "0"], "must be at least 1"),
+        (vec![deep.to_str().unwrap()], "nested more than 128 levels"),
+        (vec![named_all.to_str().unwrap()], "`all` is reserved"),
+        (
+            vec![burst.to_str().unwrap()],
+            "over the limit of 1000000 iterations at once",
+        ),
+    ];
+    for (args, needle) in cases {
+        let mut full = vec!["load"];
+        full.extend(&args);
+        full.extend(["-d", "1s"]);
+        let out = run(&full, Duration::from_secs(20));
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {t}");
+        assert!(t.contains(needle), "{args:?}: missing {needle:?} in {t}");
+        assert!(!t.contains("::"), "{args:?}: {t}");
+    }
 }
