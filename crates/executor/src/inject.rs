@@ -32,10 +32,16 @@ pub async fn call(
     url: &str,
     body: Option<String>,
 ) -> Result<(u16, String), InjectError> {
-    let req = Request::builder()
+    let mut req = Request::builder()
         .method(method.clone())
         .uri(url)
-        .header("content-type", "application/json")
+        .header("content-type", "application/json");
+    // APIs that require a token (squall proxy beyond loopback) get the
+    // operator's, from the environment.
+    if let Ok(Some(t)) = squall_http::token_from(None) {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let req = req
         .body(Full::new(Bytes::from(body.unwrap_or_default())))
         .map_err(|e| InjectError(format!("{method} {url}: {e}")))?;
     let resp = tokio::time::timeout(Duration::from_secs(5), c.request(req))

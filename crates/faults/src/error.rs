@@ -24,9 +24,13 @@ pub enum FaultError {
     /// The injectors are halted by the kill switch.
     #[error("halted: {0}")]
     Halted(String),
-    /// The caller may not do this (a browser calling the API).
+    /// The caller may not do this (a browser, a foreign `Host`, a command
+    /// the API was not started to run).
     #[error("{0}")]
     Forbidden(String),
+    /// The caller did not give the API's token.
+    #[error("{0}")]
+    Unauthorized(String),
     /// The operating system refused (bind, signal, spawn...).
     #[error("{0}")]
     Io(String),
@@ -47,6 +51,7 @@ impl FaultError {
             FaultError::Invalid { .. } => 400,
             FaultError::NotFound(_) => 404,
             FaultError::Forbidden(_) => 403,
+            FaultError::Unauthorized(_) => 401,
             FaultError::Conflict(_) => 409,
             FaultError::Cap(_) | FaultError::Halted(_) => 422,
             FaultError::Io(_) => 500,

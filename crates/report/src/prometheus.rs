@@ -7,13 +7,8 @@
 
 use std::fmt::Write;
 
+use squall_http::prometheus::label_value as label;
 use squall_metrics::{Interval, Snapshot};
-
-fn label(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
 
 /// Renders the exposition text for the cumulative interval and the last second.
 pub fn render(total: &Interval, last: Option<&Snapshot>) -> String {

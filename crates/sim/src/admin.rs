@@ -40,6 +40,9 @@ pub struct PutFault {
 }
 
 pub(crate) async fn handle(svc: &Arc<Service>, req: Request<Incoming>) -> Response<Body> {
+    if let Some(refusal) = http_util::refused(&req, svc.addr, &svc.directory) {
+        return refusal;
+    }
     let path = req.uri().path().trim_end_matches('/').to_string();
     match (req.method().clone(), path.as_str()) {
         (Method::GET, "/_sim/health") => http_util::json(

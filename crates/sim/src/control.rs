@@ -33,6 +33,9 @@ pub struct Control {
     client: Client,
     rng: Mutex<StdRng>,
     supervision: Option<Arc<Supervision>>,
+    /// Where the control plane listens (set when it starts serving), for
+    /// its `Host` check.
+    pub listen: std::sync::OnceLock<std::net::SocketAddr>,
 }
 
 impl Control {
@@ -48,6 +51,7 @@ impl Control {
             client: http_util::client(),
             rng: Mutex::new(StdRng::seed_from_u64(seed ^ 0x5eed_c0de)),
             supervision,
+            listen: std::sync::OnceLock::new(),
         }
     }
 
@@ -58,6 +62,14 @@ impl Control {
 
     /// Handles one control-plane request.
     pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Body> {
+        let listen = self
+            .listen
+            .get()
+            .copied()
+            .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+        if let Some(refusal) = http_util::refused(&req, listen, &self.directory) {
+            return refusal;
+        }
         let path = req.uri().path().trim_end_matches('/').to_string();
         let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         match (req.method().clone(), parts.as_slice()) {
@@ -121,7 +133,7 @@ impl Control {
         let mut all_ok = true;
         for (name, auth) in self.services() {
             let url = format!("http://{auth}/_sim/health");
-            let req = Request::get(&url)
+            let req = http_util::with_token(Request::get(&url))
                 .body(Full::new(Bytes::new()))
                 .expect("valid request");
             let ok = matches!(
@@ -142,7 +154,9 @@ impl Control {
         if let Err((field, name)) = check_tree(directory, &route, "") {
             return http_util::error(
                 400,
-                format!("no service named {name:?} and not a URL"),
+                format!(
+                    "no service named {name:?} (a URL must lead to a topology service or a host in SQUALL_SIM_ALLOW_HOSTS)"
+                ),
                 Some(&field),
             );
         }
@@ -198,7 +212,7 @@ impl Control {
             Ok(b) => b.to_bytes(),
             Err(e) => return http_util::error(400, format!("cannot read the body: {e}"), None),
         };
-        let out = Request::builder()
+        let out = http_util::with_token(Request::builder())
             .method(method)
             .uri(url)
             .header("content-type", "application/json")

@@ -32,6 +32,52 @@ pub fn client() -> Client {
         .build(connector)
 }
 
+/// Refuses an admin or control-plane request whose `Host` is not this
+/// machine, a topology service or an allowed host (DNS rebinding from a web
+/// page), or that lacks the token (`$SQUALL_TOKEN`, required when the
+/// server listens beyond loopback). The data plane is not guarded: it is
+/// the system under test.
+pub fn refused<B>(
+    req: &Request<B>,
+    listen: std::net::SocketAddr,
+    directory: &crate::service::Directory,
+) -> Option<Response<Body>> {
+    let names: Vec<String> = directory
+        .read()
+        .expect("directory lock")
+        .keys()
+        .cloned()
+        .chain(crate::service::allowed_hosts().iter().cloned())
+        .collect();
+    let token = squall_http::token_from(None).ok().flatten();
+    // Health and metrics are read by probes and scrapers that carry no
+    // token (Kubernetes, Prometheus): Host check only.
+    let read_only = req.method() == hyper::Method::GET
+        && matches!(req.uri().path(), "/_sim/health" | "/_sim/metrics");
+    let authority = req.uri().authority().map(|a| a.as_str());
+    let checked = if read_only {
+        squall_http::Access::hosts_only(listen, &names).check_host(req.headers(), authority)
+    } else {
+        match squall_http::Access::new(listen, &names, token) {
+            Err(e) => Err(squall_http::Refusal {
+                status: 401,
+                message: e.to_string(),
+            }),
+            Ok(a) => a.check(req.headers(), authority),
+        }
+    };
+    checked.err().map(|r| error(r.status, r.message, None))
+}
+
+/// Adds the operator's token (`$SQUALL_TOKEN`) to a call to another
+/// service's admin API.
+pub fn with_token(b: hyper::http::request::Builder) -> hyper::http::request::Builder {
+    match squall_http::token_from(None) {
+        Ok(Some(t)) => b.header("authorization", format!("Bearer {t}")),
+        _ => b,
+    }
+}
+
 /// A JSON response.
 pub fn json<T: Serialize>(status: u16, v: &T) -> Response<Body> {
     let body = serde_json::to_vec(v).expect("plain data serializes");

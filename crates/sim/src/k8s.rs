@@ -133,6 +133,10 @@ fn deployment(
                             "--supervised",
                         ],
                         "ports": [{"name": "http", "containerPort": port, "protocol": "TCP"}],
+                        // The admin API beyond loopback needs a token:
+                        // `kubectl create secret generic squall-sim --from-literal=token=...`.
+                        "env": [{"name": "SQUALL_TOKEN", "valueFrom": {"secretKeyRef": {
+                            "name": "squall-sim", "key": "token", "optional": true}}}],
                         "readinessProbe": probe(1, 5),
                         "livenessProbe": probe(5, 10),
                         "resources": {

@@ -1,4 +1,5 @@
-//! Accept loops for services and the control plane, shared by every mode.
+//! Serving services and the control plane, shared by every mode (the
+//! accept loop with back-off is `squall_http::accept_loop`).
 
 use std::sync::Arc;
 
@@ -23,15 +24,11 @@ impl std::fmt::Display for Aborted {
 impl std::error::Error for Aborted {}
 
 /// Serves one service until `stop` turns true; connections in flight end then too.
-pub async fn serve_service(l: TcpListener, svc: Arc<Service>, mut stop: watch::Receiver<bool>) {
-    loop {
-        let (stream, _) = tokio::select! {
-            r = l.accept() => match r { Ok(x) => x, Err(_) => continue },
-            _ = stop.wait_for(|s| *s) => return,
-        };
-        let _ = stream.set_nodelay(true);
+pub async fn serve_service(l: TcpListener, svc: Arc<Service>, stop: watch::Receiver<bool>) {
+    let conn_stop = stop.clone();
+    squall_http::accept_loop(l, stop, move |stream| {
         let svc = svc.clone();
-        let mut stop = stop.clone();
+        let mut stop = conn_stop.clone();
         tokio::spawn(async move {
             let handler = hyper::service::service_fn(move |req| {
                 let svc = svc.clone();
@@ -51,16 +48,16 @@ pub async fn serve_service(l: TcpListener, svc: Arc<Service>, mut stop: watch::R
                 _ = stop.wait_for(|s| *s) => {}
             }
         });
-    }
+    })
+    .await;
 }
 
 /// Serves the control plane until `stop` turns true.
-pub async fn serve_control(l: TcpListener, control: Arc<Control>, mut stop: watch::Receiver<bool>) {
-    loop {
-        let (stream, _) = tokio::select! {
-            r = l.accept() => match r { Ok(x) => x, Err(_) => continue },
-            _ = stop.wait_for(|s| *s) => return,
-        };
+pub async fn serve_control(l: TcpListener, control: Arc<Control>, stop: watch::Receiver<bool>) {
+    if let Ok(a) = l.local_addr() {
+        let _ = control.listen.set(a);
+    }
+    squall_http::accept_loop(l, stop, move |stream| {
         let control = control.clone();
         tokio::spawn(async move {
             let handler = hyper::service::service_fn(move |req| {
@@ -71,5 +68,6 @@ pub async fn serve_control(l: TcpListener, control: Arc<Control>, mut stop: watc
                 .serve_connection(TokioIo::new(stream), handler)
                 .await;
         });
-    }
+    })
+    .await;
 }

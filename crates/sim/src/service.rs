@@ -229,14 +229,46 @@ impl Service {
 
 /// Resolves a designation against a directory.
 pub fn resolve(directory: &Directory, designation: &str) -> Option<String> {
-    if designation.starts_with("http://") || designation.starts_with("https://") {
-        return Some(designation.to_string());
+    if let Some(rest) = designation
+        .strip_prefix("http://")
+        .or_else(|| designation.strip_prefix("https://"))
+    {
+        // A URL must lead to a service of the topology (by its address, or
+        // its name as in Kubernetes) or to a host the operator allowed:
+        // a simulator must not be a relay to any URL on the network.
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let host = match authority.rsplit_once(':') {
+            Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => h,
+            _ => authority,
+        };
+        let d = directory.read().expect("directory lock");
+        let known = d.values().any(|a| a == authority)
+            || d.contains_key(host)
+            || allowed_hosts().iter().any(|h| h == host || h == authority);
+        return known.then(|| designation.to_string());
     }
     directory
         .read()
         .expect("directory lock")
         .get(designation)
         .map(|a| format!("http://{a}/"))
+}
+
+/// Hosts (or `host:port`) that URL designations may name besides the
+/// topology's services: `SQUALL_SIM_ALLOW_HOSTS`, comma-separated.
+pub const ALLOW_HOSTS_ENV: &str = "SQUALL_SIM_ALLOW_HOSTS";
+
+/// See [`ALLOW_HOSTS_ENV`].
+pub fn allowed_hosts() -> &'static [String] {
+    static HOSTS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    HOSTS.get_or_init(|| {
+        std::env::var(ALLOW_HOSTS_ENV)
+            .unwrap_or_default()
+            .split(',')
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .collect()
+    })
 }
 
 /// Ends this process for the `crash` fault; the supervisor restarts it.

@@ -214,7 +214,7 @@ async fn call_child(
         return (
             None,
             Some(format!(
-                "{}: unknown service (not in the topology and not a URL)",
+                "{}: unknown service (not in the topology; a URL must lead to a topology service or a host in SQUALL_SIM_ALLOW_HOSTS)",
                 child.designation
             )),
         );

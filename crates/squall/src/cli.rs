@@ -80,6 +80,9 @@ pub struct RunCommon {
     /// Serve Prometheus metrics of the main run at http://ADDR/metrics.
     #[arg(long, value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
+
+    #[command(flatten)]
+    pub door: crate::door::DoorArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -257,6 +260,9 @@ pub struct LoadArgs {
     /// Serve Prometheus metrics at this address while running, e.g. 127.0.0.1:9464.
     #[arg(long)]
     pub metrics_listen: Option<SocketAddr>,
+
+    #[command(flatten)]
+    pub door: crate::door::DoorArgs,
 
     /// Seed for random choices (think times, feeders).
     #[arg(long, default_value_t = 1)]

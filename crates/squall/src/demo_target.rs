@@ -20,20 +20,19 @@ pub const DEMO_PLAN: &str = include_str!("../assets/demo-plan.yaml");
 pub async fn start() -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        let mut n: u64 = 0;
-        while let Ok((stream, _)) = listener.accept().await {
-            let _ = stream.set_nodelay(true);
-            n += 1;
-            let seed = n;
-            tokio::spawn(async move {
-                let svc = hyper::service::service_fn(move |req| handle(req, seed));
-                let _ = auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
-            });
-        }
-    });
+    // No stop: it serves until the process exits (the sender is dropped).
+    let (_, never) = tokio::sync::watch::channel(false);
+    let mut n: u64 = 0;
+    tokio::spawn(squall_http::accept_loop(listener, never, move |stream| {
+        n += 1;
+        let seed = n;
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req| handle(req, seed));
+            let _ = auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
+        });
+    }));
     Ok(addr)
 }
 

@@ -32,6 +32,14 @@ pub struct ProxyArgs {
     #[arg(long)]
     pub allow_remote_listen: bool,
 
+    /// Accept `restart` faults, which run a shell command, over the API
+    /// (off by default; requires a token).
+    #[arg(long)]
+    pub allow_commands: bool,
+
+    #[command(flatten)]
+    pub door: crate::door::DoorArgs,
+
     /// Threads that carry traffic [default: one per core].
     #[arg(long)]
     pub threads: Option<usize>,
@@ -302,6 +310,23 @@ pub async fn proxy(args: ProxyArgs) -> anyhow::Result<u8> {
             .await
             .map_err(|e| exit::InvalidInput(format!("{}: {e}", path.display())))?;
     }
+    let mut access = args.door.access(args.listen)?;
+    if args.allow_commands && !access.has_token() {
+        match args.door.token()? {
+            Some(t) => {
+                access = access
+                    .with_token(t)
+                    .map_err(|e| exit::InvalidInput(e.to_string()))?
+            }
+            None => {
+                return Err(exit::InvalidInput(format!(
+                    "--allow-commands lets API callers run shell commands, so it needs a token: --token-file FILE or {}",
+                    squall_http::access::TOKEN_ENV
+                ))
+                .into());
+            }
+        }
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -314,7 +339,16 @@ pub async fn proxy(args: ProxyArgs) -> anyhow::Result<u8> {
         eprintln!("  proxy {name}: {}", serde_json::to_string(&p)?);
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let server = tokio::spawn(squall_faults::api::serve(listener, agent.clone(), stop_rx));
+    let options = squall_faults::api::ApiOptions {
+        access,
+        allow_commands: args.allow_commands,
+    };
+    let server = tokio::spawn(squall_faults::api::serve(
+        listener,
+        agent.clone(),
+        options,
+        stop_rx,
+    ));
     StopSignals::new().next().await;
     let _ = stop_tx.send(true);
     let _ = server.await;

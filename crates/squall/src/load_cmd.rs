@@ -31,7 +31,7 @@ pub async fn run(args: LoadArgs) -> Result<u8> {
         None,
     )));
     if let Some(addr) = args.metrics_listen {
-        let bound = metrics_server::start(addr, live.clone())
+        let bound = metrics_server::start(addr, args.door.access(addr)?, live.clone())
             .await
             .with_context(|| format!("cannot serve metrics on {addr}"))?;
         eprintln!("squall: Prometheus metrics at http://{bound}/metrics");

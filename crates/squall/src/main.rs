@@ -5,6 +5,7 @@ mod chaos_cmd;
 mod chaos_log;
 mod cli;
 mod demo_target;
+mod door;
 mod exit;
 mod fault_cmd;
 mod load_cmd;

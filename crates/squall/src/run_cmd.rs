@@ -65,7 +65,7 @@ async fn go(file: PathBuf, text: String, common: RunCommon) -> Result<u8> {
                 squall_metrics::Interval::new(&[], &[]),
                 None,
             )));
-            let bound = crate::metrics_server::start(addr, live.clone())
+            let bound = crate::metrics_server::start(addr, common.door.access(addr)?, live.clone())
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot serve metrics on {addr}: {e}"))?;
             eprintln!("squall: Prometheus metrics at http://{bound}/metrics");

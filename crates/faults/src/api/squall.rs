@@ -26,17 +26,19 @@ struct Renew {
 /// Answers a `/squall/...` route, or none.
 pub async fn route(
     agent: &Agent,
+    allow_commands: bool,
     method: &Method,
     segs: &[&str],
     body: Incoming,
 ) -> Option<Response<Body>> {
-    dispatch(agent, method, segs, body)
+    dispatch(agent, allow_commands, method, segs, body)
         .await
         .unwrap_or_else(|e| Some(http::error(&e)))
 }
 
 async fn dispatch(
     agent: &Agent,
+    allow_commands: bool,
     method: &Method,
     segs: &[&str],
     body: Incoming,
@@ -49,6 +51,11 @@ async fn dispatch(
         ),
         (&Method::POST, ["squall", "faults"]) => {
             let fault = Agent::parse(http::read_json(body).await?)?;
+            if matches!(fault, crate::agent::HostFault::Restart { .. }) && !allow_commands {
+                return Err(FaultError::Forbidden(
+                    "restart runs a shell command; start squall proxy with --allow-commands (which also requires a token) to accept it".into(),
+                ));
+            }
             http::json(201, &agent.apply(fault).await?)
         }
         (&Method::DELETE, ["squall", "faults"]) => {

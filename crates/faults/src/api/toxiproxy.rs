@@ -94,6 +94,7 @@ async fn dispatch(
 
 /// Prometheus text: connections and bytes per proxy, faults in force.
 fn metrics(agent: &Agent) -> String {
+    use squall_http::prometheus::label_value;
     let mut out = String::new();
     out.push_str("# HELP squall_proxy_connections_total Connections accepted by a proxy.\n");
     out.push_str("# TYPE squall_proxy_connections_total counter\n");
@@ -102,7 +103,7 @@ fn metrics(agent: &Agent) -> String {
         let _ = writeln!(
             out,
             "squall_proxy_connections_total{{proxy=\"{}\"}} {}",
-            p.name,
+            label_value(&p.name),
             p.accepted()
         );
     }
@@ -124,7 +125,7 @@ fn metrics(agent: &Agent) -> String {
             let _ = writeln!(
                 out,
                 "squall_proxy_bytes_total{{proxy=\"{}\",direction=\"{dir}\"}} {n}",
-                p.name
+                label_value(&p.name)
             );
         }
     }

@@ -142,11 +142,16 @@ impl Proxies {
     }
 
     /// Creates and starts a proxy (409 when the name is taken).
+    ///
+    /// Names go into the API's paths (`/proxies/NAME/toxics`), so `/`,
+    /// whitespace and control characters are refused (Toxiproxy takes them
+    /// and then cannot address the proxy).
     pub async fn create(&self, req: ProxyRequest) -> Result<ProxyView, FaultError> {
         let name = req
             .name
             .filter(|n| !n.is_empty())
             .ok_or_else(|| FaultError::invalid("name", "missing required field: name"))?;
+        check_name(&name).map_err(|m| FaultError::invalid("name", m))?;
         let upstream = req
             .upstream
             .filter(|u| !u.is_empty())
@@ -178,6 +183,9 @@ impl Proxies {
                     format!("[{i}].name"),
                     "missing required field: name",
                 ));
+            }
+            if let Some(Err(m)) = r.name.as_deref().map(check_name) {
+                return Err(FaultError::invalid(format!("[{i}].name"), m));
             }
             if r.upstream.as_deref().is_none_or(str::is_empty) {
                 return Err(FaultError::invalid(
@@ -496,5 +504,19 @@ impl Proxies {
             _ => p.edit_toxics(|v| v.retain(|x| x.uid != t.uid)),
         }
         Ok(())
+    }
+}
+
+/// A proxy name usable in the API's paths.
+fn check_name(name: &str) -> Result<(), String> {
+    match name
+        .chars()
+        .find(|c| *c == '/' || c.is_whitespace() || c.is_control())
+    {
+        Some(c) => Err(format!(
+            "{name:?}: a proxy name cannot contain {c:?} (it goes into the API's paths)"
+        )),
+        None if name.len() > 200 => Err("a proxy name is at most 200 bytes".into()),
+        None => Ok(()),
     }
 }

@@ -118,25 +118,42 @@ impl ToxicKind {
             ));
         }
         let get = |name: &str| -> Result<u64, FaultError> { attr_u64(attrs, name) };
+        // Times are milliseconds (slicer's delay microseconds): no toxic
+        // waits longer than a fault may last (an hour).
+        let ms = |name: &str| -> Result<u64, FaultError> {
+            let v = get(name)?;
+            let cap = if kind == "slicer" {
+                MAX_TOXIC_MS * 1000
+            } else {
+                MAX_TOXIC_MS
+            };
+            if v > cap {
+                return Err(FaultError::invalid(
+                    format!("attributes.{name}"),
+                    format!("{v} is over the limit of {cap} (an hour)"),
+                ));
+            }
+            Ok(v)
+        };
         Ok(match kind {
             "latency" => ToxicKind::Latency {
-                latency: get("latency")?,
-                jitter: get("jitter")?,
+                latency: ms("latency")?,
+                jitter: ms("jitter")?,
             },
             "bandwidth" => ToxicKind::Bandwidth { rate: get("rate")? },
             "slow_close" => ToxicKind::SlowClose {
-                delay: get("delay")?,
+                delay: ms("delay")?,
             },
             "timeout" => ToxicKind::Timeout {
-                timeout: get("timeout")?,
+                timeout: ms("timeout")?,
             },
             "reset_peer" => ToxicKind::ResetPeer {
-                timeout: get("timeout")?,
+                timeout: ms("timeout")?,
             },
             "slicer" => ToxicKind::Slicer {
                 average_size: get("average_size")?,
                 size_variation: get("size_variation")?,
-                delay: get("delay")?,
+                delay: ms("delay")?,
             },
             _ => ToxicKind::LimitData {
                 bytes: get("bytes")?,
@@ -185,6 +202,9 @@ impl ToxicKind {
             .collect()
     }
 }
+
+/// The longest wait a toxic's attribute may ask for, in milliseconds.
+pub const MAX_TOXIC_MS: u64 = 3_600_000;
 
 fn attr_u64(attrs: &Map<String, Value>, name: &str) -> Result<u64, FaultError> {
     match attrs.get(name) {

@@ -8,7 +8,7 @@ use nix::sys::signal::Signal;
 use serde_json::json;
 
 use crate::fault_util::{Agent, eventually, signal, state, victim};
-use crate::sim_util::http;
+use crate::sim_util::{http, http_with};
 use crate::util::{squall, tempdir, text};
 
 /// Starts `squall fault pause --pid PID --for FOR` and waits until the
@@ -146,17 +146,32 @@ fn the_agent_pauses_over_http_its_kill_9_still_continues_the_process_and_restart
     );
     drop(agent);
 
-    // Kill by pid with a signal; restart runs the command.
-    let agent = Agent::start(dir.path());
+    // Restart runs a command: refused unless the agent was started to
+    // allow it, and then only with its token.
     let marker = dir.path().join("restarted");
-    let r = http(
+    let restart = json!({"type": "restart", "pid": pid, "signal": "KILL",
+                         "command": format!("touch {}", marker.display()), "grace_ms": 2000})
+    .to_string();
+    let plain = Agent::start(dir.path());
+    let r = http("POST", &plain.url("/squall/faults"), Some(&restart));
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("--allow-commands"), "{}", r.body);
+    drop(plain);
+    let token = "test-token-0123456789";
+    let agent = Agent::start_env(
+        dir.path(),
+        &["--allow-commands"],
+        &[("SQUALL_TOKEN", token)],
+    );
+    let r = http("POST", &agent.url("/squall/faults"), Some(&restart));
+    assert_eq!(r.status, 401, "no token: {}", r.body);
+    assert_eq!(state(pid), Some('S'), "nothing done without the token");
+    let bearer = format!("Bearer {token}");
+    let r = http_with(
         "POST",
         &agent.url("/squall/faults"),
-        Some(
-            &json!({"type": "restart", "pid": pid, "signal": "KILL",
-                    "command": format!("touch {}", marker.display()), "grace_ms": 2000})
-            .to_string(),
-        ),
+        Some(&restart),
+        &[("Authorization", &bearer)],
     );
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.json()["signalled"], json!([pid]));

@@ -21,10 +21,15 @@ impl Agent {
     }
 
     pub fn start_with(state_dir: &Path, extra: &[&str]) -> Agent {
+        Self::start_env(state_dir, extra, &[])
+    }
+
+    pub fn start_env(state_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Agent {
         let mut child = squall()
             .args(["proxy", "--listen", "127.0.0.1:0", "--state-dir"])
             .arg(state_dir)
             .args(extra)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

@@ -11,8 +11,8 @@ use serde_json::json;
 use crate::fault_util::{
     Agent, blob_server, blob_then_hold, drain, echo_server, eventually, http_blob_server,
 };
-use crate::sim_util::http;
-use crate::util::{python, repo_root, tempdir};
+use crate::sim_util::{http, http_with};
+use crate::util::{python, repo_root, run, tempdir, text};
 
 const BLOB: usize = 64 * 1024;
 
@@ -300,6 +300,20 @@ fn bad_input_gets_a_json_error_naming_the_field() {
     let cases: &[(&str, &str, &str, u16, &str)] = &[
         (
             "POST",
+            "/proxies",
+            r#"{"name": "a/b", "upstream": "127.0.0.1:1"}"#,
+            400,
+            "cannot contain '/'",
+        ),
+        (
+            "POST",
+            "/proxies/p/toxics",
+            r#"{"type": "latency", "attributes": {"latency": 1e18}}"#,
+            400,
+            "attributes.latency",
+        ),
+        (
+            "POST",
             "/proxies/p/toxics",
             r#"{"type": "lag"}"#,
             400,
@@ -510,4 +524,54 @@ fn proxies_can_be_created_from_a_config_file_at_start() {
     let t = crate::util::text(&out);
     assert_eq!(out.status.code(), Some(2), "{t}");
     assert!(t.contains("bad.json: line 2"), "{t}");
+}
+
+/// A web page that reaches 127.0.0.1 through a rebound DNS name sends its
+/// own name in Host: refused. Beyond loopback the API needs a token, and
+/// commands need a flag and a token.
+#[test]
+fn the_api_refuses_foreign_hosts_and_needs_a_token_beyond_loopback() {
+    let dir = tempdir();
+    let agent = Agent::start(dir.path());
+    let r = http_with(
+        "GET",
+        &agent.url("/proxies"),
+        None,
+        &[("Host", "evil.example:8474")],
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("not this machine"), "{}", r.body);
+    let r = http_with(
+        "GET",
+        &agent.url("/proxies"),
+        None,
+        &[("Host", "localhost:8474")],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    for args in [
+        vec!["proxy", "--listen", "0.0.0.0:0"],
+        vec!["proxy", "--listen", "127.0.0.1:0", "--allow-commands"],
+    ] {
+        let out = run(&args, Duration::from_secs(20));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        assert!(text(&out).contains("token"), "{args:?}: {}", text(&out));
+    }
+}
+
+/// Proxy names go into label values escaped, so a name cannot forge lines.
+#[test]
+fn proxy_names_are_escaped_in_metrics() {
+    let dir = tempdir();
+    let agent = Agent::start(dir.path());
+    let r = http(
+        "POST",
+        &agent.url("/proxies"),
+        Some(r#"{"name": "a\"b", "listen": "127.0.0.1:0", "upstream": "127.0.0.1:1"}"#),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let m = http("GET", &agent.url("/metrics"), None).body;
+    assert!(
+        m.contains(r#"squall_proxy_connections_total{proxy="a\"b"} 0"#),
+        "{m}"
+    );
 }

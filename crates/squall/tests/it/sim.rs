@@ -139,7 +139,7 @@ fn faults_end_requests_and_failures_become_error_entries() {
     assert!(
         errors
             .iter()
-            .any(|e| e.contains("127.0.0.1:1") && e.contains("refused")),
+            .any(|e| e.contains("127.0.0.1:1") && e.contains("SQUALL_SIM_ALLOW_HOSTS")),
         "{errors:?}"
     );
     assert_eq!(j["response"][0]["errors"][0], "injected error 503");
@@ -375,4 +375,48 @@ fn bad_topologies_exit_2_with_the_line() {
         Duration::from_secs(10),
     );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}
+
+/// The admin API and the control plane serve only callers that name this
+/// machine or a topology service in Host (DNS rebinding), and a tree cannot
+/// make the simulator call URLs outside the topology.
+#[test]
+fn admin_and_control_refuse_foreign_hosts_and_urls_outside_the_topology() {
+    let dir = tempdir();
+    let sim = Sim::start(&write(dir.path(), "t.yaml", FOUR), &[]);
+    let evil = [("Host", "evil.example")];
+    let r = http_with("GET", &format!("{}/services", sim.control), None, &evil);
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = http_with(
+        "GET",
+        &format!("{}/_sim/faults", sim.url("service_1")),
+        None,
+        &evil,
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    // A topology service's name is a valid Host (as in Kubernetes).
+    let r = http_with(
+        "GET",
+        &format!("{}/_sim/faults", sim.url("service_1")),
+        None,
+        &[("Host", "service_2:8080")],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    // The data plane is the system under test: any Host.
+    let r = http_with("GET", sim.url("service_1"), None, &evil);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = http(
+        "POST",
+        &format!("{}/tree", sim.control),
+        Some(r#"{"designation": "http://192.0.2.1:80/"}"#),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("SQUALL_SIM_ALLOW_HOSTS"), "{}", r.body);
+    // A URL that leads to a topology service is fine.
+    let r = http(
+        "POST",
+        &format!("{}/tree", sim.control),
+        Some(&format!(r#"{{"designation": "{}"}}"#, sim.url("service_2"))),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
 }

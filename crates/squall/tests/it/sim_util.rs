@@ -85,6 +85,12 @@ impl Resp {
 
 /// One request over a fresh connection (`Connection: close`).
 pub fn http(method: &str, url: &str, body: Option<&str>) -> Resp {
+    http_with(method, url, body, &[])
+}
+
+/// [`http`] with extra header lines (`("Host", "evil.example")` replaces
+/// the Host header).
+pub fn http_with(method: &str, url: &str, body: Option<&str>, headers: &[(&str, &str)]) -> Resp {
     let rest = url.strip_prefix("http://").expect("http URL");
     let (host, path) = rest
         .split_once('/')
@@ -94,8 +100,17 @@ pub fn http(method: &str, url: &str, body: Option<&str>) -> Resp {
     let mut s = TcpStream::connect(host).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let b = body.unwrap_or("");
+    let host_header = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("host"))
+        .map_or(host, |(_, v)| *v);
+    let extra: String = headers
+        .iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("host"))
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{b}",
+        "{method} {path} HTTP/1.1\r\nHost: {host_header}\r\n{extra}Connection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{b}",
         b.len()
     );
     s.write_all(req.as_bytes()).unwrap();
