@@ -207,7 +207,7 @@ impl Threshold {
             | Metric::ReqWaiting
             | Metric::ReqConnecting
             | Metric::ReqFailed => requests > 0,
-            Metric::IterationDuration => total.iterations.duration.len() > 0,
+            Metric::IterationDuration => !total.iterations.duration.is_empty(),
             Metric::Checks => {
                 let (p, f) = total.check_totals();
                 p + f > 0

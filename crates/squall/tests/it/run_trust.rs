@@ -16,32 +16,28 @@ fn faults_the_injector_would_refuse_stop_the_run_before_it_starts() {
     let dir = tempdir();
     let sim = Sim::start(&write(dir.path(), "t.yaml", ONE_SERVICE), &[]);
     let a = sim.url("a").to_string();
-    let fault = |f: &str| format!("  - {{at: 1s, for: 1s, fault: {f}}}\n");
-    let body = format!(
-        "title: refused\n{}faults:\n{}{}{}{}{}{}{}{}{}",
-        simple_workload(&a, 2),
-        fault(&format!(
-            "{{type: latency, url: \"{a}\", args: {{dleay: 100}}}}"
-        )),
-        fault(&format!(
-            "{{type: latency, url: \"{a}\", args: {{delay: \"300\"}}}}"
-        )),
-        fault(&format!(
-            "{{type: latency, url: \"{a}\", args: {{delay: -5}}}}"
-        )),
-        fault(&format!(
-            "{{type: latncy, url: \"{a}\", args: {{delay: 5}}}}"
-        )),
-        fault(&format!(
-            "{{type: error, url: \"{a}\", args: {{status: 999}}}}"
-        )),
+    let sim_fault = |kind: &str, args: &str| {
+        format!("  - {{at: 1s, for: 1s, fault: {{type: {kind}, url: \"{a}\", args: {args}}}}}\n")
+    };
+    let host_fault = |f: &str| format!("  - {{at: 1s, for: 1s, fault: {f}}}\n");
+    let faults = [
+        sim_fault("latency", "{dleay: 100}"),
+        sim_fault("latency", "{delay: \"300\"}"),
+        sim_fault("latency", "{delay: -5}"),
+        sim_fault("latncy", "{delay: 5}"),
+        sim_fault("error", "{status: 999}"),
         // Over the service's lease cap of 2 s.
         format!(
             "  - {{at: 0s, for: 3s, fault: {{type: latency, url: \"{a}\", args: {{delay: 5}}}}}}\n"
         ),
-        fault("{type: stress-cpu, args: {cores: 0}}"),
-        fault("{type: pause, args: {name: squall-no-such-process}}"),
-        fault("{type: kill, args: {pid: 999999}}"),
+        host_fault("{type: stress-cpu, args: {cores: 0}}"),
+        host_fault("{type: pause, args: {name: squall-no-such-process}}"),
+        host_fault("{type: kill, args: {pid: 999999}}"),
+    ];
+    let body = format!(
+        "title: refused\n{}faults:\n{}",
+        simple_workload(&a, 2),
+        faults.concat()
     );
     let exp = experiment(dir.path(), &body);
     let runs = dir.path().join("runs");
