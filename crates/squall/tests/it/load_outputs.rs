@@ -141,7 +141,7 @@ fn prometheus_endpoint_serves_while_running() {
         std::thread::sleep(Duration::from_millis(100));
         if let Ok(mut s) = std::net::TcpStream::connect(&addr) {
             use std::io::{Read, Write};
-            s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            s.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
                 .unwrap();
             body.clear();
             s.read_to_string(&mut body).unwrap();

@@ -425,12 +425,13 @@ fn bad_input_gets_a_json_error_naming_the_field() {
     // A browser may not drive the API (as in Toxiproxy).
     let mut s = TcpStream::connect(agent.api.trim_start_matches("http://")).unwrap();
     s.write_all(
-        b"GET /proxies HTTP/1.1\r\nHost: x\r\nUser-Agent: Mozilla/5.0\r\nConnection: close\r\n\r\n",
+        b"GET /proxies HTTP/1.1\r\nHost: localhost\r\nUser-Agent: Mozilla/5.0\r\nConnection: close\r\n\r\n",
     )
     .unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     assert!(out.starts_with("HTTP/1.1 403"), "{out}");
+    assert!(out.contains("user agent not allowed"), "{out}");
 }
 
 /// The Python venv's directory, where the client packages are installed by scripts/test.
