@@ -77,12 +77,8 @@ pub struct RunCommon {
     #[arg(short, long)]
     pub quiet: bool,
 
-    /// Serve Prometheus metrics of the main run at http://ADDR/metrics.
-    #[arg(long, value_name = "ADDR")]
-    pub metrics_listen: Option<SocketAddr>,
-
     #[command(flatten)]
-    pub door: crate::door::DoorArgs,
+    pub metrics: crate::metrics_server::MetricsArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -257,12 +253,8 @@ pub struct LoadArgs {
     #[arg(long = "out")]
     pub outputs: Vec<String>,
 
-    /// Serve Prometheus metrics at this address while running, e.g. 127.0.0.1:9464.
-    #[arg(long)]
-    pub metrics_listen: Option<SocketAddr>,
-
     #[command(flatten)]
-    pub door: crate::door::DoorArgs,
+    pub metrics: crate::metrics_server::MetricsArgs,
 
     /// Seed for random choices (think times, feeders).
     #[arg(long, default_value_t = 1)]
@@ -291,6 +283,6 @@ fn at_least_one_u64(s: &str) -> Result<u64, String> {
     at_least_one(s).map(|n| n as u64)
 }
 
-fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     squall_load::duration::parse_duration(s)
 }

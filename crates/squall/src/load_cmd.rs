@@ -17,7 +17,7 @@ use squall_report::{OutputKind, Sink, Summary, ThresholdOutcome};
 use crate::cli::LoadArgs;
 use crate::exit::{self, InvalidInput};
 use crate::progress::Progress;
-use crate::{demo_target, metrics_server, summary_table};
+use crate::{demo_target, summary_table};
 
 /// What the metrics endpoint serves: the cumulative interval and the last second.
 pub type LiveState = squall_executor::run::Live;
@@ -30,12 +30,7 @@ pub async fn run(args: LoadArgs) -> Result<u8> {
         Interval::new(&plan.request_names, &plan.check_names),
         None,
     )));
-    if let Some(addr) = args.metrics_listen {
-        let bound = metrics_server::start(addr, args.door.access(addr)?, live.clone())
-            .await
-            .with_context(|| format!("cannot serve metrics on {addr}"))?;
-        eprintln!("squall: Prometheus metrics at http://{bound}/metrics");
-    }
+    let served = args.metrics.start(live.clone()).await?;
 
     let opts = RunOptions {
         threads: args.threads,
@@ -135,6 +130,11 @@ pub async fn run(args: LoadArgs) -> Result<u8> {
             "some outputs could not be written:\n  {}",
             sink_errors.join("\n  ")
         );
+    }
+    if let Some(m) = &served
+        && !was_interrupted
+    {
+        m.linger().await;
     }
     Ok(if !summary.thresholds_passed() {
         exit::THRESHOLDS_FAILED

@@ -1,4 +1,6 @@
-//! `--metrics-listen`: Prometheus exposition of the run in progress.
+//! `--metrics-listen`: Prometheus exposition of the run in progress, and of
+//! its final figures for `--metrics-linger` after it ends: a scraper that
+//! comes every 15 s would otherwise never see the last seconds.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -10,6 +12,65 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 use crate::load_cmd::LiveState;
+
+/// The flags of the metrics endpoint, shared by `squall load` and `squall run`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct MetricsArgs {
+    /// Serve Prometheus metrics at this address while running, e.g. 127.0.0.1:9464.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// After a run that was not interrupted, keep serving its final figures
+    /// this long, so a scraper gets them (Ctrl-C ends it; 0 exits at once).
+    #[arg(long, default_value = "20s", value_parser = crate::cli::parse_duration)]
+    pub metrics_linger: std::time::Duration,
+
+    #[command(flatten)]
+    pub door: crate::door::DoorArgs,
+}
+
+/// A running endpoint.
+pub struct Served {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    linger: std::time::Duration,
+}
+
+impl MetricsArgs {
+    /// Starts the endpoint when `--metrics-listen` is given.
+    pub async fn start(&self, state: LiveState) -> anyhow::Result<Option<Served>> {
+        let Some(addr) = self.metrics_listen else {
+            return Ok(None);
+        };
+        let bound = start(addr, self.door.access(addr)?, state)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot serve metrics on {addr}: {e}"))?;
+        eprintln!("squall: Prometheus metrics at http://{bound}/metrics");
+        Ok(Some(Served {
+            addr: bound,
+            linger: self.metrics_linger,
+        }))
+    }
+}
+
+impl Served {
+    /// Keeps serving the final figures for the linger, or until Ctrl-C.
+    pub async fn linger(&self) {
+        if self.linger.is_zero() {
+            return;
+        }
+        eprintln!(
+            "squall: serving the final metrics at http://{}/metrics for {} (Ctrl-C ends this)",
+            self.addr,
+            humantime::format_duration(self.linger)
+        );
+        let mut signals = crate::signals::StopSignals::new();
+        tokio::select! {
+            _ = tokio::time::sleep(self.linger) => {}
+            _ = signals.next() => {}
+        }
+    }
+}
 
 /// Binds `addr` and serves `/metrics` until the process exits; returns the bound address.
 pub async fn start(

@@ -58,19 +58,15 @@ async fn go(file: PathBuf, text: String, common: RunCommon) -> Result<u8> {
             render(&e, quiet, tty, &mut window);
         }
     });
-    let live = match common.metrics_listen {
+    let live: Option<crate::load_cmd::LiveState> = common.metrics.metrics_listen.map(|_| {
+        std::sync::Arc::new(std::sync::Mutex::new((
+            squall_metrics::Interval::new(&[], &[]),
+            None,
+        )))
+    });
+    let served = match &live {
+        Some(l) => common.metrics.start(l.clone()).await?,
         None => None,
-        Some(addr) => {
-            let live: crate::load_cmd::LiveState = std::sync::Arc::new(std::sync::Mutex::new((
-                squall_metrics::Interval::new(&[], &[]),
-                None,
-            )));
-            let bound = crate::metrics_server::start(addr, common.door.access(addr)?, live.clone())
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot serve metrics on {addr}: {e}"))?;
-            eprintln!("squall: Prometheus metrics at http://{bound}/metrics");
-            Some(live)
-        }
     };
     let req = Request {
         file: file.clone(),
@@ -91,6 +87,11 @@ async fn go(file: PathBuf, text: String, common: RunCommon) -> Result<u8> {
             }
             println!();
             print!("{}", done.summary);
+            if let Some(m) = &served
+                && done.report.verdict != "interrupted"
+            {
+                m.linger().await;
+            }
             Ok(done.report.exit_code)
         }
         Err(ExecuteError::Invalid(errors)) => {

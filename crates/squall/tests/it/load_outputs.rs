@@ -131,9 +131,11 @@ fn prometheus_endpoint_serves_while_running() {
             "-q",
             "--metrics-listen",
             &addr,
+            "--metrics-linger",
+            "10s",
         ])
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let mut body = String::new();
@@ -150,11 +152,35 @@ fn prometheus_endpoint_serves_while_running() {
             }
         }
     }
-    let _ = child.wait();
     assert!(body.starts_with("HTTP/1.1 200"), "{body}");
     assert!(
         body.contains("# TYPE squall_http_requests_total counter"),
         "{body}"
     );
     assert!(body.contains("squall_http_latency_seconds{name="), "{body}");
+    // After the run the final figures stay up for the linger: a scraper
+    // gets every request the server saw.
+    use std::io::BufRead;
+    let lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut lingering = false;
+    for line in lines {
+        if line.unwrap().contains("serving the final metrics") {
+            lingering = true;
+            break;
+        }
+    }
+    assert!(lingering, "squall said it keeps serving the final metrics");
+    let final_body = crate::sim_util::http("GET", &format!("http://{addr}/metrics"), None).body;
+    let counted: u64 = final_body
+        .lines()
+        .filter(|l| l.starts_with("squall_http_requests_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert_eq!(counted, srv.requests(), "{final_body}");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0), "Ctrl-C ends the linger");
 }
