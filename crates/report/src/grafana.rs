@@ -40,7 +40,11 @@ fn panel(id: u32, title: &str, unit: &str, fields: &[(&str, &str)], x: u32, y: u
 
 /// The dashboard JSON for `r`.
 pub fn dashboard(r: &RunReport) -> Value {
-    let end = r.started_unix_ms + (r.duration_s * 1000.0) as u64;
+    // Points are stamped at the end of each second, a few ms after it;
+    // the range is written in whole seconds, so it ends at the next whole
+    // second after the run, plus one, to include the last point.
+    let end = r.started_unix_ms + (r.duration_s * 1000.0).ceil() as u64;
+    let end = end.div_ceil(1000) * 1000 + 1000;
     let faults: Vec<String> = r
         .faults
         .iter()
@@ -75,4 +79,22 @@ pub fn dashboard(r: &RunReport) -> Value {
             panel(4, "Errors by kind", "short", &[("err_connect", "connect"), ("err_timeout", "timeout"), ("err_status", "status"), ("err_check", "check"), ("err_protocol", "protocol")], 12, 8),
         ],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_time_range_includes_the_last_second() {
+        let r = RunReport {
+            started_unix_ms: 1_700_000_000_400,
+            duration_s: 10.004,
+            ..Default::default()
+        };
+        let d = dashboard(&r);
+        // The last point is stamped at 1_700_000_010_404 ms, i.e. 22:13:30.404 UTC.
+        assert_eq!(d["time"]["from"], "2023-11-14T22:13:20Z");
+        assert_eq!(d["time"]["to"], "2023-11-14T22:13:32Z");
+    }
 }

@@ -45,7 +45,7 @@ pub struct ProxyArgs {
     pub threads: Option<usize>,
 
     /// Lease of a toxic added without `ttl_ms`, and of a disabled proxy: it ends by itself then.
-    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "1h", value_parser = crate::cli::parse_duration)]
     pub toxic_lease: Duration,
 
     #[command(flatten)]
@@ -60,7 +60,7 @@ pub struct Caps {
     pub state_dir: Option<PathBuf>,
 
     /// Longest lease any fault may have.
-    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "1h", value_parser = crate::cli::parse_duration)]
     pub max_duration: Duration,
 
     /// Most CPU cores stress may burn at once [default: all cores].
@@ -123,15 +123,19 @@ pub enum FaultCommand {
         #[arg(long)]
         command: String,
         /// How long to wait for the old process to exit.
-        #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+        #[arg(long, default_value = "5s", value_parser = crate::cli::parse_duration)]
         grace: Duration,
         #[command(flatten)]
         caps: Caps,
     },
-    /// List the faults a running `squall proxy` holds.
+    /// List the faults a running `squall proxy` holds (a table with local
+    /// times; --json for the API's answer).
     List {
         #[arg(long, default_value = "http://127.0.0.1:8474")]
         api: String,
+        /// Print the API's JSON instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Revert one fault (by id), or every fault with --all, on a running `squall proxy`.
     Revert {
@@ -150,6 +154,9 @@ pub enum FaultCommand {
         release: bool,
         #[arg(long, default_value = "http://127.0.0.1:8474")]
         api: String,
+        /// Print the API's JSON instead of a sentence.
+        #[arg(long)]
+        json: bool,
     },
     /// Revert what crashed squall processes left behind (from their ledgers).
     Recover {
@@ -171,7 +178,7 @@ pub enum FaultCommand {
 #[derive(Args, Debug)]
 pub struct LeaseArgs {
     /// How long the fault lasts (its lease), e.g. 30s.
-    #[arg(long = "for", value_parser = humantime::parse_duration)]
+    #[arg(long = "for", value_parser = crate::cli::parse_duration)]
     pub duration: Duration,
     #[command(flatten)]
     pub caps: Caps,
@@ -419,9 +426,13 @@ pub async fn fault(cmd: FaultCommand) -> anyhow::Result<u8> {
             };
             hold(f, &caps).await
         }
-        FaultCommand::List { api } => {
+        FaultCommand::List { api, json } => {
             let (_, body) = call(&api, hyper::Method::GET, "/squall/faults", None).await?;
-            println!("{body}");
+            if json {
+                println!("{body}");
+            } else {
+                print!("{}", crate::fault_table::render(&body)?);
+            }
             Ok(exit::OK)
         }
         FaultCommand::Revert { id, all, api } => {
@@ -434,14 +445,24 @@ pub async fn fault(cmd: FaultCommand) -> anyhow::Result<u8> {
             println!("{}", if body.is_empty() { "reverted" } else { &body });
             Ok(exit::OK)
         }
-        FaultCommand::Halt { release, api } => {
+        FaultCommand::Halt { release, api, json } => {
             let method = if release {
                 hyper::Method::DELETE
             } else {
                 hyper::Method::POST
             };
             let (_, body) = call(&api, method, "/squall/halt", None).await?;
-            println!("{body}");
+            if json {
+                println!("{body}");
+            } else {
+                let v: serde_json::Value = serde_json::from_str(&body)?;
+                match v["reverted"].as_u64() {
+                    Some(n) => println!(
+                        "halted: {n} fault(s) reverted; new faults are refused until `squall fault halt --release`"
+                    ),
+                    None => println!("released: new faults are accepted again"),
+                }
+            }
             Ok(exit::OK)
         }
         FaultCommand::Recover { state_dir } => {
@@ -474,11 +495,11 @@ pub async fn fault(cmd: FaultCommand) -> anyhow::Result<u8> {
 /// Applies a fault here and holds it until its leases end or Ctrl-C.
 async fn hold(f: HostFault, caps: &Caps) -> anyhow::Result<u8> {
     let agent = caps.agent(ProxyOptions::default()).await?;
+    // A refusal (bad value, over a cap, no such process, halted) is the
+    // caller's to fix: exit 2, like any invalid input.
     let applied = agent.apply(f).await.map_err(|e| match e {
-        squall_faults::FaultError::Invalid { .. } => {
-            anyhow::Error::new(exit::InvalidInput(e.to_string()))
-        }
-        e => anyhow::Error::new(e),
+        squall_faults::FaultError::Io(_) => anyhow::Error::new(e),
+        e => anyhow::Error::new(exit::InvalidInput(e.to_string())),
     })?;
     for l in &applied.leases {
         eprintln!(
@@ -522,11 +543,14 @@ async fn call(
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<Full<bytes::Bytes>>();
     let url = format!("{}{path}", api.trim_end_matches('/'));
-    let req = hyper::Request::builder()
+    let mut req = hyper::Request::builder()
         .method(method)
         .uri(&url)
-        .header("content-type", "application/json")
-        .body(Full::new(bytes::Bytes::from(body.unwrap_or_default())))?;
+        .header("content-type", "application/json");
+    if let Ok(Some(t)) = squall_http::token_from(None) {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let req = req.body(Full::new(bytes::Bytes::from(body.unwrap_or_default())))?;
     let resp = tokio::time::timeout(Duration::from_secs(10), client.request(req))
         .await
         .with_context(|| format!("{url}: no answer in 10 s"))?

@@ -8,6 +8,7 @@ mod demo_target;
 mod door;
 mod exit;
 mod fault_cmd;
+mod fault_table;
 mod load_cmd;
 mod metrics_server;
 mod progress;

@@ -182,5 +182,9 @@ fn prometheus_endpoint_serves_while_running() {
         nix::sys::signal::Signal::SIGINT,
     )
     .unwrap();
-    assert_eq!(child.wait().unwrap().code(), Some(0), "Ctrl-C ends the linger");
+    assert_eq!(
+        child.wait().unwrap().code(),
+        Some(0),
+        "Ctrl-C ends the linger"
+    );
 }
