@@ -188,3 +188,73 @@ fn prometheus_endpoint_serves_while_running() {
         "Ctrl-C ends the linger"
     );
 }
+
+/// A second without requests has no latency: empty CSV cells, no latency
+/// fields in InfluxDB lines, `null` percentiles in JSON, never 0 ms.
+#[test]
+fn seconds_without_requests_have_no_latency() {
+    let srv = TestServer::start(Behaviour::default());
+    let dir = tempdir();
+    // One user that thinks 2.5 s between requests: some seconds are empty.
+    let plan = write(
+        dir.path(),
+        "plan.yaml",
+        &format!(
+            "base_url: {}\nscenarios:\n  - name: s\n    steps:\n      - request: {{url: /}}\n      - think: 2500ms\nload:\n  model: closed\n  stages:\n    - {{users: 1, for: 4s}}\n",
+            srv.url("")
+        ),
+    );
+    let (csv, influx, json) = (
+        dir.path().join("o.csv"),
+        dir.path().join("o.influx"),
+        dir.path().join("o.json"),
+    );
+    let out = run(
+        &[
+            "load",
+            plan.to_str().unwrap(),
+            "-q",
+            "--out",
+            &format!("csv={}", csv.display()),
+            "--out",
+            &format!("influx={}", influx.display()),
+            "--out",
+            &format!("json={}", json.display()),
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let text_csv = std::fs::read_to_string(&csv).unwrap();
+    let header: Vec<&str> = text_csv.lines().next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (requests, p50) = (col("requests"), col("latency_p50_ms"));
+    let rows: Vec<Vec<String>> = text_csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    let empty: Vec<&Vec<String>> = rows.iter().filter(|r| r[requests] == "0").collect();
+    assert!(!empty.is_empty(), "some second had no request: {text_csv}");
+    for r in &empty {
+        assert_eq!(r[p50], "", "no latency, not 0 ms: {r:?}");
+    }
+    for r in rows.iter().filter(|r| r[requests] != "0") {
+        assert!(r[p50].parse::<f64>().unwrap() > 0.0, "{r:?}");
+    }
+    let lines = std::fs::read_to_string(&influx).unwrap();
+    let quiet_lines: Vec<&str> = lines
+        .lines()
+        .filter(|l| l.starts_with("squall_http,name=all requests=0i,"))
+        .collect();
+    assert!(!quiet_lines.is_empty(), "{lines}");
+    for l in quiet_lines {
+        assert!(!l.contains("latency_p50_ms"), "{l}");
+    }
+    let doc = read_json(&json);
+    let seconds = doc["seconds"].as_array().unwrap();
+    let quiet = seconds
+        .iter()
+        .find(|s| s["overall"]["requests"] == 0)
+        .expect("an empty second in JSON");
+    assert!(quiet["overall"]["latency_ms"]["p50"].is_null(), "{quiet}");
+}
