@@ -16,6 +16,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
+use squall_metrics::Interval;
 use tokio::sync::{mpsc, watch};
 use tokio::task::LocalSet;
 use tokio::time::Instant;
@@ -36,10 +37,29 @@ pub(crate) struct WorkerSpec {
 
 /// Runs a worker on the current thread until its share of the plan is done.
 pub(crate) fn run(spec: WorkerSpec) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a current-thread runtime can always be built");
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            // Out of file descriptors (the runtime needs a few): this
+            // worker's share is not run, and the run says so instead of
+            // the thread panicking and the merge waiting for it forever.
+            let _ = spec.reports.send(WorkerReport {
+                worker: spec.index,
+                second: 0,
+                length_ms: 0,
+                interval: Interval::new(&spec.plan.request_names, &spec.plan.check_names),
+                vus: 0,
+                in_flight: 0,
+                utilization: 0.0,
+                error_samples: vec![format!(
+                    "worker thread {} could not start its event loop ({e}); its share of the load was not sent",
+                    spec.index
+                )],
+                last: true,
+            });
+            return;
+        }
+    };
     let local = LocalSet::new();
     local.block_on(&rt, async move {
         let ctx = Rc::new(WorkerCtx::new(&spec));
@@ -86,6 +106,27 @@ pub(crate) fn run(spec: WorkerSpec) {
         flusher.abort();
         let _ = spec.reports.send(ctx.take_report(true));
     });
+}
+
+/// The worker's runtime; building it takes file descriptors (epoll, an
+/// event fd), so when they are out it tries again for a few seconds.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let mut wait = Duration::from_millis(10);
+    let mut tries = 0;
+    loop {
+        match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => return Ok(rt),
+            Err(e) if tries >= 8 => return Err(e),
+            Err(_) => {
+                std::thread::sleep(wait);
+                wait *= 2;
+                tries += 1;
+            }
+        }
+    }
 }
 
 /// How long to wait between checks of the closed model's user curve.

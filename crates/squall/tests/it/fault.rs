@@ -241,7 +241,7 @@ fn the_agent_pauses_over_http_its_kill_9_still_continues_the_process_and_restart
     );
 }
 
-fn cpu_ticks(pid: i32) -> u64 {
+pub(crate) fn cpu_ticks(pid: i32) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
     let f: Vec<&str> = stat[stat.rfind(')').unwrap() + 1..]
         .split_whitespace()

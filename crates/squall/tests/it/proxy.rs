@@ -576,3 +576,21 @@ fn proxy_names_are_escaped_in_metrics() {
         "{m}"
     );
 }
+
+/// Out of file descriptors, the API backs off instead of spinning and
+/// answers again once they are free.
+#[test]
+fn the_api_survives_running_out_of_file_descriptors() {
+    let dir = tempdir();
+    let agent = Agent::start(dir.path());
+    let pid = agent.child.id() as i32;
+    crate::util::starve_accept(pid, agent.api.trim_start_matches("http://"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while http("GET", &agent.url("/version"), None).status != 200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the API never answered again"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -420,3 +420,31 @@ fn admin_and_control_refuse_foreign_hosts_and_urls_outside_the_topology() {
     );
     assert_eq!(r.status, 200, "{}", r.body);
 }
+
+/// Out of file descriptors, accepting fails again and again: the accept
+/// loop backs off instead of spinning a core, and serves again once
+/// descriptors are free (it used to spin at full CPU).
+#[test]
+fn accept_failures_back_off_and_the_server_recovers() {
+    let dir = tempdir();
+    let sim = Sim::start(
+        &write(dir.path(), "t.yaml", "services:\n  - {name: a}\n"),
+        &[],
+    );
+    let pid = sim.child.id() as i32;
+    let addr = sim.url("a").trim_start_matches("http://").to_string();
+    crate::util::starve_accept(pid, &addr);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let r = http("GET", sim.url("a"), None);
+        if r.status == 200 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the service never served again ({})",
+            r.status
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -292,3 +292,32 @@ pub fn chaos_report_accepts(journal: &Path) -> Result<(), String> {
         ),
     }
 }
+
+/// Lowers `pid`'s file-descriptor limit to a few above what it holds, fills
+/// it with connections to `addr` so that accepting fails (EMFILE) again and
+/// again, checks the process does not spin meanwhile, then frees them.
+pub fn starve_accept(pid: i32, addr: &str) {
+    let open_fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count();
+    let limit = open_fds + 8;
+    let status = Command::new("prlimit")
+        .arg(format!("--nofile={limit}:{limit}"))
+        .args(["--pid", &pid.to_string()])
+        .status()
+        .expect("prlimit (util-linux)");
+    assert!(status.success());
+    let held: Vec<std::net::TcpStream> = (0..limit * 2)
+        .filter_map(|_| std::net::TcpStream::connect(addr).ok())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let t0 = crate::fault::cpu_ticks(pid);
+    std::thread::sleep(Duration::from_secs(1));
+    let burnt = crate::fault::cpu_ticks(pid) - t0;
+    assert!(
+        burnt < 50,
+        "a spinning accept loop burns ~100 ticks a second; saw {burnt}"
+    );
+    drop(held);
+    std::thread::sleep(Duration::from_millis(200));
+}
