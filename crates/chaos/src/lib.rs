@@ -19,6 +19,8 @@
 //! - [`journal`]: timestamps, platform fields, writing `journal.json`.
 //! - [`event`]: what the runner reports as it goes (the binary renders it).
 
+// Libraries do not print: the binary decides what people see.
+#![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
 pub mod activity;
 pub mod config;
 pub mod event;

@@ -5,20 +5,8 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::{Method, Request};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
-
-/// The HTTP client the executor uses for its own calls.
-pub type HttpClient = Client<HttpConnector, Full<Bytes>>;
-
-/// A fresh client.
-pub fn client() -> HttpClient {
-    Client::builder(TokioExecutor::new()).build_http()
-}
+use hyper::Method;
+pub use squall_http::client::{HttpClient, client};
 
 /// Something went wrong talking to an injector.
 #[derive(Debug, thiserror::Error)]
@@ -32,30 +20,9 @@ pub async fn call(
     url: &str,
     body: Option<String>,
 ) -> Result<(u16, String), InjectError> {
-    let mut req = Request::builder()
-        .method(method.clone())
-        .uri(url)
-        .header("content-type", "application/json");
-    // APIs that require a token (squall proxy beyond loopback) get the
-    // operator's, from the environment.
-    if let Ok(Some(t)) = squall_http::token_from(None) {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    let req = req
-        .body(Full::new(Bytes::from(body.unwrap_or_default())))
-        .map_err(|e| InjectError(format!("{method} {url}: {e}")))?;
-    let resp = tokio::time::timeout(Duration::from_secs(5), c.request(req))
+    squall_http::client::call(c, method, url, body, Duration::from_secs(5))
         .await
-        .map_err(|_| InjectError(format!("{method} {url}: no answer within 5 s")))?
-        .map_err(|e| InjectError(format!("{method} {url}: {e}")))?;
-    let status = resp.status().as_u16();
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| InjectError(format!("{method} {url}: {e}")))?
-        .to_bytes();
-    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+        .map_err(|e| InjectError(e.to_string()))
 }
 
 /// Puts a fault on the service at `base` for `lease`; returns the lease id.

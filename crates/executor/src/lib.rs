@@ -14,6 +14,8 @@
 //! - [`fault_check`]: every fault checked by its injector before the run starts.
 //! - [`execute`]: sim + prepare + run + the run directory; [`outcome`]: verdict, exit code, summary.
 
+// Libraries do not print: the binary decides what people see.
+#![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
 pub mod chaos_part;
 pub mod document;
 pub mod event;

@@ -13,10 +13,16 @@ use serde::{Deserialize, Serialize};
 use crate::lease::{LeaseInfo, Recovery, unix_ms};
 use crate::procfs;
 
+/// A callback for failures the ledger cannot return (writes happen on
+/// every lease change, deep inside the injector).
+type ErrorReport = Box<dyn Fn(&str) + Send + Sync>;
+
 /// Where one process records its leases.
 pub struct Ledger {
     path: PathBuf,
     owner: Owner,
+    /// Told when a write fails (the binary prints it; a library does not).
+    on_error: Option<ErrorReport>,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -57,12 +63,19 @@ impl Ledger {
                 pid,
                 start_ticks: procfs::start_ticks(pid).unwrap_or(0),
             },
+            on_error: None,
         })
     }
 
+    /// Calls `f` with a message when writing the ledger fails.
+    pub fn on_error(mut self, f: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.on_error = Some(Box::new(f));
+        self
+    }
+
     /// Replaces the recorded leases; an empty list removes the file. A write
-    /// that fails is reported on stderr and does not stop the fault (the
-    /// lease still expires by itself).
+    /// that fails is reported through [`Ledger::on_error`] and does not stop
+    /// the fault (the lease still expires by itself).
     pub fn write(&self, leases: &[LeaseInfo]) {
         if leases.is_empty() {
             let _ = std::fs::remove_file(&self.path);
@@ -77,11 +90,11 @@ impl Ledger {
         let tmp = self.path.with_extension("json.tmp");
         let body = serde_json::to_vec_pretty(&file).expect("ledger serializes");
         let res = std::fs::write(&tmp, body).and_then(|()| std::fs::rename(&tmp, &self.path));
-        if let Err(e) = res {
-            eprintln!(
-                "squall: cannot write lease ledger {}: {e}",
+        if let (Err(e), Some(report)) = (res, &self.on_error) {
+            report(&format!(
+                "cannot write lease ledger {}: {e}",
                 self.path.display()
-            );
+            ));
         }
     }
 }
@@ -97,15 +110,25 @@ pub struct Leftover {
     pub outcome: String,
 }
 
+/// What [`recover`] found.
+#[derive(Debug, Default)]
+pub struct Recovered {
+    /// Leases dead processes left, and what was done with each.
+    pub leftovers: Vec<Leftover>,
+    /// Ledgers that could not be read (left in place for a person).
+    pub unreadable: Vec<PathBuf>,
+}
+
 /// Finds the ledgers of dead squall processes in `dir`, reverts what can
 /// still be reverted (continues stopped processes, deletes remote leases not
 /// yet expired) and removes those ledgers. Ledgers of live processes are left
 /// alone.
-pub async fn recover(dir: &Path) -> Vec<Leftover> {
+pub async fn recover(dir: &Path) -> Recovered {
     let Ok(rd) = std::fs::read_dir(dir) else {
-        return Vec::new();
+        return Recovered::default();
     };
     let mut out = Vec::new();
+    let mut unreadable = Vec::new();
     for entry in rd.flatten() {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -116,10 +139,7 @@ pub async fn recover(dir: &Path) -> Vec<Leftover> {
             continue;
         };
         let Ok(file) = serde_json::from_slice::<File>(&text) else {
-            eprintln!(
-                "squall: unreadable lease ledger {} (left in place)",
-                path.display()
-            );
+            unreadable.push(path);
             continue;
         };
         let owner_alive = procfs::start_ticks(file.owner_pid) == Some(file.owner_start_ticks);
@@ -136,7 +156,10 @@ pub async fn recover(dir: &Path) -> Vec<Leftover> {
         }
         let _ = std::fs::remove_file(&path);
     }
-    out
+    Recovered {
+        leftovers: out,
+        unreadable,
+    }
 }
 
 async fn undo_leftover(lease: &LeaseInfo) -> String {
@@ -192,7 +215,11 @@ mod tests {
         let dead_path = dir.path().join("leases-999999999.json");
         std::fs::write(&dead_path, serde_json::to_vec(&dead).unwrap()).unwrap();
 
+        std::fs::write(dir.path().join("leases-1.json"), b"not json").unwrap();
         let found = recover(dir.path()).await;
+        assert_eq!(found.unreadable, vec![dir.path().join("leases-1.json")]);
+        std::fs::remove_file(dir.path().join("leases-1.json")).unwrap();
+        let found = found.leftovers;
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].outcome, "ended with its process");
         assert!(!dead_path.exists());

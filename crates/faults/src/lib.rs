@@ -10,6 +10,8 @@
 //! ([`proxy`], [`api`]), CPU and memory stress ([`stress`]), and process
 //! signals ([`process`]), gathered behind one [`agent::Agent`].
 
+// Libraries do not print: the binary decides what people see.
+#![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
 pub mod agent;
 pub mod api;
 pub mod error;

@@ -1,5 +1,5 @@
 //! What every squall HTTP server shares, so that each one behaves the same
-//! at its door:
+//! at its door and in its answers:
 //!
 //! - [`access`]: who may call it. The `Host` header must name this machine
 //!   (loopback names, the address it listens on) or a name the operator
@@ -8,12 +8,19 @@
 //! - [`accept`]: an accept loop that backs off when accepting fails (out of
 //!   file descriptors) instead of spinning or giving up.
 //! - [`prometheus`]: label values escaped the same way everywhere.
+//! - [`respond`]: JSON responses, one error shape (`ApiError` -> response),
+//!   bodies read with a size cap and the field to blame.
+//! - [`client`]: one call with a timeout and the operator's token.
 
+// Libraries do not print: the binary decides what people see.
+#![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
 #![warn(missing_docs)]
 
 pub mod accept;
 pub mod access;
+pub mod client;
 pub mod prometheus;
+pub mod respond;
 
 pub use accept::accept_loop;
 pub use access::{Access, AccessError, Refusal, token_from};

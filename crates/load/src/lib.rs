@@ -10,6 +10,8 @@
 //! a slow server or a saturated generator shows up in the numbers instead of
 //! silently lowering the request rate (no coordinated omission).
 
+// Libraries do not print: the binary decides what people see.
+#![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
 pub mod compile;
 pub mod cpu;
 pub mod duration;

@@ -15,6 +15,8 @@
 //! - [`snapshot`]: a merged interval stamped with its place in the run.
 //! - [`wire`]: compact encoding of histograms for shipping and logs.
 
+// Libraries do not print: the binary decides what people see.
+#![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
 pub mod error_kind;
 pub mod histogram;
 pub mod interval;

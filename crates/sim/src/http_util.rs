@@ -7,18 +7,16 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::{Frame, Incoming};
 use hyper::{Request, Response};
 use hyper_util::client::legacy::Client as LegacyClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 /// Every response body.
-pub type Body = BoxBody<Bytes, Infallible>;
+pub use squall_http::respond::Body;
 
 /// The client services use to call each other (pooled keep-alive).
 pub type Client = LegacyClient<HttpConnector, Full<Bytes>>;
@@ -79,32 +77,20 @@ pub fn with_token(b: hyper::http::request::Builder) -> hyper::http::request::Bui
 }
 
 /// A JSON response.
-pub fn json<T: Serialize>(status: u16, v: &T) -> Response<Body> {
-    let body = serde_json::to_vec(v).expect("plain data serializes");
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body)).boxed())
-        .expect("valid response parts")
-}
+pub use squall_http::respond::json;
 
-/// A JSON error `{"error": message, "field": field}`.
+/// A JSON error `{"error": message, "status": status, "field": field}`.
 pub fn error(status: u16, message: impl Into<String>, field: Option<&str>) -> Response<Body> {
-    let mut m = serde_json::Map::new();
-    m.insert("error".into(), message.into().into());
-    if let Some(f) = field {
-        m.insert("field".into(), f.into());
-    }
-    json(status, &serde_json::Value::Object(m))
+    squall_http::respond::error(&squall_http::respond::Problem {
+        status,
+        message: message.into(),
+        field: field.map(str::to_string),
+    })
 }
 
 /// A plain-text response.
 pub fn text(status: u16, body: impl Into<Bytes>) -> Response<Body> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "text/plain; charset=utf-8")
-        .body(Full::new(body.into()).boxed())
-        .expect("valid response parts")
+    squall_http::respond::text(status, "text/plain; charset=utf-8", body)
 }
 
 /// Reads a JSON body; on failure returns (message, field path) for a 400.
@@ -112,20 +98,9 @@ pub async fn read_json<T: DeserializeOwned>(
     req: Request<Incoming>,
     max: usize,
 ) -> Result<T, (String, Option<String>)> {
-    let body = http_body_util::Limited::new(req.into_body(), max)
-        .collect()
+    squall_http::respond::read_json(req.into_body(), max, None)
         .await
-        .map_err(|e| (format!("cannot read body: {e}"), None))?
-        .to_bytes();
-    let mut de = serde_json::Deserializer::from_slice(&body);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let msg = e.into_inner().to_string();
-        (
-            format!("invalid JSON body: {msg}"),
-            (path != ".").then_some(path),
-        )
-    })
+        .map_err(|p| (p.message, p.field.filter(|f| f != "body")))
 }
 
 /// A body sent at a fixed rate, in ten slices per second.

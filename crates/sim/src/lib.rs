@@ -17,6 +17,8 @@
 //!   [`single`] runs one service alone; [`supervisor`] runs one process per
 //!   service and restarts the ones that exit.
 
+// Libraries do not print: the binary decides what people see.
+#![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
 pub mod admin;
 pub mod control;
 pub mod fault;

@@ -272,9 +272,9 @@ pub fn allowed_hosts() -> &'static [String] {
 }
 
 /// Ends this process for the `crash` fault; the supervisor restarts it.
-/// The exit code is distinct so the supervisor's log tells a crash from a bug.
-pub fn crash(name: &str) -> ! {
-    eprintln!("squall sim: {name}: crash fault, exiting");
+/// The exit code is distinct so the supervisor (which reports exits) tells
+/// a crash fault from a bug; a library does not print.
+pub fn crash(_name: &str) -> ! {
     std::process::exit(CRASH_EXIT_CODE)
 }
 

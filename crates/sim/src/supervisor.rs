@@ -227,7 +227,13 @@ async fn keep_running<F>(
                     pid,
                 });
                 tokio::select! {
-                    status = child.wait() => status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()),
+                    status = child.wait() => match status {
+                        Ok(s) if s.code() == Some(crate::service::CRASH_EXIT_CODE) => {
+                            format!("{s} (the crash fault)")
+                        }
+                        Ok(s) => s.to_string(),
+                        Err(e) => e.to_string(),
+                    },
                     _ = stopped(&mut stop) => {
                         terminate(&mut child).await;
                         return;

@@ -249,7 +249,7 @@ impl Caps {
     async fn agent(&self, options: ProxyOptions) -> anyhow::Result<Arc<Agent>> {
         let dir = self.state_dir();
         report_leftovers(&dir).await;
-        let ledger = Ledger::open(&dir)
+        let ledger = open_ledger(&dir)
             .with_context(|| format!("cannot use the state directory {}", dir.display()))?;
         let injector = Injector::new(self.limits(), Some(ledger));
         Ok(Agent::new(injector, options, guardian()))
@@ -263,7 +263,7 @@ impl Caps {
 pub async fn run_agent() -> Arc<Agent> {
     let dir = ledger::default_state_dir();
     report_leftovers(&dir).await;
-    let ledger = match Ledger::open(&dir) {
+    let ledger = match open_ledger(&dir) {
         Ok(l) => Some(l),
         Err(e) => {
             eprintln!(
@@ -290,12 +290,24 @@ fn guardian() -> Option<GuardianLauncher> {
 }
 
 async fn report_leftovers(dir: &std::path::Path) {
-    for l in ledger::recover(dir).await {
+    let found = ledger::recover(dir).await;
+    for l in &found.leftovers {
         eprintln!(
             "squall: left by pid {}: {} on {} ({}): {}",
             l.owner_pid, l.lease.kind, l.lease.target, l.lease.id, l.outcome
         );
     }
+    for p in &found.unreadable {
+        eprintln!(
+            "squall: unreadable lease ledger {} (left in place)",
+            p.display()
+        );
+    }
+}
+
+/// This process's ledger in `dir`, reporting failed writes on stderr.
+fn open_ledger(dir: &std::path::Path) -> std::io::Result<Ledger> {
+    Ok(Ledger::open(dir)?.on_error(|m| eprintln!("squall: {m}")))
 }
 
 /// `squall proxy`.
@@ -468,6 +480,10 @@ pub async fn fault(cmd: FaultCommand) -> anyhow::Result<u8> {
         FaultCommand::Recover { state_dir } => {
             let dir = state_dir.unwrap_or_else(ledger::default_state_dir);
             let found = ledger::recover(&dir).await;
+            for p in &found.unreadable {
+                println!("unreadable ledger {} (left in place)", p.display());
+            }
+            let found = found.leftovers;
             for l in &found {
                 println!(
                     "pid {}: {} on {} ({}): {}",
@@ -539,25 +555,15 @@ async fn call(
     path: &str,
     body: Option<String>,
 ) -> anyhow::Result<(u16, String)> {
-    use http_body_util::{BodyExt, Full};
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<Full<bytes::Bytes>>();
     let url = format!("{}{path}", api.trim_end_matches('/'));
-    let mut req = hyper::Request::builder()
-        .method(method)
-        .uri(&url)
-        .header("content-type", "application/json");
-    if let Ok(Some(t)) = squall_http::token_from(None) {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    let req = req.body(Full::new(bytes::Bytes::from(body.unwrap_or_default())))?;
-    let resp = tokio::time::timeout(Duration::from_secs(10), client.request(req))
-        .await
-        .with_context(|| format!("{url}: no answer in 10 s"))?
-        .with_context(|| format!("cannot reach {url}"))?;
-    let status = resp.status().as_u16();
-    let bytes = resp.into_body().collect().await?.to_bytes();
-    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let (status, text) = squall_http::client::call(
+        &squall_http::client::client(),
+        method,
+        &url,
+        body,
+        Duration::from_secs(10),
+    )
+    .await?;
     if !(200..300).contains(&status) {
         bail!("{url} answered {status}: {text}");
     }

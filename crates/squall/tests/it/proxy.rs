@@ -362,7 +362,7 @@ fn bad_input_gets_a_json_error_naming_the_field() {
             400,
             "loopback",
         ),
-        ("POST", "/proxies", "{not json", 400, "bad JSON"),
+        ("POST", "/proxies", "{not json", 400, "invalid JSON body"),
         (
             "POST",
             "/squall/faults",
