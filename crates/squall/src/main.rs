@@ -1,20 +1,16 @@
 //! The `squall` binary: argument parsing, wiring and exit codes. Logic lives
 //! in the library crates; this crate only renders and decides how to exit.
 
-mod chaos_cmd;
 mod chaos_log;
 mod cli;
+mod cmd;
 mod demo_target;
 mod door;
 mod exit;
-mod fault_cmd;
 mod fault_table;
-mod load_cmd;
 mod metrics_server;
 mod progress;
-mod run_cmd;
 mod signals;
-mod sim_cmd;
 mod summary_table;
 
 use std::process::ExitCode;
@@ -44,13 +40,13 @@ fn main() -> ExitCode {
     };
     let result = rt.block_on(async {
         match cli.command {
-            cli::Command::Load(args) => load_cmd::run(args).await,
-            cli::Command::Sim(cmd) => sim_cmd::run(cmd).await,
-            cli::Command::Run(args) => run_cmd::run(args).await,
-            cli::Command::Demo(args) => run_cmd::demo(args).await,
-            cli::Command::Chaos(cmd) => chaos_cmd::run(cmd).await,
-            cli::Command::Proxy(args) => fault_cmd::proxy(args).await,
-            cli::Command::Fault(cmd) => fault_cmd::fault(cmd).await,
+            cli::Command::Load(args) => cmd::load::run(args).await,
+            cli::Command::Sim(c) => cmd::sim::run(c).await,
+            cli::Command::Run(args) => cmd::run::run(args).await,
+            cli::Command::Demo(args) => cmd::run::demo(args).await,
+            cli::Command::Chaos(c) => cmd::chaos::run(c).await,
+            cli::Command::Proxy(args) => cmd::fault::proxy(args).await,
+            cli::Command::Fault(c) => cmd::fault::fault(c).await,
         }
     });
     match result {

@@ -11,7 +11,7 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-use crate::load_cmd::LiveState;
+use crate::cmd::load::LiveState;
 
 /// The flags of the metrics endpoint, shared by `squall load` and `squall run`.
 #[derive(clap::Args, Debug, Clone)]

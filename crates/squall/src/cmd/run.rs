@@ -5,15 +5,56 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+use clap::Args;
 use squall_executor::event::Event;
 use squall_executor::execute::{ExecuteError, Request, execute};
 
-use crate::cli::{DemoArgs, RunArgs, RunCommon};
 use crate::exit::{self, InvalidInput};
 use crate::signals::StopSignals;
 
-const DEMO: &str = include_str!("../assets/demo-experiment.yaml");
-const DEMO_QUICK: &str = include_str!("../assets/demo-experiment-quick.yaml");
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Experiment file (YAML or JSON): a Chaos Toolkit experiment plus workload, faults, goals.
+    pub experiment: std::path::PathBuf,
+
+    #[command(flatten)]
+    pub common: RunCommon,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// A shorter demo (about 25 s) with the same shape.
+    #[arg(long)]
+    pub quick: bool,
+
+    #[command(flatten)]
+    pub common: RunCommon,
+}
+
+#[derive(Args, Debug)]
+pub struct RunCommon {
+    /// Directory that receives one sub-directory per run.
+    #[arg(long, default_value = "runs")]
+    pub runs_dir: std::path::PathBuf,
+
+    /// Load-generator worker threads.
+    #[arg(long, default_value_t = 1, value_parser = crate::cli::at_least_one)]
+    pub threads: usize,
+
+    /// Seed for every random draw (load and simulator).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+
+    /// No per-second lines; only the summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    #[command(flatten)]
+    pub metrics: crate::metrics_server::MetricsArgs,
+}
+
+const DEMO: &str = include_str!("../../assets/demo-experiment.yaml");
+const DEMO_QUICK: &str = include_str!("../../assets/demo-experiment-quick.yaml");
 
 pub async fn run(args: RunArgs) -> Result<u8> {
     let text = std::fs::read_to_string(&args.experiment)
@@ -58,7 +99,7 @@ async fn go(file: PathBuf, text: String, common: RunCommon) -> Result<u8> {
             render(&e, quiet, tty, &mut window);
         }
     });
-    let live: Option<crate::load_cmd::LiveState> = common.metrics.metrics_listen.map(|_| {
+    let live: Option<crate::cmd::load::LiveState> = common.metrics.metrics_listen.map(|_| {
         std::sync::Arc::new(std::sync::Mutex::new((
             squall_metrics::Interval::new(&[], &[]),
             None,
@@ -76,7 +117,7 @@ async fn go(file: PathBuf, text: String, common: RunCommon) -> Result<u8> {
         seed: common.seed,
         stop: stop_rx,
         live,
-        agent: Some(crate::fault_cmd::run_agent().await),
+        agent: Some(crate::cmd::fault::run_agent().await),
     };
     let result = execute(req, tx).await;
     let _ = printer.await;

@@ -2,19 +2,126 @@
 //! run one service alone, validate a topology, or write Kubernetes manifests.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
 use squall_sim::k8s::ManifestOptions;
 use squall_sim::single::DEFAULT_PORT;
 use squall_sim::supervisor::{Launch, die_with_parent};
 use squall_sim::{SimOptions, SingleOptions, SupervisorEvent, Topology};
 
-use crate::cli::{SimCommand, SimServiceArgs, SimUpArgs};
 use crate::exit::{self, InvalidInput};
 use crate::signals::StopSignals;
 
 use squall_sim::SHOP;
+
+#[derive(Subcommand, Debug)]
+pub enum SimCommand {
+    /// Start every service of a topology (in this process, or one process each with
+    /// --processes), plus a control API; Ctrl-C stops them.
+    Up(SimUpArgs),
+    /// Check a topology file and report every problem with its line.
+    Validate {
+        /// Topology file (YAML or JSON).
+        topology: std::path::PathBuf,
+    },
+    /// Run one service of a topology on its own: what --processes and Kubernetes run.
+    Service(SimServiceArgs),
+    /// Write Kubernetes manifests (ConfigMap, and a Deployment and Service per service).
+    K8s(SimK8sArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SimServiceArgs {
+    /// Service name from the topology.
+    pub name: String,
+
+    /// Topology file (YAML or JSON).
+    #[arg(required_unless_present = "demo")]
+    pub topology: Option<std::path::PathBuf>,
+
+    /// Use the built-in shop topology.
+    #[arg(long)]
+    pub demo: bool,
+
+    /// Address to listen on [default: 127.0.0.1 and the topology's port, else 8080].
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+
+    /// Where another service listens, NAME=HOST:PORT (repeatable); services not
+    /// given are found by their Kubernetes DNS name and port.
+    #[arg(long = "peer", value_name = "NAME=HOST:PORT")]
+    pub peers: Vec<String>,
+
+    /// Seed for every random draw.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+
+    /// Something restarts this process when it exits, so the crash fault may end it.
+    #[arg(long)]
+    pub supervised: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SimK8sArgs {
+    /// Topology file (YAML or JSON).
+    #[arg(required_unless_present = "demo")]
+    pub topology: Option<std::path::PathBuf>,
+
+    /// Use the built-in shop topology.
+    #[arg(long)]
+    pub demo: bool,
+
+    /// Container image with `squall` on its PATH.
+    #[arg(long, default_value = concat!("squall:", env!("CARGO_PKG_VERSION")))]
+    pub image: String,
+
+    /// Namespace to put in every manifest.
+    #[arg(long)]
+    pub namespace: Option<String>,
+
+    /// Name of the system (ConfigMap prefix and part-of label).
+    #[arg(long, default_value = "squall-sim")]
+    pub system: String,
+
+    /// Seed for every random draw.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+
+    /// Write here instead of standard output.
+    #[arg(short, long)]
+    pub output: Option<std::path::PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct SimUpArgs {
+    /// Topology file (YAML or JSON).
+    #[arg(required_unless_present = "demo")]
+    pub topology: Option<std::path::PathBuf>,
+
+    /// Use the built-in shop topology (gateway, catalog, cart, payment).
+    #[arg(long)]
+    pub demo: bool,
+
+    /// Address the services bind.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+
+    /// Control-plane address.
+    #[arg(long, default_value = "127.0.0.1:7700")]
+    pub control: SocketAddr,
+
+    /// Seed for every random draw (route probabilities, jitter, error rates).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+
+    /// One OS process per service, supervised: services that exit are restarted
+    /// (so the crash fault is available), and Ctrl-C stops them all.
+    #[arg(long)]
+    pub processes: bool,
+}
 
 pub async fn run(cmd: SimCommand) -> Result<u8> {
     match cmd {

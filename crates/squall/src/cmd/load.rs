@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
+use clap::Args;
 use squall_load::compile::CompiledPlan;
 use squall_load::plan::{self, ThresholdSpec};
 use squall_load::quick::{self, QuickSpec};
@@ -14,12 +15,89 @@ use squall_load::{RunOptions, compile};
 use squall_metrics::Interval;
 use squall_report::{OutputKind, Sink, Summary, ThresholdOutcome};
 
-use crate::cli::LoadArgs;
 use crate::exit::{self, InvalidInput};
 use crate::progress::Progress;
 use crate::{demo_target, summary_table};
 
 /// What the metrics endpoint serves: the cumulative interval and the last second.
+#[derive(Args, Debug)]
+pub struct LoadArgs {
+    /// Target URL (quick mode) or plan file (plan mode).
+    #[arg(required_unless_present = "demo")]
+    pub target: Option<String>,
+
+    /// Start a built-in demo server on 127.0.0.1 and run a short demo plan against it.
+    #[arg(long)]
+    pub demo: bool,
+
+    /// Connections: users (closed model) or the cap on concurrent requests (open model).
+    #[arg(short = 'c', long, default_value_t = 50)]
+    pub connections: u64,
+
+    /// How long to run (quick mode), e.g. 30s, 1m.
+    #[arg(short = 'd', long, default_value = "10s", value_parser = crate::cli::parse_duration)]
+    pub duration: std::time::Duration,
+
+    /// Open model: requests per second.
+    #[arg(long)]
+    pub rate: Option<f64>,
+
+    /// Send exactly this many requests, then stop (quick mode).
+    #[arg(short = 'n', long, value_parser = crate::cli::at_least_one_u64)]
+    pub requests: Option<u64>,
+
+    /// HTTP method (quick mode).
+    #[arg(short = 'm', long, default_value = "GET")]
+    pub method: String,
+
+    /// Request header `Name: value` (quick mode; repeatable).
+    #[arg(short = 'H', long = "header")]
+    pub headers: Vec<String>,
+
+    /// Request body (quick mode).
+    #[arg(long)]
+    pub body: Option<String>,
+
+    /// Per-request timeout (quick mode).
+    #[arg(long, default_value = "10s", value_parser = crate::cli::parse_duration)]
+    pub timeout: std::time::Duration,
+
+    /// Worker threads, each with its own event loop and connections.
+    #[arg(long, default_value_t = crate::cli::default_threads(), value_parser = crate::cli::at_least_one)]
+    pub threads: usize,
+
+    /// Use HTTP/2 (h2c with prior knowledge on http://, ALPN on https://).
+    #[arg(long)]
+    pub http2: bool,
+
+    /// Accept any TLS certificate (self-signed test servers).
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+
+    /// Run only segment i of n of the plan (fleets), e.g. 2/4.
+    #[arg(long, default_value = "1/1")]
+    pub segment: squall_load::Segment,
+
+    /// Threshold `METRIC=EXPR`, e.g. `http_req_duration=p(95)<300ms` (repeatable; added to the plan's).
+    #[arg(long = "threshold")]
+    pub thresholds: Vec<String>,
+
+    /// Write an output: `json=FILE`, `csv=FILE`, `hlog=FILE`, `influx=FILE` (repeatable).
+    #[arg(long = "out")]
+    pub outputs: Vec<String>,
+
+    #[command(flatten)]
+    pub metrics: crate::metrics_server::MetricsArgs,
+
+    /// Seed for random choices (think times, feeders).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+
+    /// No live progress and no periodic lines; only the summary.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
 pub type LiveState = squall_executor::run::Live;
 
 pub async fn run(args: LoadArgs) -> Result<u8> {
