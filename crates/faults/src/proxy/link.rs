@@ -337,7 +337,13 @@ impl Pump<'_> {
     fn slow_close(&self) -> Option<Duration> {
         self.enabled().find_map(|(_, t)| match t.kind {
             ToxicKind::SlowClose { delay } if delay > 0 => Some(Duration::from_millis(delay)),
-            _ => None,
+            ToxicKind::SlowClose { .. }
+            | ToxicKind::Latency { .. }
+            | ToxicKind::Bandwidth { .. }
+            | ToxicKind::Timeout { .. }
+            | ToxicKind::ResetPeer { .. }
+            | ToxicKind::Slicer { .. }
+            | ToxicKind::LimitData { .. } => None,
         })
     }
 
@@ -353,7 +359,13 @@ impl Pump<'_> {
                     Some(t) => t + Duration::from_millis(timeout),
                     None => continue,
                 },
-                _ => continue,
+                // No timer of their own: their chunks' delivery times are in the queue.
+                ToxicKind::Timeout { .. }
+                | ToxicKind::Latency { .. }
+                | ToxicKind::Bandwidth { .. }
+                | ToxicKind::SlowClose { .. }
+                | ToxicKind::Slicer { .. }
+                | ToxicKind::LimitData { .. } => continue,
             };
             next = Some(next.map_or(at, |n| n.min(at)));
         }
@@ -380,7 +392,13 @@ impl Pump<'_> {
                     self.finish(End::Close);
                     return true;
                 }
-                _ => {}
+                ToxicKind::ResetPeer { .. }
+                | ToxicKind::Timeout { .. }
+                | ToxicKind::Latency { .. }
+                | ToxicKind::Bandwidth { .. }
+                | ToxicKind::SlowClose { .. }
+                | ToxicKind::Slicer { .. }
+                | ToxicKind::LimitData { .. } => {}
             }
         }
         false
@@ -498,7 +516,11 @@ impl Pump<'_> {
                     self.active[i].triggered.get_or_insert(arrived);
                     segs.clear();
                 }
-                _ => {}
+                // Slow close acts at the end of the stream; a slicer with
+                // no size and a bandwidth of 0 pass data as it comes.
+                ToxicKind::SlowClose { .. }
+                | ToxicKind::Slicer { .. }
+                | ToxicKind::Bandwidth { .. } => {}
             }
         }
         let mut last = self.queue.back().map(|(at, _)| *at);
