@@ -1,0 +1,134 @@
+//! From what was measured to what the report says: figures per phase and
+//! each goal's outcome.
+
+use std::time::Duration;
+
+use squall_metrics::Interval;
+use squall_report::PercentilesMs;
+use squall_report::run_report::{GoalRecord, PhaseFigures};
+
+use crate::goals::{self, Goal, Phase};
+use crate::phases::PhaseBook;
+use crate::prepare::{Prepared, PreparedFault};
+use crate::series::SecondRow;
+
+/// Every goal's outcome, and the figures of every phase (overall, then
+/// before/during/after each fault).
+pub(super) fn goals_and_phases(
+    p: &Prepared,
+    book: &PhaseBook,
+    rows: &[SecondRow],
+    baseline: Option<&(Interval, Duration)>,
+    duration_s: f64,
+) -> (Vec<GoalRecord>, Vec<PhaseFigures>) {
+    let names: Vec<String> = p.faults.iter().map(|f| f.name.clone()).collect();
+    let records = p
+        .goals
+        .iter()
+        .map(|g| goal(g, book, rows, &p.faults, &names, baseline, duration_s))
+        .collect();
+    let mut phases = vec![figures("overall", &book.overall, duration_s)];
+    for i in 0..p.faults.len() {
+        for ph in [Phase::Before(i), Phase::During(i), Phase::After(i)] {
+            let (iv, len) = book.get(ph);
+            phases.push(figures(&ph.label(&names), iv, len.as_secs_f64()));
+        }
+    }
+    (records, phases)
+}
+
+pub(super) fn figures(phase: &str, iv: &Interval, seconds: f64) -> PhaseFigures {
+    let all = iv.overall("all");
+    let failed = all.failed();
+    PhaseFigures {
+        phase: phase.into(),
+        seconds,
+        requests: all.requests,
+        rps: if seconds > 0.0 {
+            all.requests as f64 / seconds
+        } else {
+            0.0
+        },
+        failed,
+        error_rate: if all.requests == 0 {
+            0.0
+        } else {
+            failed as f64 / all.requests as f64
+        },
+        latency_ms: PercentilesMs::from(&all.latency),
+    }
+}
+
+fn goal(
+    g: &Goal,
+    book: &PhaseBook,
+    rows: &[SecondRow],
+    faults: &[PreparedFault],
+    names: &[String],
+    baseline: Option<&(Interval, Duration)>,
+    duration_s: f64,
+) -> GoalRecord {
+    match g {
+        Goal::Condition {
+            name,
+            phase,
+            threshold,
+            relative,
+            written,
+        } => {
+            let (iv, len) = match phase {
+                Phase::Warmup => baseline.map(|(i, l)| (i, *l)).expect("checked at prepare"),
+                Phase::Overall => (&book.overall, Duration::from_secs_f64(duration_s)),
+                other => book.get(*other),
+            };
+            let r = goals::evaluate_condition(
+                threshold,
+                *relative,
+                iv,
+                len,
+                baseline.map(|(i, l)| (i, *l)),
+            );
+            GoalRecord {
+                name: name.clone(),
+                phase: phase.label(names),
+                condition: written.clone(),
+                observed: r.observed,
+                bound: r.bound,
+                passed: r.passed,
+                no_data: r.no_data,
+                detail: r.detail,
+            }
+        }
+        Goal::Recovery {
+            name,
+            fault,
+            metric,
+            band,
+            within,
+        } => {
+            let f = &faults[*fault];
+            let base = match baseline {
+                Some((iv, _)) => SecondRow::summary_value(iv, *metric),
+                None => SecondRow::summary_value(book.get(Phase::Before(*fault)).0, *metric),
+            };
+            let r = goals::evaluate_recovery(
+                rows,
+                f.end().as_secs_f64(),
+                base,
+                *metric,
+                *band,
+                *within,
+            );
+            GoalRecord {
+                name: name.clone(),
+                phase: format!("recovery after {}", f.name),
+                condition: format!("within {}", humantime::format_duration(*within)),
+                observed: r.observed,
+                bound: r.bound,
+                passed: r.passed,
+                no_data: r.no_data,
+                detail: r.detail,
+            }
+        }
+    }
+}
