@@ -29,11 +29,8 @@ pub async fn check(p: &Prepared, client: &HttpClient, agent: &Agent) -> Checked 
         let at = format!("faults[{i}]");
         match &f.via {
             Via::Sim(base) => check_sim(&mut out, &at, f, base, client).await,
-            Via::Host(v) => {
-                let mut v = v.clone();
-                crate::run::with_duration(&mut v, &f.kind, f.duration);
-                let checked = squall_faults::Agent::parse(v).and_then(|h| agent.check(&h));
-                if let Err(e) = checked {
+            Via::Host(fault) => {
+                if let Err(e) = agent.check(fault) {
                     out.problems.push(host_problem(&at, f, e));
                 }
             }

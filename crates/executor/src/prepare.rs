@@ -41,9 +41,9 @@ pub enum Via {
     /// A simulated service's `/_sim/faults` API at this base URL.
     Sim(String),
     /// Squall's own injectors in this process (stress, pause, kill,
-    /// restart): the fault as `squall proxy`'s `/squall/faults` takes it,
-    /// without its duration.
-    Host(serde_json::Value),
+    /// restart): the fault parsed once, lasting the planned duration (the
+    /// lease at injection time replaces it).
+    Host(squall_faults::HostFault),
     /// A toxic on one of the experiment's own proxies (in this process).
     LocalToxic {
         /// Proxy name.
@@ -372,9 +372,7 @@ fn host_fault(f: &FaultSpec, duration: Duration) -> Result<(String, Via), String
     let mut v = serde_json::Map::new();
     v.insert("type".into(), f.kind.clone().into());
     v.extend(f.args.clone());
-    let mut probe = serde_json::Value::Object(v.clone());
-    crate::run::with_duration(&mut probe, &f.kind, duration);
-    squall_faults::Agent::parse(probe).map_err(|e| match e {
+    let fault = squall_faults::HostFault::parse_lasting(v, duration).map_err(|e| match e {
         squall_faults::FaultError::Invalid { field, message } if field == "type" => {
             format!(".type: {message}")
         }
@@ -383,7 +381,7 @@ fn host_fault(f: &FaultSpec, duration: Duration) -> Result<(String, Via), String
         }
         e => format!(": {e}"),
     })?;
-    Ok((describe_target(f), Via::Host(serde_json::Value::Object(v))))
+    Ok((describe_target(f), Via::Host(fault)))
 }
 
 /// A toxic on one of the experiment's proxies, or on a Toxiproxy-compatible

@@ -94,6 +94,41 @@ fn full() -> f64 {
 /// The fault types [`HostFault`] accepts.
 pub const HOST_FAULT_TYPES: &[&str] = &["stress-cpu", "stress-memory", "pause", "kill", "restart"];
 
+/// The types that hold something for a time and so take `duration_ms`
+/// (the others act once). Kept beside the enum; a test checks both lists
+/// against it.
+const TIMED_TYPES: &[&str] = &["stress-cpu", "stress-memory", "pause"];
+
+impl HostFault {
+    /// The same fault lasting `d` when it holds something for a time;
+    /// one-shot faults (kill, restart) are unchanged.
+    pub fn lasting(mut self, d: Duration) -> Self {
+        let ms = d.as_millis() as u64;
+        match &mut self {
+            HostFault::StressCpu { duration_ms, .. }
+            | HostFault::StressMemory { duration_ms, .. }
+            | HostFault::Pause { duration_ms, .. } => *duration_ms = ms,
+            HostFault::Kill { .. } | HostFault::Restart { .. } => {}
+        }
+        self
+    }
+
+    /// Parses a fault as an experiment writes it: `{"type": ..., args...}`
+    /// without a duration, which is the fault's length `d` when it takes one.
+    pub fn parse_lasting(
+        mut v: serde_json::Map<String, Value>,
+        d: Duration,
+    ) -> Result<HostFault, FaultError> {
+        if v.get("type")
+            .and_then(Value::as_str)
+            .is_some_and(|t| TIMED_TYPES.contains(&t))
+        {
+            v.insert("duration_ms".into(), (d.as_millis() as u64).into());
+        }
+        Agent::parse(Value::Object(v))
+    }
+}
+
 /// What applying a fault did.
 #[derive(Serialize, Debug)]
 pub struct Applied {
@@ -384,4 +419,48 @@ impl Agent {
 
 fn ms(v: u64) -> Duration {
     Duration::from_millis(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every listed type parses as an experiment writes it, and `lasting`
+    /// sets the duration of exactly the timed ones.
+    #[test]
+    fn the_type_lists_match_the_enum() {
+        for t in HOST_FAULT_TYPES {
+            let mut v = serde_json::Map::new();
+            v.insert("type".into(), (*t).into());
+            match *t {
+                "stress-memory" => {
+                    v.insert("bytes".into(), 1.into());
+                }
+                "pause" | "kill" => {
+                    v.insert("pid".into(), 2.into());
+                }
+                "restart" => {
+                    v.insert("pid".into(), 2.into());
+                    v.insert("command".into(), "true".into());
+                }
+                _ => {}
+            }
+            let f = HostFault::parse_lasting(v, Duration::from_secs(7))
+                .unwrap_or_else(|e| panic!("{t}: {e}"));
+            let timed = matches!(
+                f.clone().lasting(Duration::from_secs(9)),
+                HostFault::StressCpu {
+                    duration_ms: 9000,
+                    ..
+                } | HostFault::StressMemory {
+                    duration_ms: 9000,
+                    ..
+                } | HostFault::Pause {
+                    duration_ms: 9000,
+                    ..
+                }
+            );
+            assert_eq!(timed, TIMED_TYPES.contains(t), "{t}");
+        }
+    }
 }

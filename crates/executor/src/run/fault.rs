@@ -112,13 +112,9 @@ async fn apply(
             let tracked = track(agent, f, lease, url);
             Ok(Held::Sim { id, tracked })
         }
-        Via::Host(v) => {
-            let mut v = v.clone();
-            with_duration(&mut v, &f.kind, lease);
-            let fault =
-                squall_faults::Agent::parse(v).map_err(|e| inject::InjectError(e.to_string()))?;
+        Via::Host(fault) => {
             let applied = agent
-                .apply(fault)
+                .apply(fault.clone().lasting(lease))
                 .await
                 .map_err(|e| inject::InjectError(e.to_string()))?;
             Ok(Held::Host(
@@ -148,14 +144,6 @@ async fn apply(
             );
             Ok(Held::Toxic { name, tracked })
         }
-    }
-}
-
-/// Host faults that hold something for a time take the lease as their
-/// `duration_ms`; one-shot faults (kill, restart) take none.
-pub(crate) fn with_duration(v: &mut serde_json::Value, kind: &str, lease: Duration) {
-    if matches!(kind, "stress-cpu" | "stress-memory" | "pause") {
-        v["duration_ms"] = (lease.as_millis() as u64).into();
     }
 }
 

@@ -12,8 +12,6 @@
 mod evaluate;
 mod fault;
 
-pub(crate) use fault::with_duration;
-
 use std::sync::Arc;
 use std::time::Duration;
 
