@@ -9,7 +9,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 /// `DELETE url` with a 2 s timeout; the status code on an answer.
-pub async fn delete(url: &str) -> Result<u16, String> {
+pub(crate) async fn delete(url: &str) -> Result<u16, String> {
     let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let req = hyper::Request::delete(url)
         .body(Empty::new())

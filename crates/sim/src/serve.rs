@@ -24,7 +24,7 @@ impl std::fmt::Display for Aborted {
 impl std::error::Error for Aborted {}
 
 /// Serves one service until `stop` turns true; connections in flight end then too.
-pub async fn serve_service(l: TcpListener, svc: Arc<Service>, stop: watch::Receiver<bool>) {
+pub(crate) async fn serve_service(l: TcpListener, svc: Arc<Service>, stop: watch::Receiver<bool>) {
     let conn_stop = stop.clone();
     squall_http::accept_loop(l, stop, move |stream| {
         let svc = svc.clone();
@@ -53,7 +53,7 @@ pub async fn serve_service(l: TcpListener, svc: Arc<Service>, stop: watch::Recei
 }
 
 /// Serves the control plane until `stop` turns true.
-pub async fn serve_control(l: TcpListener, control: Arc<Control>, stop: watch::Receiver<bool>) {
+pub(crate) async fn serve_control(l: TcpListener, control: Arc<Control>, stop: watch::Receiver<bool>) {
     if let Ok(a) = l.local_addr() {
         let _ = control.listen.set(a);
     }

@@ -6,13 +6,13 @@ use squall_chaos::event::{Event, Phase};
 use squall_chaos::journal::Stamp;
 
 /// One console line, in chaostoolkit's shape: `[date time LEVEL] message`.
-pub fn log(level: &str, msg: &str) {
+pub(crate) fn log(level: &str, msg: &str) {
     let now = Stamp::now();
     eprintln!("[{} {} {level}] {msg}", now.date(), now.clock());
 }
 
 /// Renders one runner event.
-pub fn render(e: Event) {
+pub(crate) fn render(e: Event) {
     let kind = |k: &str| if k == "action" { "Action" } else { "Probe" };
     match e {
         Event::Started { title } => log("INFO", &format!("Running experiment: {title}")),

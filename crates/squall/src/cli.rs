@@ -6,13 +6,13 @@ use clap::{Parser, Subcommand};
 /// Resilience experiments in one binary: load, faults, a system to break, and a report.
 #[derive(Parser, Debug)]
 #[command(name = "squall", version, about, propagate_version = true)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Subcommand, Debug)]
-pub enum Command {
+pub(crate) enum Command {
     /// Generate HTTP load: a URL (quick mode, like wrk) or a plan file (YAML/JSON).
     ///
     /// Without --rate, each connection sends its next request as soon as the
@@ -57,6 +57,6 @@ pub(crate) fn at_least_one_u64(s: &str) -> Result<u64, String> {
     at_least_one(s).map(|n| n as u64)
 }
 
-pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     squall_load::duration::parse_duration(s)
 }

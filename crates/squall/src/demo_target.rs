@@ -14,10 +14,10 @@ use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 
 /// The embedded demo plan; `${BASE_URL}` is replaced by the server's address.
-pub const DEMO_PLAN: &str = include_str!("../assets/demo-plan.yaml");
+pub(crate) const DEMO_PLAN: &str = include_str!("../assets/demo-plan.yaml");
 
 /// Binds 127.0.0.1 on a free port and serves until the process exits.
-pub async fn start() -> std::io::Result<SocketAddr> {
+pub(crate) async fn start() -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
     // No stop: it serves until the process exits (the sender is dropped).

@@ -10,7 +10,7 @@ use squall_http::Access;
 use crate::exit::InvalidInput;
 
 #[derive(Args, Debug, Clone, Default)]
-pub struct DoorArgs {
+pub(crate) struct DoorArgs {
     /// A host name callers may use in the Host header besides loopback names
     /// (repeatable), e.g. the machine's DNS name or a Kubernetes service.
     #[arg(long = "allow-host", value_name = "NAME")]
@@ -24,7 +24,7 @@ pub struct DoorArgs {
 
 impl DoorArgs {
     /// The token from --token-file or $SQUALL_TOKEN, if any.
-    pub fn token(&self) -> Result<Option<String>, InvalidInput> {
+    pub(crate) fn token(&self) -> Result<Option<String>, InvalidInput> {
         squall_http::token_from(self.token_file.as_deref()).map_err(|e| {
             InvalidInput(format!(
                 "{}: cannot read the token: {e}",
@@ -38,7 +38,7 @@ impl DoorArgs {
 
     /// The door of a server on `listen`: loopback without a token unless
     /// one is given; beyond loopback only with one.
-    pub fn access(&self, listen: SocketAddr) -> Result<Access, InvalidInput> {
+    pub(crate) fn access(&self, listen: SocketAddr) -> Result<Access, InvalidInput> {
         Access::new(listen, &self.allow_hosts, self.token()?)
             .map_err(|e| InvalidInput(e.to_string()))
     }

@@ -1,17 +1,17 @@
 //! Exit codes, documented in README.md ("Exit codes").
 
 /// Everything ran and every threshold held.
-pub const OK: u8 = 0;
+pub(crate) const OK: u8 = 0;
 /// Squall itself failed (an output could not be written, a port was taken...).
-pub const ERROR: u8 = 1;
+pub(crate) const ERROR: u8 = 1;
 /// Invalid input: bad flags, an invalid plan, a target URL that cannot be used.
-pub const INVALID_INPUT: u8 = 2;
+pub(crate) const INVALID_INPUT: u8 = 2;
 /// At least one threshold failed (including an abort-on-fail threshold).
-pub const THRESHOLDS_FAILED: u8 = 99;
+pub(crate) const THRESHOLDS_FAILED: u8 = 99;
 /// Stopped by Ctrl-C or SIGTERM (after writing the summary and outputs).
-pub const INTERRUPTED: u8 = 130;
+pub(crate) const INTERRUPTED: u8 = 130;
 
 /// Marks an error as the user's input being wrong (exit code 2).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct InvalidInput(pub String);
+pub(crate) struct InvalidInput(pub String);

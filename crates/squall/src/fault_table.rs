@@ -6,7 +6,7 @@ use std::fmt::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Renders the answer of `GET /squall/faults`.
-pub fn render(body: &str) -> anyhow::Result<String> {
+pub(crate) fn render(body: &str) -> anyhow::Result<String> {
     let v: serde_json::Value = serde_json::from_str(body)?;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -15,7 +15,7 @@ use crate::cmd::load::LiveState;
 
 /// The flags of the metrics endpoint, shared by `squall load` and `squall run`.
 #[derive(clap::Args, Debug, Clone)]
-pub struct MetricsArgs {
+pub(crate) struct MetricsArgs {
     /// Serve Prometheus metrics at this address while running, e.g. 127.0.0.1:9464.
     #[arg(long, value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
@@ -30,7 +30,7 @@ pub struct MetricsArgs {
 }
 
 /// A running endpoint.
-pub struct Served {
+pub(crate) struct Served {
     /// Where it listens.
     pub addr: SocketAddr,
     linger: std::time::Duration,
@@ -38,7 +38,7 @@ pub struct Served {
 
 impl MetricsArgs {
     /// Starts the endpoint when `--metrics-listen` is given.
-    pub async fn start(&self, state: LiveState) -> anyhow::Result<Option<Served>> {
+    pub(crate) async fn start(&self, state: LiveState) -> anyhow::Result<Option<Served>> {
         let Some(addr) = self.metrics_listen else {
             return Ok(None);
         };
@@ -55,7 +55,7 @@ impl MetricsArgs {
 
 impl Served {
     /// Keeps serving the final figures for the linger, or until Ctrl-C.
-    pub async fn linger(&self) {
+    pub(crate) async fn linger(&self) {
         if self.linger.is_zero() {
             return;
         }
@@ -73,7 +73,7 @@ impl Served {
 }
 
 /// Binds `addr` and serves `/metrics` until the process exits; returns the bound address.
-pub async fn start(
+pub(crate) async fn start(
     addr: SocketAddr,
     access: squall_http::Access,
     state: LiveState,

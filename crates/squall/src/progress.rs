@@ -13,7 +13,7 @@ enum Mode {
     Live(ProgressBar),
 }
 
-pub struct Progress {
+pub(crate) struct Progress {
     mode: Mode,
     planned: Duration,
     warned_util: bool,
@@ -23,7 +23,7 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn new(quiet: bool, planned: Duration, label: &str, threads: usize) -> Self {
+    pub(crate) fn new(quiet: bool, planned: Duration, label: &str, threads: usize) -> Self {
         let mode = if quiet {
             Mode::Quiet
         } else if std::io::stderr().is_terminal() {
@@ -50,7 +50,7 @@ impl Progress {
     }
 
     /// Prints a message above the live line (or as a line).
-    pub fn note(&self, msg: &str) {
+    pub(crate) fn note(&self, msg: &str) {
         match &self.mode {
             Mode::Quiet => {}
             Mode::Lines => eprintln!("squall: {msg}"),
@@ -58,11 +58,11 @@ impl Progress {
         }
     }
 
-    pub fn error(&self, msg: &str) {
+    pub(crate) fn error(&self, msg: &str) {
         self.note(&format!("error: {msg}"));
     }
 
-    pub fn second(&mut self, snap: &Snapshot, total: &Interval) {
+    pub(crate) fn second(&mut self, snap: &Snapshot, total: &Interval) {
         let last = snap.interval.overall("all");
         let all = total.overall("all");
         let elapsed = Duration::from_millis(snap.start_ms + snap.length_ms);
@@ -122,7 +122,7 @@ impl Progress {
         }
     }
 
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Mode::Live(bar) = &self.mode {
             bar.finish_and_clear();
         }
@@ -130,7 +130,7 @@ impl Progress {
 }
 
 /// Formats microseconds with a unit people read at a glance.
-pub fn fmt_us(us: u64) -> String {
+pub(crate) fn fmt_us(us: u64) -> String {
     if us >= 10_000_000 {
         format!("{:.1}s", us as f64 / 1e6)
     } else if us >= 1_000 {

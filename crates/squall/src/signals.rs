@@ -3,20 +3,20 @@
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 /// Delivers each Ctrl-C (SIGINT) or SIGTERM in turn.
-pub struct StopSignals {
+pub(crate) struct StopSignals {
     term: Option<Signal>,
 }
 
 impl StopSignals {
     /// Installs the handlers; SIGTERM is skipped if it cannot be registered.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             term: signal(SignalKind::terminate()).ok(),
         }
     }
 
     /// Waits for the next Ctrl-C or SIGTERM.
-    pub async fn next(&mut self) {
+    pub(crate) async fn next(&mut self) {
         match self.term.as_mut() {
             Some(t) => {
                 tokio::select! {

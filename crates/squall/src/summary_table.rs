@@ -61,7 +61,7 @@ fn trunc(s: &str, n: usize) -> String {
 }
 
 /// Renders the summary for a terminal or a log.
-pub fn render(s: &Summary, label: &str, aborted_by: Option<&str>) -> String {
+pub(crate) fn render(s: &Summary, label: &str, aborted_by: Option<&str>) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "\nsquall load: {label}");
     let _ = writeln!(

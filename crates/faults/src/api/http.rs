@@ -6,7 +6,7 @@ use hyper::Response;
 use hyper::body::Incoming;
 use serde::de::DeserializeOwned;
 use squall_http::respond::{ApiError, Problem};
-pub use squall_http::respond::{Body, empty, json};
+pub(super) use squall_http::respond::{Body, empty, json};
 
 use crate::error::FaultError;
 
@@ -26,18 +26,18 @@ impl ApiError for FaultError {
 }
 
 /// A text response.
-pub fn text(status: u16, content_type: &str, body: String) -> Response<Body> {
+pub(super) fn text(status: u16, content_type: &str, body: String) -> Response<Body> {
     squall_http::respond::text(status, content_type, body)
 }
 
 /// An error response.
-pub fn error(e: &FaultError) -> Response<Body> {
+pub(super) fn error(e: &FaultError) -> Response<Body> {
     squall_http::respond::error(e)
 }
 
 /// Reads a JSON body; an empty body reads as `{}` (Toxiproxy clients send
 /// bodiless POSTs to `/reset`).
-pub async fn read_json<T: DeserializeOwned>(body: Incoming) -> Result<T, FaultError> {
+pub(super) async fn read_json<T: DeserializeOwned>(body: Incoming) -> Result<T, FaultError> {
     squall_http::respond::read_json(body, MAX_BODY, Some(b"{}"))
         .await
         .map_err(|p: Problem| {

@@ -24,7 +24,7 @@ struct Renew {
 }
 
 /// Answers a `/squall/...` route, or none.
-pub async fn route(
+pub(super) async fn route(
     agent: &Agent,
     allow_commands: bool,
     method: &Method,

@@ -26,7 +26,7 @@ enum Populate {
 }
 
 /// Answers a Toxiproxy route, or none when the path is not one.
-pub async fn route(
+pub(super) async fn route(
     agent: &Agent,
     method: &Method,
     segs: &[&str],

@@ -46,7 +46,7 @@ const QUEUE: usize = 64;
 
 /// Carries one client connection to the upstream until either side or a
 /// toxic ends it, or the proxy is disabled (`kill` turns true).
-pub async fn run(
+pub(super) async fn run(
     mut client: TcpStream,
     mut upstream: TcpStream,
     toxics: watch::Receiver<Arc<Vec<Toxic>>>,

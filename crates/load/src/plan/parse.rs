@@ -120,7 +120,7 @@ pub fn parse_document<T: serde::de::DeserializeOwned>(
 /// The deepest nesting a YAML document may have. Real documents nest a
 /// dozen levels; the YAML parser's time grows with the square of the depth
 /// (100,000 levels take minutes), so deeper text is refused before parsing.
-pub const MAX_DEPTH: usize = 128;
+pub(super) const MAX_DEPTH: usize = 128;
 
 /// Where the text first nests deeper than [`MAX_DEPTH`]: flow collections
 /// (`[`, `{`), block sequences on one line (`- - -`), or indentation. A

@@ -19,7 +19,7 @@ use crate::segment::Share;
 
 /// How far a run has been asked to stop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum StopLevel {
+pub(crate) enum StopLevel {
     /// Keep going.
     Run,
     /// Start no new iterations or steps; let requests in flight finish.
@@ -53,7 +53,7 @@ pub(crate) struct WorkerCtx {
 }
 
 impl WorkerCtx {
-    pub fn new(spec: &WorkerSpec) -> Self {
+    pub(crate) fn new(spec: &WorkerSpec) -> Self {
         let rec = Interval::new(&spec.plan.request_names, &spec.plan.check_names);
         Self {
             index: spec.index,
@@ -76,12 +76,12 @@ impl WorkerCtx {
     }
 
     /// True once no new work should start.
-    pub fn stopping(&self) -> bool {
+    pub(crate) fn stopping(&self) -> bool {
         self.stop.get() >= StopLevel::Soft
     }
 
     /// Raises the local stop level and wakes every waiting user.
-    pub fn raise_stop(&self, level: StopLevel) {
+    pub(crate) fn raise_stop(&self, level: StopLevel) {
         if level > self.stop.get() {
             self.stop.set(level);
         }
@@ -89,7 +89,7 @@ impl WorkerCtx {
     }
 
     /// Mirrors the run-wide stop signal into this thread.
-    pub async fn watch_stop(self: Rc<Self>, mut rx: watch::Receiver<StopLevel>) {
+    pub(crate) async fn watch_stop(self: Rc<Self>, mut rx: watch::Receiver<StopLevel>) {
         loop {
             let level = *rx.borrow_and_update();
             self.raise_stop(level);
@@ -101,7 +101,7 @@ impl WorkerCtx {
 
     /// Picks the next scenario by smooth weighted round-robin, so shares
     /// are exact over any window instead of only on average.
-    pub fn next_scenario(&self) -> usize {
+    pub(crate) fn next_scenario(&self) -> usize {
         let mut w = self.wrr.borrow_mut();
         let scenarios = &self.plan.scenarios;
         let total: i64 = scenarios.iter().map(|s| i64::from(s.weight)).sum();
@@ -117,7 +117,7 @@ impl WorkerCtx {
     }
 
     /// Remembers an error message if it is new (a few per run at most).
-    pub fn note_error(&self, msg: &str) {
+    pub(crate) fn note_error(&self, msg: &str) {
         let mut seen = self.errors_seen.borrow_mut();
         if seen.len() < MAX_ERROR_SAMPLES && !seen.iter().any(|m| m == msg) {
             seen.push(msg.to_string());
@@ -126,7 +126,7 @@ impl WorkerCtx {
     }
 
     /// Hands over the current slice and starts a new one.
-    pub fn take_report(&self, last: bool) -> WorkerReport {
+    pub(crate) fn take_report(&self, last: bool) -> WorkerReport {
         let now = Instant::now();
         let fresh = self.rec.borrow().empty_like();
         let interval = self.rec.replace(fresh);
@@ -156,7 +156,7 @@ impl WorkerCtx {
     }
 
     /// Sends a report at every whole second after `t0`.
-    pub async fn flush_every_second(self: Rc<Self>, tx: mpsc::UnboundedSender<WorkerReport>) {
+    pub(crate) async fn flush_every_second(self: Rc<Self>, tx: mpsc::UnboundedSender<WorkerReport>) {
         self.cpu_at_slice_start.set(thread_cpu_time());
         let mut k = 1u32;
         loop {
@@ -170,7 +170,7 @@ impl WorkerCtx {
 
     /// Ends the run for this worker: no new work, `grace` for what is in
     /// flight, then cancellation of the rest (counted as interrupted).
-    pub async fn wind_down(&self, vus: Vec<JoinHandle<()>>, grace: Duration) {
+    pub(crate) async fn wind_down(&self, vus: Vec<JoinHandle<()>>, grace: Duration) {
         self.raise_stop(StopLevel::Soft);
         let deadline = Instant::now() + grace;
         for h in &vus {

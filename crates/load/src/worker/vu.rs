@@ -38,7 +38,7 @@ pub(crate) struct Vu {
 }
 
 impl Vu {
-    pub fn new(ctx: &WorkerCtx, slot: u64) -> Self {
+    pub(super) fn new(ctx: &WorkerCtx, slot: u64) -> Self {
         let mut vars = ctx.plan.vars.clone();
         let global = ctx.share.segment.global(ctx.share.thread.global(slot));
         vars.insert("__vu".into(), global.to_string());
@@ -54,7 +54,7 @@ impl Vu {
     }
 
     /// `keep_going` is asked before every step; a `false` ends the iteration early.
-    pub async fn iteration(
+    pub(super) async fn iteration(
         &mut self,
         ctx: &WorkerCtx,
         intended: Instant,

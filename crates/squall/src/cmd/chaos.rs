@@ -14,7 +14,7 @@ use crate::chaos_log::{log, render};
 use crate::exit::{self, InvalidInput};
 
 #[derive(Subcommand, Debug)]
-pub enum ChaosCommand {
+pub(crate) enum ChaosCommand {
     /// Run an experiment and write its journal (Chaos Toolkit's `chaos run`).
     Run(ChaosRunArgs),
     /// Check an experiment and report every problem at once (`chaos validate`).
@@ -31,7 +31,7 @@ pub enum ChaosCommand {
 }
 
 #[derive(Args, Debug)]
-pub struct ChaosRunArgs {
+pub(crate) struct ChaosRunArgs {
     /// Experiment file (.json, .yaml, .yml) or http(s) URL.
     pub file: String,
     /// Do not verify the TLS certificate when the experiment is an https URL.
@@ -84,7 +84,7 @@ fn parse_hypothesis(s: &str) -> Result<HypothesisStrategy, String> {
     s.parse()
 }
 
-pub async fn run(cmd: ChaosCommand) -> Result<u8> {
+pub(crate) async fn run(cmd: ChaosCommand) -> Result<u8> {
     match cmd {
         ChaosCommand::Validate {
             file,

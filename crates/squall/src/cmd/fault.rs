@@ -18,7 +18,7 @@ use crate::exit;
 use crate::signals::StopSignals;
 
 #[derive(Args, Debug)]
-pub struct ProxyArgs {
+pub(crate) struct ProxyArgs {
     /// Address of the control API (Toxiproxy's default port).
     #[arg(long, default_value = "127.0.0.1:8474")]
     pub listen: SocketAddr,
@@ -54,7 +54,7 @@ pub struct ProxyArgs {
 
 /// Caps and the ledger, shared by `squall proxy` and `squall fault`.
 #[derive(Args, Debug)]
-pub struct Caps {
+pub(crate) struct Caps {
     /// Where the lease ledger lives [default: $SQUALL_STATE_DIR, $XDG_STATE_HOME/squall or ~/.local/state/squall].
     #[arg(long)]
     pub state_dir: Option<PathBuf>,
@@ -73,7 +73,7 @@ pub struct Caps {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum FaultCommand {
+pub(crate) enum FaultCommand {
     /// Burn CPU: --cores threads at --load share each, for --for.
     StressCpu {
         #[arg(long, default_value_t = 1)]
@@ -176,7 +176,7 @@ pub enum FaultCommand {
 }
 
 #[derive(Args, Debug)]
-pub struct LeaseArgs {
+pub(crate) struct LeaseArgs {
     /// How long the fault lasts (its lease), e.g. 30s.
     #[arg(long = "for", value_parser = crate::cli::parse_duration)]
     pub duration: Duration,
@@ -185,7 +185,7 @@ pub struct LeaseArgs {
 }
 
 #[derive(Args, Debug)]
-pub struct TargetArgs {
+pub(crate) struct TargetArgs {
     /// Process id.
     #[arg(long, required_unless_present = "name", conflicts_with = "name")]
     pub pid: Option<i32>,
@@ -198,7 +198,7 @@ pub struct TargetArgs {
 }
 
 /// Parses `512MiB`, `1G`, `1000`.
-pub fn parse_size(s: &str) -> Result<u64, String> {
+pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
     let s = s.trim();
     let split = s
         .find(|c: char| !c.is_ascii_digit() && c != '.')
@@ -260,7 +260,7 @@ impl Caps {
 /// ledger in the default state directory (after recovering what dead squall
 /// processes left there) and a guardian; without a ledger when that
 /// directory cannot be used.
-pub async fn run_agent() -> Arc<Agent> {
+pub(crate) async fn run_agent() -> Arc<Agent> {
     let dir = ledger::default_state_dir();
     report_leftovers(&dir).await;
     let ledger = match open_ledger(&dir) {
@@ -311,7 +311,7 @@ fn open_ledger(dir: &std::path::Path) -> std::io::Result<Ledger> {
 }
 
 /// `squall proxy`.
-pub async fn proxy(args: ProxyArgs) -> anyhow::Result<u8> {
+pub(crate) async fn proxy(args: ProxyArgs) -> anyhow::Result<u8> {
     let options = ProxyOptions {
         default_lease: args.toxic_lease,
         allow_remote_listen: args.allow_remote_listen,
@@ -377,7 +377,7 @@ pub async fn proxy(args: ProxyArgs) -> anyhow::Result<u8> {
 }
 
 /// `squall fault ...`.
-pub async fn fault(cmd: FaultCommand) -> anyhow::Result<u8> {
+pub(crate) async fn fault(cmd: FaultCommand) -> anyhow::Result<u8> {
     match cmd {
         FaultCommand::StressCpu { cores, load, lease } => {
             let f = HostFault::StressCpu {

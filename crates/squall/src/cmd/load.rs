@@ -21,7 +21,7 @@ use crate::{demo_target, summary_table};
 
 /// What the metrics endpoint serves: the cumulative interval and the last second.
 #[derive(Args, Debug)]
-pub struct LoadArgs {
+pub(crate) struct LoadArgs {
     /// Target URL (quick mode) or plan file (plan mode).
     #[arg(required_unless_present = "demo")]
     pub target: Option<String>,
@@ -98,9 +98,9 @@ pub struct LoadArgs {
     pub quiet: bool,
 }
 
-pub type LiveState = squall_executor::run::Live;
+pub(crate) type LiveState = squall_executor::run::Live;
 
-pub async fn run(args: LoadArgs) -> Result<u8> {
+pub(crate) async fn run(args: LoadArgs) -> Result<u8> {
     let (plan, label) = build_plan(&args).await?;
     let plan = Arc::new(plan);
     let mut sinks = open_outputs(&args.outputs, plan.as_ref())?;

@@ -2,8 +2,8 @@
 //! (as mini-redis's `cmd/`): what the command reads, what it wires
 //! together, what it prints and which exit code it picks.
 
-pub mod chaos;
-pub mod fault;
-pub mod load;
-pub mod run;
-pub mod sim;
+pub(crate) mod chaos;
+pub(crate) mod fault;
+pub(crate) mod load;
+pub(crate) mod run;
+pub(crate) mod sim;

@@ -13,7 +13,7 @@ use crate::exit::{self, InvalidInput};
 use crate::signals::StopSignals;
 
 #[derive(Args, Debug)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// Experiment file (YAML or JSON): a Chaos Toolkit experiment plus workload, faults, goals.
     pub experiment: std::path::PathBuf,
 
@@ -22,7 +22,7 @@ pub struct RunArgs {
 }
 
 #[derive(Args, Debug)]
-pub struct DemoArgs {
+pub(crate) struct DemoArgs {
     /// A shorter demo (about 25 s) with the same shape.
     #[arg(long)]
     pub quick: bool,
@@ -32,7 +32,7 @@ pub struct DemoArgs {
 }
 
 #[derive(Args, Debug)]
-pub struct RunCommon {
+pub(crate) struct RunCommon {
     /// Directory that receives one sub-directory per run.
     #[arg(long, default_value = "runs")]
     pub runs_dir: std::path::PathBuf,
@@ -56,13 +56,13 @@ pub struct RunCommon {
 const DEMO: &str = include_str!("../../assets/demo-experiment.yaml");
 const DEMO_QUICK: &str = include_str!("../../assets/demo-experiment-quick.yaml");
 
-pub async fn run(args: RunArgs) -> Result<u8> {
+pub(crate) async fn run(args: RunArgs) -> Result<u8> {
     let text = std::fs::read_to_string(&args.experiment)
         .map_err(|e| InvalidInput(format!("{}: cannot read: {e}", args.experiment.display())))?;
     go(args.experiment, text, args.common).await
 }
 
-pub async fn demo(args: DemoArgs) -> Result<u8> {
+pub(crate) async fn demo(args: DemoArgs) -> Result<u8> {
     let (name, text) = if args.quick {
         ("<demo --quick>", DEMO_QUICK)
     } else {

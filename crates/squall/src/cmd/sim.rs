@@ -18,7 +18,7 @@ use crate::signals::StopSignals;
 use squall_sim::SHOP;
 
 #[derive(Subcommand, Debug)]
-pub enum SimCommand {
+pub(crate) enum SimCommand {
     /// Start every service of a topology (in this process, or one process each with
     /// --processes), plus a control API; Ctrl-C stops them.
     Up(SimUpArgs),
@@ -34,7 +34,7 @@ pub enum SimCommand {
 }
 
 #[derive(Args, Debug)]
-pub struct SimServiceArgs {
+pub(crate) struct SimServiceArgs {
     /// Service name from the topology.
     pub name: String,
 
@@ -65,7 +65,7 @@ pub struct SimServiceArgs {
 }
 
 #[derive(Args, Debug)]
-pub struct SimK8sArgs {
+pub(crate) struct SimK8sArgs {
     /// Topology file (YAML or JSON).
     #[arg(required_unless_present = "demo")]
     pub topology: Option<std::path::PathBuf>,
@@ -96,7 +96,7 @@ pub struct SimK8sArgs {
 }
 
 #[derive(Args, Debug)]
-pub struct SimUpArgs {
+pub(crate) struct SimUpArgs {
     /// Topology file (YAML or JSON).
     #[arg(required_unless_present = "demo")]
     pub topology: Option<std::path::PathBuf>,
@@ -123,7 +123,7 @@ pub struct SimUpArgs {
     pub processes: bool,
 }
 
-pub async fn run(cmd: SimCommand) -> Result<u8> {
+pub(crate) async fn run(cmd: SimCommand) -> Result<u8> {
     match cmd {
         SimCommand::Validate { topology } => {
             let t = Topology::load(&topology).map_err(|e| InvalidInput(e.to_string()))?;

@@ -10,21 +10,21 @@ use std::time::{Duration, Instant};
 use crate::util::squall;
 
 /// A running `squall proxy`; stopped with SIGTERM on drop.
-pub struct Agent {
+pub(crate) struct Agent {
     pub child: Child,
     pub api: String,
 }
 
 impl Agent {
-    pub fn start(state_dir: &Path) -> Agent {
+    pub(crate) fn start(state_dir: &Path) -> Agent {
         Self::start_with(state_dir, &[])
     }
 
-    pub fn start_with(state_dir: &Path, extra: &[&str]) -> Agent {
+    pub(crate) fn start_with(state_dir: &Path, extra: &[&str]) -> Agent {
         Self::start_env(state_dir, extra, &[])
     }
 
-    pub fn start_env(state_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Agent {
+    pub(crate) fn start_env(state_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Agent {
         let mut child = squall()
             .args(["proxy", "--listen", "127.0.0.1:0", "--state-dir"])
             .arg(state_dir)
@@ -53,11 +53,11 @@ impl Agent {
         Agent { child, api }
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.api)
     }
 
-    pub fn pid(&self) -> i32 {
+    pub(crate) fn pid(&self) -> i32 {
         self.child.id() as i32
     }
 }
@@ -69,7 +69,7 @@ impl Drop for Agent {
     }
 }
 
-pub fn signal(pid: i32, s: nix::sys::signal::Signal) {
+pub(crate) fn signal(pid: i32, s: nix::sys::signal::Signal) {
     let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), s);
 }
 
@@ -89,7 +89,7 @@ fn serve_each(handle: impl Fn(TcpStream) + Send + Sync + 'static) -> String {
 }
 
 /// An upstream that writes `size` bytes to every connection, then closes.
-pub fn blob_server(size: usize) -> String {
+pub(crate) fn blob_server(size: usize) -> String {
     serve_each(move |mut s| {
         let _ = s.set_nodelay(true);
         let _ = s.write_all(&vec![b'x'; size]);
@@ -98,7 +98,7 @@ pub fn blob_server(size: usize) -> String {
 
 /// An upstream that writes `size` bytes, then keeps the connection open
 /// for `hold` before closing.
-pub fn blob_then_hold(size: usize, hold: Duration) -> String {
+pub(crate) fn blob_then_hold(size: usize, hold: Duration) -> String {
     serve_each(move |mut s| {
         let _ = s.write_all(&vec![b'x'; size]);
         std::thread::sleep(hold);
@@ -107,7 +107,7 @@ pub fn blob_then_hold(size: usize, hold: Duration) -> String {
 
 /// An HTTP/1.1 server answering every request (keep-alive) with 200 and a
 /// body of `size` bytes.
-pub fn http_blob_server(size: usize) -> String {
+pub(crate) fn http_blob_server(size: usize) -> String {
     serve_each(move |s| {
         let mut r = BufReader::new(s.try_clone().unwrap());
         let mut w = s;
@@ -143,7 +143,7 @@ pub fn http_blob_server(size: usize) -> String {
 }
 
 /// An upstream that echoes what it reads.
-pub fn echo_server() -> String {
+pub(crate) fn echo_server() -> String {
     serve_each(|mut s| {
         let _ = s.set_nodelay(true);
         let mut buf = [0u8; 4096];
@@ -156,7 +156,7 @@ pub fn echo_server() -> String {
 }
 
 /// What a client saw reading a connection to its end.
-pub struct Drained {
+pub(crate) struct Drained {
     pub bytes: usize,
     pub reads: usize,
     pub first_byte: Option<Duration>,
@@ -165,7 +165,7 @@ pub struct Drained {
 }
 
 /// Connects and reads until EOF or an error (10 s at most).
-pub fn drain(addr: &str) -> Drained {
+pub(crate) fn drain(addr: &str) -> Drained {
     let start = Instant::now();
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -196,7 +196,7 @@ pub fn drain(addr: &str) -> Drained {
 }
 
 /// The state letter of a process (`T` when stopped), none when gone.
-pub fn state(pid: i32) -> Option<char> {
+pub(crate) fn state(pid: i32) -> Option<char> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     stat[stat.rfind(')')? + 1..]
         .split_whitespace()
@@ -206,7 +206,7 @@ pub fn state(pid: i32) -> Option<char> {
 }
 
 /// Polls `f` every 20 ms for up to `limit`.
-pub fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+pub(crate) fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     let end = Instant::now() + limit;
     while Instant::now() < end {
         if f() {
@@ -218,7 +218,7 @@ pub fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
 }
 
 /// A `sleep 120` child to pause and kill.
-pub fn victim() -> Child {
+pub(crate) fn victim() -> Child {
     std::process::Command::new("sleep")
         .arg("120")
         .spawn()

@@ -9,14 +9,14 @@ use std::time::{Duration, Instant};
 use crate::util::squall;
 
 /// A running `squall sim up` child; stopped with SIGTERM on drop.
-pub struct Sim {
+pub(crate) struct Sim {
     pub child: Child,
     pub services: BTreeMap<String, String>,
     pub control: String,
 }
 
 impl Sim {
-    pub fn start(topology: &std::path::Path, extra: &[&str]) -> Sim {
+    pub(crate) fn start(topology: &std::path::Path, extra: &[&str]) -> Sim {
         let mut child = squall()
             .args(["sim", "up"])
             .arg(topology)
@@ -55,7 +55,7 @@ impl Sim {
         }
     }
 
-    pub fn url(&self, service: &str) -> &str {
+    pub(crate) fn url(&self, service: &str) -> &str {
         &self.services[service]
     }
 }
@@ -71,26 +71,26 @@ impl Drop for Sim {
 }
 
 /// A response: status (0 when the connection closed without one), body, time taken.
-pub struct Resp {
+pub(crate) struct Resp {
     pub status: u16,
     pub body: String,
     pub elapsed: Duration,
 }
 
 impl Resp {
-    pub fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
 }
 
 /// One request over a fresh connection (`Connection: close`).
-pub fn http(method: &str, url: &str, body: Option<&str>) -> Resp {
+pub(crate) fn http(method: &str, url: &str, body: Option<&str>) -> Resp {
     http_with(method, url, body, &[])
 }
 
 /// [`http`] with extra header lines (`("Host", "evil.example")` replaces
 /// the Host header).
-pub fn http_with(method: &str, url: &str, body: Option<&str>, headers: &[(&str, &str)]) -> Resp {
+pub(crate) fn http_with(method: &str, url: &str, body: Option<&str>, headers: &[(&str, &str)]) -> Resp {
     let rest = url.strip_prefix("http://").expect("http URL");
     let (host, path) = rest
         .split_once('/')

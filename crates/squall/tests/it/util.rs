@@ -19,7 +19,7 @@ use tokio::sync::Mutex;
 /// Path to the binary under test. Each invocation gets a lease-ledger
 /// directory of its own, so one test's squall never recovers (and reverts)
 /// what another test's killed squall left on purpose.
-pub fn squall() -> Command {
+pub(crate) fn squall() -> Command {
     static N: AtomicU64 = AtomicU64::new(0);
     let state = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "state-{}-{}",
@@ -32,7 +32,7 @@ pub fn squall() -> Command {
 }
 
 /// Runs squall with a hard time limit, so a hang fails the test instead of the suite.
-pub fn run(args: &[&str], limit: Duration) -> Output {
+pub(crate) fn run(args: &[&str], limit: Duration) -> Output {
     let mut child = squall()
         .args(args)
         .stdout(std::process::Stdio::piped())
@@ -58,7 +58,7 @@ pub fn run(args: &[&str], limit: Duration) -> Output {
 }
 
 /// Output as text, for assertion messages.
-pub fn text(o: &Output) -> String {
+pub(crate) fn text(o: &Output) -> String {
     format!(
         "status {:?}\nstdout:\n{}\nstderr:\n{}",
         o.status.code(),
@@ -69,7 +69,7 @@ pub fn text(o: &Output) -> String {
 
 /// How the test server behaves.
 #[derive(Clone, Default)]
-pub struct Behaviour {
+pub(crate) struct Behaviour {
     /// Every `stall_every`-th request makes the whole server pause for `stall_for`
     /// (like a GC pause: every request in progress or arriving waits).
     pub stall_every: u64,
@@ -78,7 +78,7 @@ pub struct Behaviour {
 
 /// Counters a test can read after the run.
 #[derive(Default)]
-pub struct Seen {
+pub(crate) struct Seen {
     pub requests: AtomicU64,
     pub http2: AtomicU64,
     pub last_headers: Mutex<Vec<(String, String)>>,
@@ -86,18 +86,18 @@ pub struct Seen {
 }
 
 /// A server on 127.0.0.1 running on its own thread and runtime.
-pub struct TestServer {
+pub(crate) struct TestServer {
     pub addr: SocketAddr,
     pub seen: Arc<Seen>,
 }
 
 impl TestServer {
-    pub fn start(b: Behaviour) -> Self {
+    pub(crate) fn start(b: Behaviour) -> Self {
         Self::start_with(b, None)
     }
 
     /// A server speaking TLS (HTTP/1.1 and HTTP/2 by ALPN) with the self-signed test certificate.
-    pub fn start_tls(b: Behaviour) -> Self {
+    pub(crate) fn start_tls(b: Behaviour) -> Self {
         use rustls::pki_types::pem::PemObject;
         use rustls::pki_types::{CertificateDer, PrivateKeyDer};
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
@@ -159,15 +159,15 @@ impl TestServer {
         Self { addr, seen }
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
 
-    pub fn https_url(&self, path: &str) -> String {
+    pub(crate) fn https_url(&self, path: &str) -> String {
         format!("https://{}{}", self.addr, path)
     }
 
-    pub fn requests(&self) -> u64 {
+    pub(crate) fn requests(&self) -> u64 {
         self.seen.requests.load(Ordering::SeqCst)
     }
 }
@@ -224,28 +224,28 @@ async fn handle(
 }
 
 /// A temporary directory for plans and outputs.
-pub fn tempdir() -> tempfile::TempDir {
+pub(crate) fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("tempdir")
 }
 
-pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+pub(crate) fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
     p
 }
 
-pub fn read_json(p: &Path) -> serde_json::Value {
+pub(crate) fn read_json(p: &Path) -> serde_json::Value {
     let t = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()));
     serde_json::from_str(&t).unwrap_or_else(|e| panic!("{} is not JSON: {e}", p.display()))
 }
 
 /// The Python interpreter with the test requirements (tests/requirements.txt).
-pub fn python() -> String {
+pub(crate) fn python() -> String {
     std::env::var("SQUALL_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
 }
 
 /// Runs a Python snippet; panics with its output when it fails.
-pub fn python_ok(script: &str, args: &[&str]) -> String {
+pub(crate) fn python_ok(script: &str, args: &[&str]) -> String {
     let out = Command::new(python())
         .arg("-c")
         .arg(script)
@@ -261,7 +261,7 @@ pub fn python_ok(script: &str, args: &[&str]) -> String {
 }
 
 /// The repository root.
-pub fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
         .canonicalize()
@@ -271,7 +271,7 @@ pub fn repo_root() -> PathBuf {
 /// Runs Chaos Toolkit's own report tool (`chaos report`, from
 /// chaostoolkit-reporting in the test venv) on a journal: Ok when it
 /// produced a report that carries the experiment's title.
-pub fn chaos_report_accepts(journal: &Path) -> Result<(), String> {
+pub(crate) fn chaos_report_accepts(journal: &Path) -> Result<(), String> {
     let py = PathBuf::from(python());
     let venv = py
         .parent()
@@ -296,7 +296,7 @@ pub fn chaos_report_accepts(journal: &Path) -> Result<(), String> {
 /// Lowers `pid`'s file-descriptor limit to a few above what it holds, fills
 /// it with connections to `addr` so that accepting fails (EMFILE) again and
 /// again, checks the process does not spin meanwhile, then frees them.
-pub fn starve_accept(pid: i32, addr: &str) {
+pub(crate) fn starve_accept(pid: i32, addr: &str) {
     let open_fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .unwrap()
         .count();
