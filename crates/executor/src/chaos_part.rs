@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 use squall_chaos::event::{Event as ChaosEvent, Phase};
-use squall_report::run_report::TimelineEntry;
+use squall_report::run_report::{EntryKind, TimelineEntry};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
@@ -63,14 +63,15 @@ pub struct Watch {
 }
 
 /// One line for people, and its timeline kind.
-fn describe(e: &ChaosEvent) -> Option<(&'static str, String)> {
+fn describe(e: &ChaosEvent) -> Option<(EntryKind, String)> {
     Some(match e {
-        ChaosEvent::HypothesisStarted { title } => {
-            ("hypothesis", format!("steady-state hypothesis: {title}"))
-        }
-        ChaosEvent::HypothesisMet => ("hypothesis", "steady-state hypothesis met".into()),
+        ChaosEvent::HypothesisStarted { title } => (
+            EntryKind::Hypothesis,
+            format!("steady-state hypothesis: {title}"),
+        ),
+        ChaosEvent::HypothesisMet => (EntryKind::Hypothesis, "steady-state hypothesis met".into()),
         ChaosEvent::HypothesisNotMet { probe, during } => (
-            "hypothesis",
+            EntryKind::Hypothesis,
             format!(
                 "steady-state probe {probe:?} not within tolerance{}",
                 if *during { " (during the method)" } else { "" }
@@ -83,10 +84,10 @@ fn describe(e: &ChaosEvent) -> Option<(&'static str, String)> {
             background,
         } => {
             let (k, what) = match phase {
-                Phase::Rollback => ("rollback", "rollback"),
-                Phase::Tolerance => ("hypothesis", "tolerance probe"),
-                Phase::Hypothesis => ("hypothesis", "probe"),
-                Phase::Method => ("activity", kind.as_str()),
+                Phase::Rollback => (EntryKind::Rollback, "rollback"),
+                Phase::Tolerance => (EntryKind::Hypothesis, "tolerance probe"),
+                Phase::Hypothesis => (EntryKind::Hypothesis, "probe"),
+                Phase::Method => (EntryKind::Activity, kind.as_str()),
             };
             (
                 k,
@@ -97,14 +98,16 @@ fn describe(e: &ChaosEvent) -> Option<(&'static str, String)> {
             )
         }
         ChaosEvent::ActivityFailed { name, reason } => {
-            ("error", format!("{name} failed: {reason}"))
+            (EntryKind::Error, format!("{name} failed: {reason}"))
         }
-        ChaosEvent::InternalError(e) => ("error", format!("chaos part: {e}")),
-        ChaosEvent::MethodStarted => ("activity", "method starts".into()),
-        ChaosEvent::RollbacksStarted => ("rollback", "rollbacks start".into()),
-        ChaosEvent::Aborted { reason } => ("abort", format!("chaos part aborted: {reason}")),
+        ChaosEvent::InternalError(e) => (EntryKind::Error, format!("chaos part: {e}")),
+        ChaosEvent::MethodStarted => (EntryKind::Activity, "method starts".into()),
+        ChaosEvent::RollbacksStarted => (EntryKind::Rollback, "rollbacks start".into()),
+        ChaosEvent::Aborted { reason } => {
+            (EntryKind::Abort, format!("chaos part aborted: {reason}"))
+        }
         ChaosEvent::Ended { status, deviated } => (
-            "hypothesis",
+            EntryKind::Hypothesis,
             format!(
                 "chaos part ended: {status}{}",
                 if *deviated { ", deviated" } else { "" }
@@ -149,17 +152,13 @@ pub async fn run(
             let t = Instant::now().saturating_duration_since(t0).as_secs_f64();
             let _ = events.send(Event::Note {
                 t,
-                kind: kind.into(),
+                kind,
                 text: text.clone(),
             });
             w.timeline
                 .lock()
                 .expect("timeline lock")
-                .push(TimelineEntry {
-                    t,
-                    kind: kind.into(),
-                    text,
-                });
+                .push(TimelineEntry { t, kind, text });
         }
     });
     let opts = squall_chaos::RunOptions {

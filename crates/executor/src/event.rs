@@ -20,7 +20,7 @@ pub enum Event {
         /// Seconds since the main run's start.
         t: f64,
         /// Kind.
-        kind: String,
+        kind: squall_report::run_report::EntryKind,
         /// Text.
         text: String,
     },

@@ -355,7 +355,7 @@ fn timeline(h: &mut String, r: &RunReport) {
             h,
             "<tr><td class=\"n\">{:.3}</td><td>{}</td><td>{}</td></tr>",
             e.t,
-            esc(&e.kind),
+            esc(e.kind.as_str()),
             esc(&e.text)
         );
     }

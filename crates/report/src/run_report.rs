@@ -148,13 +148,58 @@ pub struct SeriesPoint {
     pub p99_ms: Option<f64>,
 }
 
+/// What kind of thing happened (written in lower case in reports).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryKind {
+    /// The warm-up or the main run started or ended.
+    #[default]
+    Phase,
+    /// A fault was injected.
+    Fault,
+    /// A fault was reverted (or leftovers cleared).
+    Revert,
+    /// The run ended early.
+    Abort,
+    /// The steady-state hypothesis was checked.
+    Hypothesis,
+    /// A Chaos Toolkit activity ran.
+    Activity,
+    /// A Chaos Toolkit rollback ran.
+    Rollback,
+    /// Something failed.
+    Error,
+}
+
+impl EntryKind {
+    /// As written in reports and on the terminal.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::Phase => "phase",
+            EntryKind::Fault => "fault",
+            EntryKind::Revert => "revert",
+            EntryKind::Abort => "abort",
+            EntryKind::Hypothesis => "hypothesis",
+            EntryKind::Activity => "activity",
+            EntryKind::Rollback => "rollback",
+            EntryKind::Error => "error",
+        }
+    }
+}
+
+impl std::fmt::Display for EntryKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
 /// Something that happened during the run.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct TimelineEntry {
     /// Seconds since the main run's start (negative during warm-up and before).
     pub t: f64,
-    /// `phase`, `fault`, `revert`, `abort`, `hypothesis`, `activity`, `rollback`, `error`.
-    pub kind: String,
+    /// What kind of thing.
+    pub kind: EntryKind,
     /// What happened.
     pub text: String,
 }

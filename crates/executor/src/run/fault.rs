@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use squall_report::run_report::{FaultRecord, TimelineEntry};
+use squall_report::run_report::{EntryKind, FaultRecord, TimelineEntry};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
@@ -39,7 +39,7 @@ pub(super) async fn run_fault(
         Err(e) => {
             let _ = events.send(Event::Note {
                 t: since(t0),
-                kind: "error".into(),
+                kind: EntryKind::Error,
                 text: format!("{}: {e}", f.name),
             });
             rec.error = Some(e.to_string());
@@ -49,7 +49,7 @@ pub(super) async fn run_fault(
     rec.injected_s = Some(since(t0));
     let _ = events.send(Event::Note {
         t: since(t0),
-        kind: "fault".into(),
+        kind: EntryKind::Fault,
         text: format!("{} injected", f.name),
     });
     tokio::select! {
@@ -66,7 +66,7 @@ pub(super) async fn run_fault(
     }
     let _ = events.send(Event::Note {
         t: since(t0),
-        kind: "revert".into(),
+        kind: EntryKind::Revert,
         text: format!("{} reverted", f.name),
     });
     rec
@@ -188,21 +188,21 @@ pub(super) fn timeline(f: &FaultRecord) -> Vec<TimelineEntry> {
     if let Some(s) = f.injected_s {
         out.push(TimelineEntry {
             t: s,
-            kind: "fault".into(),
+            kind: EntryKind::Fault,
             text: format!("{} injected ({} on {})", f.name, f.kind, f.target),
         });
     }
     if let Some(s) = f.reverted_s {
         out.push(TimelineEntry {
             t: s,
-            kind: "revert".into(),
+            kind: EntryKind::Revert,
             text: format!("{} reverted", f.name),
         });
     }
     if let Some(e) = &f.error {
         out.push(TimelineEntry {
             t: f.planned_start_s,
-            kind: "error".into(),
+            kind: EntryKind::Error,
             text: format!("{}: {e}", f.name),
         });
     }

@@ -18,7 +18,7 @@ use std::time::Duration;
 use squall_load::{CompiledPlan, RunOptions};
 use squall_metrics::Interval;
 use squall_report::Sink;
-use squall_report::run_report::{FaultRecord, GoalRecord, PhaseFigures, TimelineEntry};
+use squall_report::run_report::{EntryKind, FaultRecord, GoalRecord, PhaseFigures, TimelineEntry};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
@@ -161,7 +161,7 @@ pub async fn run(
     // 3. Main run: workload and faults from the same t0.
     let t0 = Instant::now() + Duration::from_millis(100);
     let started_unix_ms = unix_ms_at(t0);
-    notes.note(0.0, "phase", "main run starts".into());
+    notes.note(0.0, EntryKind::Phase, "main run starts".into());
     let mut sink_errors = Vec::new();
     let mut sinks = match (settings.open_sinks)(started_unix_ms as f64 / 1000.0) {
         Ok(s) => s,
@@ -293,13 +293,13 @@ pub async fn run(
     if let Some(e) = &ended_early {
         timeline.push(TimelineEntry {
             t: duration_s,
-            kind: "abort".into(),
+            kind: EntryKind::Abort,
             text: e.clone(),
         });
     }
     timeline.push(TimelineEntry {
         t: duration_s,
-        kind: "phase".into(),
+        kind: EntryKind::Phase,
         text: "main run ends".into(),
     });
     timeline.sort_by(|a, b| a.t.total_cmp(&b.t));
@@ -379,17 +379,13 @@ struct Notes {
 }
 
 impl Notes {
-    fn note(&mut self, t: f64, kind: &str, text: String) {
+    fn note(&mut self, t: f64, kind: EntryKind, text: String) {
         let _ = self.events.send(Event::Note {
             t,
-            kind: kind.to_string(),
+            kind,
             text: text.clone(),
         });
-        self.timeline.push(TimelineEntry {
-            t,
-            kind: kind.into(),
-            text,
-        });
+        self.timeline.push(TimelineEntry { t, kind, text });
     }
 }
 
@@ -400,10 +396,14 @@ async fn clear_leftovers(p: &Prepared, client: &HttpClient, notes: &mut Notes) {
             Ok(0) => {}
             Ok(n) => notes.note(
                 0.0,
-                "revert",
+                EntryKind::Revert,
                 format!("cleared {n} leftover fault(s) on {base}"),
             ),
-            Err(e) => notes.note(0.0, "error", format!("cannot clear leftover faults: {e}")),
+            Err(e) => notes.note(
+                0.0,
+                EntryKind::Error,
+                format!("cannot clear leftover faults: {e}"),
+            ),
         }
     }
     for (api, proxy) in &p.fault_proxies {
@@ -411,10 +411,14 @@ async fn clear_leftovers(p: &Prepared, client: &HttpClient, notes: &mut Notes) {
             Ok(0) => {}
             Ok(n) => notes.note(
                 0.0,
-                "revert",
+                EntryKind::Revert,
                 format!("removed {n} leftover toxic(s) from proxy {proxy} at {api}"),
             ),
-            Err(e) => notes.note(0.0, "error", format!("cannot clear leftover toxics: {e}")),
+            Err(e) => notes.note(
+                0.0,
+                EntryKind::Error,
+                format!("cannot clear leftover toxics: {e}"),
+            ),
         }
     }
 }
@@ -441,7 +445,7 @@ async fn warm_up(
     let secs = len.as_secs_f64();
     notes.note(
         -secs,
-        "phase",
+        EntryKind::Phase,
         format!("warm-up for {}", humantime::format_duration(*len)),
     );
     let mut total = Interval::new(&plan.request_names, &plan.check_names);
