@@ -13,7 +13,9 @@ use crate::provider::{self, ProviderError};
 
 /// What every activity of a run shares.
 pub struct Shared {
+    /// What provider calls need: the `${}` scope, environment, interpreter.
     pub ctx: provider::Context,
+    /// Receives every [`Event`] of the run.
     pub observer: Arc<dyn Fn(Event) + Send + Sync>,
     /// How many interruptions (Ctrl-C, SIGTERM) have arrived so far.
     pub signals: watch::Receiver<u32>,
@@ -22,6 +24,7 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// Reports an event to the observer.
     pub fn emit(&self, e: Event) {
         (self.observer)(e)
     }
@@ -34,6 +37,7 @@ impl Shared {
         }
     }
 
+    /// How many interruptions have arrived so far.
     pub fn signal_count(&self) -> u32 {
         *self.signals.borrow()
     }
@@ -51,6 +55,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The activity's journal entry, if it had started.
     pub fn entry(&self) -> Option<&Map<String, Value>> {
         match self {
             Outcome::Done(e) | Outcome::Aborted(e, _) => Some(e),

@@ -11,16 +11,23 @@ use crate::vars::Vars;
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum ConfigError {
     #[error("Configuration makes reference to an environment key that does not exist: {0}")]
+    /// A `type: env` configuration entry names an unset variable and has no default.
     MissingConfigEnv(String),
     #[error("Secrets make reference to an environment key that does not exist: {0}")]
+    /// A `type: env` secret names an unset variable.
     MissingSecretEnv(String),
     #[error("configuration '{key}': cannot convert to {ty}: {value}")]
+    /// A configuration value cannot be converted to its `env_var_type`.
     Convert {
+        /// The configuration key.
         key: String,
+        /// The `env_var_type` asked for.
         ty: String,
+        /// The value that would not convert.
         value: String,
     },
     #[error("secret '{0}': vault secrets are not supported by squall")]
+    /// A `type: vault` secret (the key is given), which squall does not support.
     Vault(String),
 }
 

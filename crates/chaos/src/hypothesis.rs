@@ -13,7 +13,9 @@ use crate::tolerance::{Verdict, within};
 /// the runner needs to decide the status.
 #[derive(Debug, Clone)]
 pub struct State {
+    /// The journal's `{steady_state_met, probes}` object.
     pub value: Value,
+    /// Whether every probe was within its tolerance.
     pub met: bool,
     /// A probe ended with `status: failed` (the run is then `failed`, not `completed`).
     pub probe_failed: bool,
@@ -22,6 +24,7 @@ pub struct State {
 /// Why a hypothesis run could not finish.
 #[derive(Debug, Clone)]
 pub enum Stop {
+    /// An interruption (Ctrl-C, SIGTERM) arrived during a probe or its pauses.
     Interrupted,
     /// A non-`ActivityFailed` error or a tolerance that Python would refuse to
     /// compare: chaos crashes without a journal; squall aborts the run.

@@ -10,6 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub struct Stamp(i64);
 
 impl Stamp {
+    /// The current time.
     pub fn now() -> Stamp {
         let d = SystemTime::now()
             .duration_since(UNIX_EPOCH)

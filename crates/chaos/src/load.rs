@@ -8,32 +8,54 @@ use serde_json::Value;
 /// Why an experiment file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    /// The source is neither an existing file nor a URL.
     #[error("Path \"{0}\" does not exist.")]
     Missing(String),
+    /// The file exists but cannot be read.
     #[error("{path}: cannot read: {source}")]
     Io {
+        /// The file, as given.
         path: String,
+        /// The I/O error.
         source: std::io::Error,
     },
+    /// The text is not valid JSON.
     #[error("{path}:{line}:{column}: invalid JSON: {message}")]
     Json {
+        /// The file (or URL) the text came from.
         path: String,
+        /// 1-based line of the error.
         line: usize,
+        /// 1-based column of the error.
         column: usize,
+        /// The parser's message, without its location.
         message: String,
     },
+    /// The text is not valid YAML.
     #[error("{path}:{location} Failed parsing YAML experiment: {message}")]
     Yaml {
+        /// The file (or URL) the text came from.
         path: String,
+        /// `line:column:` of the error, or empty when unknown.
         location: String,
+        /// The parser's message, without its location.
         message: String,
     },
+    /// The file name ends in none of `.json`, `.yaml`, `.yml`.
     #[error("{0}: an experiment file must end in .json, .yaml or .yml")]
     Extension(String),
+    /// A URL whose scheme is not `http` or `https`.
     #[error("'{0}' is not a supported source scheme.")]
     Scheme(String),
+    /// The URL could not be fetched, or answered a status other than 200.
     #[error("Failed to fetch the experiment {url}: {why}")]
-    Fetch { url: String, why: String },
+    Fetch {
+        /// The URL.
+        url: String,
+        /// The connection error, or the status and body.
+        why: String,
+    },
+    /// The URL's content type is neither JSON nor YAML (nor parseable text).
     #[error("{0}: only files with json, yaml or yml extensions are supported")]
     ContentType(String),
 }

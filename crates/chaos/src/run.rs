@@ -26,6 +26,7 @@ use crate::vars::Vars;
 /// How to run, from the command line.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
+    /// `--var` and `--var-file` overrides.
     pub vars: Vars,
     /// `--hypothesis-strategy`; beats the experiment's `runtime` block.
     pub hypothesis_strategy: Option<HypothesisStrategy>,

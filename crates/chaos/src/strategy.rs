@@ -7,30 +7,39 @@ use std::str::FromStr;
 /// When the hypothesis runs relative to the method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum HypothesisStrategy {
+    /// Before and after the method.
     #[default]
     Default,
+    /// Before the method only.
     BeforeMethodOnly,
+    /// After the method only.
     AfterMethodOnly,
+    /// In a loop while the method runs, only.
     DuringMethodOnly,
+    /// Before, during (in a loop) and after the method.
     Continuously,
 }
 
 impl HypothesisStrategy {
+    /// Whether the hypothesis runs before the method (as a gate).
     pub fn before(self) -> bool {
         matches!(
             self,
             Self::Default | Self::BeforeMethodOnly | Self::Continuously
         )
     }
+    /// Whether the hypothesis runs in a loop alongside the method.
     pub fn during(self) -> bool {
         matches!(self, Self::DuringMethodOnly | Self::Continuously)
     }
+    /// Whether the hypothesis runs after the method (to detect a deviation).
     pub fn after(self) -> bool {
         matches!(
             self,
             Self::Default | Self::AfterMethodOnly | Self::Continuously
         )
     }
+    /// The name used on the command line and in the `runtime` block.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Default => "default",
@@ -63,13 +72,16 @@ pub enum RollbackStrategy {
     /// Unless the run failed or was interrupted.
     #[default]
     Default,
+    /// Whatever happened.
     Always,
+    /// Never.
     Never,
     /// Only when the after-method hypothesis deviated.
     Deviated,
 }
 
 impl RollbackStrategy {
+    /// The name used on the command line and in the `runtime` block.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Default => "default",
@@ -102,14 +114,18 @@ impl FromStr for RollbackStrategy {
 /// `--dry`: which activities are not executed (and whose pauses are skipped).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dry {
+    /// Probes are not executed.
     Probes,
+    /// Actions are not executed.
     Actions,
+    /// No activity is executed.
     Activities,
     /// Execute everything, skip every pause.
     Pause,
 }
 
 impl Dry {
+    /// The name used by `--dry` and recorded in the journal's `dry`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Probes => "probes",

@@ -11,7 +11,9 @@ use crate::pyrepr::py_str;
 /// scope in declaration order (chaoslib's `ChainMap`).
 #[derive(Debug, Clone, Default)]
 pub struct Scope {
+    /// The loaded configuration, by key.
     pub configuration: Map<String, Value>,
+    /// The loaded secrets: scope name to an object of keys.
     pub secrets: Map<String, Value>,
 }
 

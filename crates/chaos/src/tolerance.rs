@@ -11,6 +11,7 @@ use crate::jsonpath;
 /// What a tolerance says about a value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
+    /// The tolerance was evaluated directly: whether the value meets it.
     Met(bool),
     /// A `type: probe` tolerance: run this activity (the value is already in
     /// its `arguments.value`) and the verdict is whether it succeeds truthily.

@@ -25,9 +25,17 @@ pub struct Vars {
 #[derive(Debug, thiserror::Error)]
 pub enum VarError {
     #[error("invalid --var '{0}': expected NAME=VALUE or NAME:TYPE=VALUE")]
+    /// A `--var` without `=` or without a name.
     Format(String),
+    /// A `--var` whose value does not convert to its type.
     #[error("invalid --var '{var}': {why}")]
-    Convert { var: String, why: String },
+    Convert {
+        /// The `--var` as given.
+        var: String,
+        /// Why the value does not convert.
+        why: String,
+    },
+    /// A `--var-file` that cannot be read.
     #[error("--var-file '{0}' does not exist")]
     MissingFile(String),
 }

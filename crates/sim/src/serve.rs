@@ -53,7 +53,11 @@ pub(crate) async fn serve_service(l: TcpListener, svc: Arc<Service>, stop: watch
 }
 
 /// Serves the control plane until `stop` turns true.
-pub(crate) async fn serve_control(l: TcpListener, control: Arc<Control>, stop: watch::Receiver<bool>) {
+pub(crate) async fn serve_control(
+    l: TcpListener,
+    control: Arc<Control>,
+    stop: watch::Receiver<bool>,
+) {
     if let Ok(a) = l.local_addr() {
         let _ = control.listen.set(a);
     }

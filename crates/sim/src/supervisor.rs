@@ -39,15 +39,28 @@ pub struct Launch {
 #[derive(Clone, Debug)]
 pub enum SupervisorEvent {
     /// A child started.
-    Started { service: String, pid: u32 },
+    Started {
+        /// The service's name.
+        service: String,
+        /// The child's pid (0 if unknown).
+        pid: u32,
+    },
     /// A child exited while it should have been running; it will restart.
     Exited {
+        /// The service's name.
         service: String,
+        /// Its exit status, or the error that kept it from starting.
         status: String,
+        /// Back-off before the restart.
         restart_in: Duration,
     },
     /// A child could not be started at all.
-    SpawnFailed { service: String, error: String },
+    SpawnFailed {
+        /// The service's name.
+        service: String,
+        /// The spawn error.
+        error: String,
+    },
 }
 
 /// Process state of one service.

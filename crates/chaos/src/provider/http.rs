@@ -18,6 +18,8 @@ use super::{Context, ProviderError};
 use crate::pyrepr::py_str;
 use crate::substitute::{render, substitute};
 
+/// Sends the request an `http` provider describes and returns
+/// `{status, headers, body}`.
 pub async fn run(p: &Value, ctx: &Context) -> Result<Value, ProviderError> {
     let url = match p.get("url").map(|u| substitute(u, &ctx.scope)) {
         Some(Value::String(s)) => s,

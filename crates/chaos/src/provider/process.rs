@@ -10,6 +10,8 @@ use serde_json::{Value, json};
 use super::{Context, ProviderError};
 use crate::pyrepr::py_str;
 
+/// Runs the program a `process` provider describes and returns
+/// `{status, stdout, stderr}`.
 pub async fn run(p: &Value, ctx: &Context) -> Result<Value, ProviderError> {
     let raw = p.get("path").and_then(Value::as_str).unwrap_or_default();
     let exe = resolve(raw)

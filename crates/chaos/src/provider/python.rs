@@ -43,6 +43,8 @@ out.write(text)
 out.flush()
 "#;
 
+/// Calls the provider's `module.func(**arguments)` in a Python interpreter
+/// and returns its result.
 pub async fn run(p: &Value, ctx: &Context) -> Result<Value, ProviderError> {
     let scopes: Vec<&str> = p
         .get("secrets")

@@ -11,7 +11,7 @@ use crate::provider::{self, Context};
 use crate::vars::Vars;
 
 /// Resolves the probe entries of `ctx.scope.configuration` in place.
-pub async fn resolve(
+pub(super) async fn resolve(
     exp: &Value,
     vars: &Vars,
     ctx: &mut Context,

@@ -15,7 +15,12 @@ use crate::hypothesis::{self, Stop};
 
 /// Runs the method into `runs` (start order). False when it aborted, which
 /// skips the hypothesis after the method.
-pub async fn run(sh: &Arc<Shared>, exp: &Value, status: &Status, runs: &mut Vec<Value>) -> bool {
+pub(super) async fn run(
+    sh: &Arc<Shared>,
+    exp: &Value,
+    status: &Status,
+    runs: &mut Vec<Value>,
+) -> bool {
     let names = super::activity_names(exp);
     let method = exp
         .get("method")
@@ -87,7 +92,7 @@ pub async fn run(sh: &Arc<Shared>, exp: &Value, status: &Status, runs: &mut Vec<
 
 /// The hypothesis, again and again while the method runs, `frequency`
 /// seconds *between* runs (not a fixed period), as chaoslib does.
-pub async fn hypothesis_loop(
+pub(super) async fn hypothesis_loop(
     sh: Arc<Shared>,
     ssh: Value,
     status: Status,

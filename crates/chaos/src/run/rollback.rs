@@ -12,7 +12,7 @@ use crate::event::{Event, Phase};
 use crate::strategy::RollbackStrategy;
 
 /// Decides and plays; returns the journal's `rollbacks` list.
-pub async fn run(
+pub(super) async fn run(
     sh: &Arc<Shared>,
     exp: &Value,
     strategy: RollbackStrategy,

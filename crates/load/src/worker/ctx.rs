@@ -156,7 +156,10 @@ impl WorkerCtx {
     }
 
     /// Sends a report at every whole second after `t0`.
-    pub(crate) async fn flush_every_second(self: Rc<Self>, tx: mpsc::UnboundedSender<WorkerReport>) {
+    pub(crate) async fn flush_every_second(
+        self: Rc<Self>,
+        tx: mpsc::UnboundedSender<WorkerReport>,
+    ) {
         self.cpu_at_slice_start.set(thread_cpu_time());
         let mut k = 1u32;
         loop {

@@ -90,7 +90,12 @@ pub(crate) fn http(method: &str, url: &str, body: Option<&str>) -> Resp {
 
 /// [`http`] with extra header lines (`("Host", "evil.example")` replaces
 /// the Host header).
-pub(crate) fn http_with(method: &str, url: &str, body: Option<&str>, headers: &[(&str, &str)]) -> Resp {
+pub(crate) fn http_with(
+    method: &str,
+    url: &str,
+    body: Option<&str>,
+    headers: &[(&str, &str)],
+) -> Resp {
     let rest = url.strip_prefix("http://").expect("http URL");
     let (host, path) = rest
         .split_once('/')

@@ -4,7 +4,7 @@
 use std::sync::{Arc, OnceLock};
 
 /// The client configuration for `verify_tls`.
-pub fn config(verify: bool) -> Arc<rustls::ClientConfig> {
+pub(super) fn config(verify: bool) -> Arc<rustls::ClientConfig> {
     static VERIFIED: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
     static UNVERIFIED: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
     let cell = if verify { &VERIFIED } else { &UNVERIFIED };

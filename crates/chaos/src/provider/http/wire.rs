@@ -10,7 +10,7 @@ use tokio::net::TcpStream;
 
 /// Where a request goes.
 #[derive(Debug, Clone)]
-pub struct Target {
+pub(super) struct Target {
     pub tls: bool,
     pub host: String,
     pub port: u16,
@@ -20,7 +20,7 @@ pub struct Target {
 
 impl Target {
     /// Parses an absolute http(s) URL; errors read like requests' exceptions.
-    pub fn parse(url: &str) -> Result<Target, String> {
+    pub(super) fn parse(url: &str) -> Result<Target, String> {
         let (tls, rest) = if let Some(r) = url.strip_prefix("http://") {
             (false, r)
         } else if let Some(r) = url.strip_prefix("https://") {
@@ -61,7 +61,7 @@ impl Target {
         })
     }
 
-    pub fn append_query(&mut self, q: &str) {
+    pub(super) fn append_query(&mut self, q: &str) {
         if q.is_empty() {
             return;
         }
@@ -71,7 +71,7 @@ impl Target {
     }
 }
 
-pub struct Request<'a> {
+pub(super) struct Request<'a> {
     pub method: &'a str,
     pub target: &'a Target,
     pub headers: Vec<(String, String)>,
@@ -79,13 +79,13 @@ pub struct Request<'a> {
     pub verify_tls: bool,
 }
 
-pub struct Response {
+pub(super) struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
 
-pub enum WireError {
+pub(super) enum WireError {
     /// requests' `ConnectionError`.
     Connect(String),
     /// requests' `Timeout` (connect or read).
@@ -95,7 +95,7 @@ pub enum WireError {
 }
 
 /// Sends one request and reads the whole response.
-pub async fn send(
+pub(super) async fn send(
     req: &Request<'_>,
     connect: Option<Duration>,
     read: Option<Duration>,
