@@ -297,11 +297,8 @@ impl Agent {
                 name,
                 all,
                 signal,
-            } => {
-                procfs::parse_signal(signal.as_deref().unwrap_or("TERM"))?;
-                procfs::resolve(*pid, name.as_deref(), *all).map(|_| ())
             }
-            HostFault::Restart {
+            | HostFault::Restart {
                 pid,
                 name,
                 all,

@@ -38,12 +38,22 @@ struct State {
 
 struct Running {
     accept: JoinHandle<()>,
+    /// The listening socket (a second descriptor of it), shut down when
+    /// the proxy is disabled: aborting the accept task closes its listener
+    /// only when the runtime next drops the task, after the API has already
+    /// answered "disabled" — and a connection could still be accepted.
+    listening: std::os::fd::OwnedFd,
     kill: watch::Sender<bool>,
     upstream: watch::Sender<String>,
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
+        use std::os::fd::AsRawFd;
+        let _ = nix::sys::socket::shutdown(
+            self.listening.as_raw_fd(),
+            nix::sys::socket::Shutdown::Both,
+        );
         self.accept.abort();
         let _ = self.kill.send(true);
     }
@@ -123,6 +133,13 @@ impl Proxy {
         let bound = listener
             .local_addr()
             .map_err(|e| FaultError::Io(e.to_string()))?;
+        let listening = {
+            use std::os::fd::AsFd;
+            listener
+                .as_fd()
+                .try_clone_to_owned()
+                .map_err(|e| FaultError::Io(e.to_string()))?
+        };
         let mut s = self.state.lock().expect("proxy state");
         let (kill, kill_rx) = watch::channel(false);
         let (up_tx, up_rx) = watch::channel(s.upstream.clone());
@@ -138,6 +155,7 @@ impl Proxy {
         s.enabled = true;
         s.running = Some(Running {
             accept,
+            listening,
             kill,
             upstream: up_tx,
         });
