@@ -1,7 +1,9 @@
-//! Injecting and reverting scheduled faults on simulated services through
-//! their `/_sim/faults` lease API. The lease is the fault's duration, so the
-//! service ends the fault by itself even if squall dies; the explicit
-//! revert at the end is idempotent (a lease already gone is fine).
+//! Calls to remote injectors: a simulated service's `/_sim/faults` lease
+//! API and a Toxiproxy-compatible API's toxics. Every fault is given as a
+//! lease of the fault's length, so the injector ends it by itself even if
+//! squall dies; the explicit revert at the end is idempotent (a lease
+//! already gone is fine). Calls go through `squall_http::client` (timeout,
+//! the operator's token).
 
 use std::time::Duration;
 

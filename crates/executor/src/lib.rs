@@ -8,14 +8,19 @@
 //! - [`problem`]: a problem with its field, rendered as `file:line:col: field: message`.
 //! - [`prepare`]: compiling the workload, warm-up, faults, goals and aborts (all errors at once).
 //! - [`goals`]: goal compilation and evaluation, including baselines and recovery times.
-//! - [`inject`]: faults on simulated services through their lease API.
-//! - [`phases`], [`series`]: what is kept per phase and per second (bounded memory).
-//! - [`run`]: the run itself; [`event`]: progress for the terminal.
+//! - [`inject`]: calls to remote injectors: a simulator's `/_sim/faults`
+//!   lease API and Toxiproxy-compatible toxics (local host faults and the
+//!   experiment's own proxies go through `squall-faults` directly).
 //! - [`fault_check`]: every fault checked by its injector before the run starts.
-//! - [`execute`]: sim + prepare + run + the run directory; [`outcome`]: verdict, exit code, summary.
+//! - [`phases`], [`series`]: what is kept per phase and per second (bounded memory).
+//! - [`run`]: the run itself (leftovers, warm-up, main phase, one task per
+//!   fault, evaluation); [`event`]: progress for the terminal.
+//! - [`execute`]: sim + prepare + checks + run + the run directory;
+//!   [`outcome`]: verdict (including `invalid` and `no goals`), exit code, summary.
 
 // Libraries do not print: the binary decides what people see.
 #![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
+
 pub mod chaos_part;
 pub mod document;
 pub mod event;

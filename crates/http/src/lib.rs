@@ -14,7 +14,6 @@
 
 // Libraries do not print: the binary decides what people see.
 #![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
-#![warn(missing_docs)]
 
 pub mod accept;
 pub mod access;

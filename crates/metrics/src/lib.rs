@@ -17,6 +17,7 @@
 
 // Libraries do not print: the binary decides what people see.
 #![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
+
 pub mod error_kind;
 pub mod histogram;
 pub mod interval;

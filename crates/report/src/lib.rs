@@ -10,6 +10,7 @@
 
 // Libraries do not print: the binary decides what people see.
 #![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
+
 pub mod csv_out;
 pub mod grafana;
 pub mod hlog;

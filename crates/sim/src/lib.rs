@@ -19,6 +19,7 @@
 
 // Libraries do not print: the binary decides what people see.
 #![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
+
 pub mod admin;
 pub mod control;
 pub mod fault;
