@@ -11,6 +11,8 @@
 //! - [`respond`]: JSON responses, one error shape (`ApiError` -> response),
 //!   bodies read with a size cap and the field to blame.
 //! - [`client`]: one call with a timeout and the operator's token.
+//! - [`tls`]: one TLS client configuration, with one "accept any
+//!   certificate" verifier for self-signed test servers.
 
 // Libraries do not print: the binary decides what people see.
 #![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
@@ -20,6 +22,7 @@ pub mod access;
 pub mod client;
 pub mod prometheus;
 pub mod respond;
+pub mod tls;
 
 pub use accept::accept_loop;
 pub use access::{Access, AccessError, Refusal, token_from};
