@@ -108,7 +108,7 @@ async fn judge(sh: &Shared, tol: &Value, output: &Value) -> Result<bool, Stop> {
             match execute(sh, &activity, Phase::Tolerance, false, 0).await {
                 Outcome::Done(e) => Ok(e.get("status").and_then(Value::as_str)
                     == Some("succeeded")
-                    && crate::validate::truthy(e.get("output"))),
+                    && crate::python::truthy(e.get("output"))),
                 Outcome::Interrupted(_) => Err(Stop::Interrupted),
                 Outcome::Aborted(_, msg) => Err(Stop::Aborted(msg)),
             }

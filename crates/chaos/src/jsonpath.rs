@@ -130,10 +130,10 @@ fn eval(e: &Expr, node: &Value) -> bool {
             let (xs, ys) = (operand(a, node), operand(b, node));
             xs.iter().any(|x| {
                 ys.iter().any(|y| {
-                    let ord = crate::tolerance::py_cmp(x, y).ok();
+                    let ord = crate::python::py_cmp(x, y).ok();
                     match *op {
-                        "=" => crate::tolerance::py_eq(x, y),
-                        "!=" => !crate::tolerance::py_eq(x, y),
+                        "=" => crate::python::py_eq(x, y),
+                        "!=" => !crate::python::py_eq(x, y),
                         "<" => ord.is_some_and(|o| o.is_lt()),
                         "<=" => ord.is_some_and(|o| o.is_le()),
                         ">" => ord.is_some_and(|o| o.is_gt()),

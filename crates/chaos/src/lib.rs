@@ -10,7 +10,8 @@
 //! - [`load`]: file to value (JSON, YAML), located parse errors.
 //! - [`validate`]: every validation error at once, each with its field path.
 //! - [`vars`]: `--var` and `--var-file`; [`config`]: configuration and secrets.
-//! - [`substitute`] and [`pyrepr`]: `${name}` templates with Python's typing rules.
+//! - [`substitute`] and [`pyrepr`]: `${name}` templates with Python's typing rules;
+//!   [`python`]: Python's truthiness, `==` and ordering on JSON values.
 //! - [`tolerance`] and [`jsonpath`]: `within_tolerance` and the jsonpath2 dialect.
 //! - [`provider`]: `http`, `process`, `python`.
 //! - [`activity`], [`hypothesis`], [`run`]: one activity, the steady-state
@@ -31,6 +32,7 @@ pub mod jsonpath;
 pub mod load;
 pub mod provider;
 pub mod pyrepr;
+pub mod python;
 pub mod run;
 pub mod strategy;
 pub mod substitute;

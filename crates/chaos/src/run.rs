@@ -280,7 +280,7 @@ pub async fn run_experiment(
 fn strategies(exp: &Value, opts: &RunOptions) -> (HypothesisStrategy, RollbackStrategy) {
     let rt = exp
         .get("runtime")
-        .filter(|r| crate::validate::truthy(Some(r)));
+        .filter(|r| crate::python::truthy(Some(r)));
     let h = opts.hypothesis_strategy.unwrap_or_else(|| {
         rt.and_then(|r| r.pointer("/hypothesis/strategy"))
             .and_then(Value::as_str)

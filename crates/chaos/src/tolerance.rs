@@ -7,6 +7,7 @@ use std::cmp::Ordering;
 use serde_json::{Map, Value};
 
 use crate::jsonpath;
+use crate::python::{py_cmp, py_eq, py_type};
 
 /// What a tolerance says about a value.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,8 +38,8 @@ pub fn within(tol: &Value, value: &Value) -> Result<Verdict, ToleranceError> {
             if let Some(s) = status_of(value) {
                 items.iter().any(|i| py_eq(s, i))
             } else if items.len() == 2 {
-                py_cmp(&items[0], value)? != Ordering::Greater
-                    && py_cmp(value, &items[1])? != Ordering::Greater
+                py_cmp(&items[0], value).map_err(ToleranceError)? != Ordering::Greater
+                    && py_cmp(value, &items[1]).map_err(ToleranceError)? != Ordering::Greater
             } else {
                 items.iter().any(|i| py_eq(value, i))
             }
@@ -143,67 +144,6 @@ fn dict_tolerance(m: &Map<String, Value>, value: &Value) -> Result<Verdict, Tole
 /// An http or process result's `status` (chaoslib's "the tested value is that property").
 fn status_of(v: &Value) -> Option<&Value> {
     v.as_object().and_then(|o| o.get("status"))
-}
-
-/// Python `==` on JSON values: numbers by value with bools as 0 and 1.
-pub fn py_eq(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| py_eq(p, q))
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| py_eq(v, w)))
-        }
-        _ => match (num(a), num(b)) {
-            (Some(x), Some(y)) => x == y,
-            _ => a == b,
-        },
-    }
-}
-
-/// Python `<`/`>` on JSON values; mixed kinds are a `TypeError`.
-pub fn py_cmp(a: &Value, b: &Value) -> Result<Ordering, ToleranceError> {
-    if let (Some(x), Some(y)) = (num(a), num(b)) {
-        return x
-            .partial_cmp(&y)
-            .ok_or_else(|| ToleranceError("NaN".into()));
-    }
-    match (a, b) {
-        (Value::String(x), Value::String(y)) => Ok(x.cmp(y)),
-        (Value::Array(x), Value::Array(y)) => {
-            for (p, q) in x.iter().zip(y) {
-                if !py_eq(p, q) {
-                    return py_cmp(p, q);
-                }
-            }
-            Ok(x.len().cmp(&y.len()))
-        }
-        _ => Err(ToleranceError(format!(
-            "'<=' not supported between instances of '{}' and '{}'",
-            py_type(a),
-            py_type(b)
-        ))),
-    }
-}
-
-fn num(v: &Value) -> Option<f64> {
-    match v {
-        Value::Number(n) => n.as_f64(),
-        Value::Bool(b) => Some(f64::from(u8::from(*b))),
-        _ => None,
-    }
-}
-
-fn py_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "NoneType",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
-    }
 }
 
 /// Validation of a tolerance (chaoslib's `ensure_hypothesis_tolerance_is_valid`).

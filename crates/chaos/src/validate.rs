@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::python::truthy;
 use crate::vars::Vars;
 
 /// One validation problem.
@@ -255,18 +256,6 @@ fn check_control(path: &str, c: &Value, is: &mut Issues) {
 /// `${...}`, the only string form a pause may take.
 pub(crate) fn is_pattern(s: &str) -> bool {
     s.starts_with("${") && s.ends_with('}') && s.len() > 3
-}
-
-/// Python truthiness of an optional JSON value.
-pub fn truthy(v: Option<&Value>) -> bool {
-    match v {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(Value::Number(n)) => n.as_f64() != Some(0.0),
-        Some(Value::String(s)) => !s.is_empty(),
-        Some(Value::Array(a)) => !a.is_empty(),
-        Some(Value::Object(m)) => !m.is_empty(),
-    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use squall_load::threshold::Threshold;
 use squall_metrics::Interval;
 
 use crate::document::{GoalSpec, RecoverySpec};
+pub use crate::series::RecoveryMetric;
 use crate::series::SecondRow;
 
 /// The part of the run a goal is measured on.
@@ -68,27 +69,6 @@ pub enum Goal {
         /// The goal.
         within: Duration,
     },
-}
-
-/// What a recovery goal watches, per second.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum RecoveryMetric {
-    /// A latency percentile (50, 95 or 99).
-    Percentile(u8),
-    /// The share of failed requests.
-    ErrorRate,
-}
-
-impl RecoveryMetric {
-    /// The metric's value in one second.
-    pub fn of(self, row: &SecondRow) -> f64 {
-        match self {
-            RecoveryMetric::Percentile(50) => row.p50_ms,
-            RecoveryMetric::Percentile(95) => row.p95_ms,
-            RecoveryMetric::Percentile(_) => row.p99_ms,
-            RecoveryMetric::ErrorRate => row.error_rate,
-        }
-    }
 }
 
 /// Compiles a goal; `faults` are the fault names, `request_names` the plan's.

@@ -57,10 +57,7 @@ impl SecondRow {
 
 impl SecondRow {
     /// The value a recovery metric has over a whole phase (its baseline).
-    pub fn summary_value(
-        iv: &squall_metrics::Interval,
-        metric: crate::goals::RecoveryMetric,
-    ) -> f64 {
+    pub fn summary_value(iv: &squall_metrics::Interval, metric: RecoveryMetric) -> f64 {
         let all = iv.overall("all");
         let row = SecondRow {
             requests: all.requests,
@@ -75,5 +72,26 @@ impl SecondRow {
             ..Default::default()
         };
         metric.of(&row)
+    }
+}
+
+/// What a recovery goal watches, per second.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RecoveryMetric {
+    /// A latency percentile (50, 95 or 99).
+    Percentile(u8),
+    /// The share of failed requests.
+    ErrorRate,
+}
+
+impl RecoveryMetric {
+    /// The metric's value in one second.
+    pub fn of(self, row: &SecondRow) -> f64 {
+        match self {
+            RecoveryMetric::Percentile(50) => row.p50_ms,
+            RecoveryMetric::Percentile(95) => row.p95_ms,
+            RecoveryMetric::Percentile(_) => row.p99_ms,
+            RecoveryMetric::ErrorRate => row.error_rate,
+        }
     }
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::lease::{LeaseInfo, Recovery, unix_ms};
+use crate::lease_info::{LeaseInfo, Recovery, unix_ms};
 use crate::procfs;
 
 /// A callback for failures the ledger cannot return (writes happen on

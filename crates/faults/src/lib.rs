@@ -2,7 +2,8 @@
 //!
 //! Every fault squall applies is a lease held by the process that applied
 //! it: the injector reverts it at its deadline by itself, whatever happens to
-//! whoever asked ([`lease`]). The ledger on disk lets the next squall revert
+//! whoever asked ([`lease`]; the lease as data, shared with the ledger, in
+//! [`lease_info`]). The ledger on disk lets the next squall revert
 //! what a crashed one left ([`ledger`]); a guardian process continues paused
 //! processes even after `kill -9` ([`guardian`]).
 //!
@@ -19,6 +20,7 @@ pub mod error;
 pub mod guardian;
 mod http_client;
 pub mod lease;
+pub mod lease_info;
 pub mod ledger;
 pub mod process;
 pub mod procfs;

@@ -78,9 +78,7 @@ pub fn check(path: &str, activity: &str, p: &Value, add: &mut dyn FnMut(&str, St
             }
         },
         Some("http") => {
-            if p.get("url")
-                .is_none_or(|u| !crate::validate::truthy(Some(u)))
-            {
+            if p.get("url").is_none_or(|u| !crate::python::truthy(Some(u))) {
                 add(path, "a HTTP activity must have a URL".into());
             }
             if let Some(h) = p.get("headers")
@@ -93,10 +91,10 @@ pub fn check(path: &str, activity: &str, p: &Value, add: &mut dyn FnMut(&str, St
             }
         }
         Some("python") => {
-            if !crate::validate::truthy(p.get("module")) {
+            if !crate::python::truthy(p.get("module")) {
                 add(path, "a Python activity must have a module path".into());
             }
-            if !crate::validate::truthy(p.get("func")) {
+            if !crate::python::truthy(p.get("func")) {
                 add(path, "a Python activity must have a function name".into());
             }
         }
