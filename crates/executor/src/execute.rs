@@ -130,17 +130,7 @@ pub async fn execute(
     // The simulated system first: its addresses go into the document.
     let sim = match &raw.sim {
         None => None,
-        Some(spec) => {
-            let topology = load_topology(&req.file, spec)?;
-            let opts = SimOptions {
-                seed: req.seed,
-                ..Default::default()
-            };
-            let running = squall_sim::up(&topology, &opts).await.map_err(|e| {
-                ExecuteError::Setup(format!("cannot start the simulated system: {e}"))
-            })?;
-            Some(running)
-        }
+        Some(spec) => Some(start_sim(&req.file, spec, req.seed).await?),
     };
     let urls: BTreeMap<String, String> = sim
         .as_ref()
@@ -220,21 +210,7 @@ pub async fn execute(
         let _ = events.send(Event::Warning(w));
     }
     // The run directory.
-    let started = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let dir = unique_dir(&req.runs_dir, &slug(&prepared.title), started);
-    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-    let ext = if req.text.trim_start().starts_with('{') {
-        "json"
-    } else {
-        "yaml"
-    };
-    let copy = dir.join(format!("experiment.{ext}"));
-    std::fs::write(&copy, &req.text).map_err(io(&copy))?;
-    let mut files = BTreeMap::new();
-    files.insert("experiment".to_string(), format!("experiment.{ext}"));
+    let (dir, mut files) = open_run_dir(&req, &prepared.title)?;
     let outputs = [
         (OutputKind::Csv, "metrics.csv", "per-second metrics (CSV)"),
         (
@@ -280,7 +256,28 @@ pub async fn execute(
     if let Some(s) = &sim {
         s.shutdown();
     }
-    let verdict = Verdict::of(&measured);
+    let report = report_of(&req, &prepared, &measured, &dir, files)?;
+    let summary = outcome::summary_text(&report, &dir);
+    write_report(&dir, &report, &summary)?;
+    warnings.extend(measured.sink_errors.iter().cloned());
+    Ok(Finished {
+        report,
+        dir,
+        summary,
+        warnings,
+    })
+}
+
+/// The report of a finished run (the Chaos Toolkit journal written beside
+/// it first, when there is one).
+fn report_of(
+    req: &Request,
+    prepared: &crate::prepare::Prepared,
+    measured: &run::Measured,
+    dir: &Path,
+    mut files: BTreeMap<String, String>,
+) -> Result<RunReport, ExecuteError> {
+    let verdict = Verdict::of(measured);
     let mut hypothesis = BTreeMap::new();
     if let Some(j) = &measured.journal {
         squall_chaos::journal::write(&dir.join("journal.json"), j)
@@ -306,7 +303,7 @@ pub async fn execute(
     ] {
         files.insert(role.to_string(), name.to_string());
     }
-    let report = RunReport {
+    Ok(RunReport {
         schema: RUN_REPORT_SCHEMA.into(),
         title: prepared.title.clone(),
         experiment_file: req.file.display().to_string(),
@@ -336,29 +333,65 @@ pub async fn execute(
         hypothesis,
         timeline: measured.timeline.clone(),
         files,
+    })
+}
+
+/// Starts the simulated system the experiment names, in this process.
+async fn start_sim(
+    file: &Path,
+    spec: &SimSpec,
+    seed: u64,
+) -> Result<squall_sim::RunningSim, ExecuteError> {
+    let topology = load_topology(file, spec)?;
+    let opts = SimOptions {
+        seed,
+        ..Default::default()
     };
-    let summary = outcome::summary_text(&report, &dir);
+    squall_sim::up(&topology, &opts)
+        .await
+        .map_err(|e| ExecuteError::Setup(format!("cannot start the simulated system: {e}")))
+}
+
+/// `runs/<slug>-<time>/` with a copy of the experiment as run; the files
+/// index of the report starts with that copy.
+fn open_run_dir(
+    req: &Request,
+    title: &str,
+) -> Result<(PathBuf, BTreeMap<String, String>), ExecuteError> {
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let dir = unique_dir(&req.runs_dir, &slug(title), started);
+    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    let ext = if req.text.trim_start().starts_with('{') {
+        "json"
+    } else {
+        "yaml"
+    };
+    let copy = dir.join(format!("experiment.{ext}"));
+    std::fs::write(&copy, &req.text).map_err(io(&copy))?;
+    let mut files = BTreeMap::new();
+    files.insert("experiment".to_string(), format!("experiment.{ext}"));
+    Ok((dir, files))
+}
+
+/// The report in its forms, each written whole (temporary file + rename).
+fn write_report(dir: &Path, report: &RunReport, summary: &str) -> Result<(), ExecuteError> {
     write_atomic(
         &dir.join("report.json"),
-        &serde_json::to_string_pretty(&report).expect("plain data"),
+        &serde_json::to_string_pretty(report).expect("plain data"),
     )?;
     write_atomic(
         &dir.join("report.html"),
-        &squall_report::html::render(&report),
+        &squall_report::html::render(report),
     )?;
     write_atomic(
         &dir.join("grafana-dashboard.json"),
-        &serde_json::to_string_pretty(&squall_report::grafana::dashboard(&report))
+        &serde_json::to_string_pretty(&squall_report::grafana::dashboard(report))
             .expect("plain data"),
     )?;
-    write_atomic(&dir.join("summary.txt"), &summary)?;
-    warnings.extend(measured.sink_errors.iter().cloned());
-    Ok(Finished {
-        report,
-        dir,
-        summary,
-        warnings,
-    })
+    write_atomic(&dir.join("summary.txt"), summary)
 }
 
 fn load_topology(file: &Path, spec: &SimSpec) -> Result<Topology, ExecuteError> {
