@@ -228,15 +228,7 @@ impl Agent {
                 load,
                 duration_ms,
             } => {
-                if *cores == 0 {
-                    return Err(FaultError::invalid("cores", "expected at least 1 core"));
-                }
-                if !(*load > 0.0 && *load <= 1.0) {
-                    return Err(FaultError::invalid(
-                        "load",
-                        format!("expected a share of a core in (0, 1], got {load}"),
-                    ));
-                }
+                stress::check_cpu(*cores, *load)?;
                 self.injector.check_duration(ms(*duration_ms))?;
                 let (held, _) = self.budget.held();
                 cap(
@@ -251,29 +243,7 @@ impl Agent {
                 percent,
                 duration_ms,
             } => {
-                let amount = match (bytes, percent) {
-                    (Some(b), None) if *b > 0 => *b,
-                    (None, Some(p)) if *p > 0.0 && *p <= 100.0 => {
-                        let avail = stress::memory_available()
-                            .ok_or_else(|| FaultError::Io("cannot read MemAvailable".into()))?;
-                        (avail as f64 * p / 100.0) as u64
-                    }
-                    (Some(_), None) => {
-                        return Err(FaultError::invalid("bytes", "expected bytes above 0"));
-                    }
-                    (None, Some(_)) => {
-                        return Err(FaultError::invalid(
-                            "percent",
-                            "expected a percent in (0, 100]",
-                        ));
-                    }
-                    _ => {
-                        return Err(FaultError::invalid(
-                            "bytes",
-                            "give exactly one of bytes or percent",
-                        ));
-                    }
-                };
+                let amount = stress::memory_bytes(memory_amount(*bytes, *percent)?)?;
                 self.injector.check_duration(ms(*duration_ms))?;
                 let (_, held) = self.budget.held();
                 cap(
@@ -336,16 +306,7 @@ impl Agent {
                 percent,
                 duration_ms,
             } => {
-                let amount = match (bytes, percent) {
-                    (Some(b), None) => MemoryAmount::Bytes(b),
-                    (None, Some(p)) => MemoryAmount::PercentAvailable(p),
-                    _ => {
-                        return Err(FaultError::invalid(
-                            "bytes",
-                            "give exactly one of bytes or percent",
-                        ));
-                    }
-                };
+                let amount = memory_amount(bytes, percent)?;
                 let l =
                     stress::stress_memory(&self.injector, &self.budget, amount, ms(duration_ms))
                         .await?;
@@ -411,6 +372,18 @@ impl Agent {
                 })
             }
         }
+    }
+}
+
+/// `bytes` or `percent`, exactly one.
+fn memory_amount(bytes: Option<u64>, percent: Option<f64>) -> Result<MemoryAmount, FaultError> {
+    match (bytes, percent) {
+        (Some(b), None) => Ok(MemoryAmount::Bytes(b)),
+        (None, Some(p)) => Ok(MemoryAmount::PercentAvailable(p)),
+        _ => Err(FaultError::invalid(
+            "bytes",
+            "give exactly one of bytes or percent",
+        )),
     }
 }
 

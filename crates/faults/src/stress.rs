@@ -49,14 +49,8 @@ pub fn memory_available() -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// Burns `cores` threads at `load` (0..=1] of each for `duration`.
-pub fn stress_cpu(
-    inj: &Injector,
-    budget: &Arc<StressBudget>,
-    cores: usize,
-    load: f64,
-    duration: Duration,
-) -> Result<LeaseInfo, FaultError> {
+/// The arguments of a CPU stress: at least one core, a share in (0, 1].
+pub(crate) fn check_cpu(cores: usize, load: f64) -> Result<(), FaultError> {
     if cores == 0 {
         return Err(FaultError::invalid("cores", "expected at least 1 core"));
     }
@@ -66,6 +60,35 @@ pub fn stress_cpu(
             format!("expected a share of a core in (0, 1], got {load}"),
         ));
     }
+    Ok(())
+}
+
+/// The bytes a memory stress holds: given, or a share of what is available now.
+pub(crate) fn memory_bytes(amount: MemoryAmount) -> Result<u64, FaultError> {
+    match amount {
+        MemoryAmount::Bytes(b) if b > 0 => Ok(b),
+        MemoryAmount::PercentAvailable(p) if p > 0.0 && p <= 100.0 => {
+            let avail = memory_available()
+                .ok_or_else(|| FaultError::Io("cannot read MemAvailable".into()))?;
+            Ok((avail as f64 * p / 100.0) as u64)
+        }
+        MemoryAmount::Bytes(_) => Err(FaultError::invalid("bytes", "expected bytes above 0")),
+        MemoryAmount::PercentAvailable(_) => Err(FaultError::invalid(
+            "percent",
+            "expected a percent in (0, 100]",
+        )),
+    }
+}
+
+/// Burns `cores` threads at `load` (0..=1] of each for `duration`.
+pub fn stress_cpu(
+    inj: &Injector,
+    budget: &Arc<StressBudget>,
+    cores: usize,
+    load: f64,
+    duration: Duration,
+) -> Result<LeaseInfo, FaultError> {
+    check_cpu(cores, load)?;
     inj.check_duration(duration)?;
     let cap = inj.limits.max_cpu_cores as u64;
     reserve(&budget.cores, cores as u64, cap, "cores burning")?;
@@ -134,20 +157,7 @@ pub async fn stress_memory(
     amount: MemoryAmount,
     duration: Duration,
 ) -> Result<LeaseInfo, FaultError> {
-    let bytes = match amount {
-        MemoryAmount::Bytes(b) if b > 0 => b,
-        MemoryAmount::PercentAvailable(p) if p > 0.0 && p <= 100.0 => {
-            let avail = memory_available()
-                .ok_or_else(|| FaultError::Io("cannot read MemAvailable".into()))?;
-            (avail as f64 * p / 100.0) as u64
-        }
-        _ => {
-            return Err(FaultError::invalid(
-                "size",
-                "expected bytes above 0 or a percent in (0, 100]",
-            ));
-        }
-    };
+    let bytes = memory_bytes(amount)?;
     inj.check_duration(duration)?;
     let cap = inj.limits.max_memory_bytes;
     reserve(&budget.bytes, bytes, cap, "bytes held")?;

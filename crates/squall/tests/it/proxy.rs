@@ -94,7 +94,9 @@ fn each_toxic_acts_on_the_bytes_as_toxiproxy_does() {
     toxic(
         &agent,
         "blob",
-        json!({"type": "slicer", "attributes": {"average_size": 1000, "size_variation": 100, "delay": 2000}}),
+        // 10 ms between slices: a reader slowed by a busy machine still
+        // sees them apart (at 2 ms they could merge into fewer reads).
+        json!({"type": "slicer", "attributes": {"average_size": 1000, "size_variation": 100, "delay": 10000}}),
     );
     let d = drain(&listen);
     assert_eq!(d.bytes, BLOB);
