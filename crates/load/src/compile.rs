@@ -423,26 +423,14 @@ fn compile_steps(cx: &mut Ctx<'_>, steps: &[Step], field: &str) -> Vec<CStep> {
     out
 }
 
-fn compile_request(
+/// A request's URL split into a fixed origin (interned) and a path that may
+/// hold `${}` variables; a relative URL goes under the plan's `base_url`.
+fn request_target(
     cx: &mut Ctx<'_>,
     r: &crate::plan::RequestSpec,
-    checks: &[Check],
-    captures: &BTreeMap<String, Capture>,
     field: &str,
-) -> Option<CRequest> {
-    let method_s = r.method.as_deref().unwrap_or("GET").to_ascii_uppercase();
-    let method = match http::Method::from_bytes(method_s.as_bytes()) {
-        Ok(m) => m,
-        Err(_) => {
-            cx.err(
-                &format!("{field}.request.method"),
-                format!("invalid HTTP method {method_s:?}"),
-            );
-            return None;
-        }
-    };
-    // Split the URL into a fixed origin and a (possibly templated) path.
-    let (origin, path_src) = if r.url.starts_with("http://") || r.url.starts_with("https://") {
+) -> Option<(usize, String)> {
+    let target = if r.url.starts_with("http://") || r.url.starts_with("https://") {
         let after = r.url.find("://").map(|i| i + 3).unwrap_or(0);
         let cut = r.url[after..]
             .find('/')
@@ -480,7 +468,19 @@ fn compile_request(
         );
         return None;
     };
-    let path = cx.template(&format!("{field}.request.url"), &path_src)?;
+    Some(target)
+}
+
+/// Header names with their (possibly templated) values, in sending order.
+type Headers = Vec<(String, Template)>;
+
+/// A request's headers (the plan's defaults, then its own, each checked)
+/// and its body (`body`, or `json` with a JSON content type).
+fn request_headers_and_body(
+    cx: &mut Ctx<'_>,
+    r: &crate::plan::RequestSpec,
+    field: &str,
+) -> Option<(Headers, Option<Template>)> {
     let mut headers = cx.default_headers.clone();
     for (k, v) in &r.headers {
         let t = cx.header(&format!("{field}.request.headers.{k}"), k, v)?;
@@ -514,6 +514,30 @@ fn compile_request(
         Some(b) => Some(cx.template(&format!("{field}.request.body"), &b)?),
         None => None,
     };
+    Some((headers, body))
+}
+
+fn compile_request(
+    cx: &mut Ctx<'_>,
+    r: &crate::plan::RequestSpec,
+    checks: &[Check],
+    captures: &BTreeMap<String, Capture>,
+    field: &str,
+) -> Option<CRequest> {
+    let method_s = r.method.as_deref().unwrap_or("GET").to_ascii_uppercase();
+    let method = match http::Method::from_bytes(method_s.as_bytes()) {
+        Ok(m) => m,
+        Err(_) => {
+            cx.err(
+                &format!("{field}.request.method"),
+                format!("invalid HTTP method {method_s:?}"),
+            );
+            return None;
+        }
+    };
+    let (origin, path_src) = request_target(cx, r, field)?;
+    let path = cx.template(&format!("{field}.request.url"), &path_src)?;
+    let (headers, body) = request_headers_and_body(cx, r, field)?;
     let name = r
         .name
         .clone()
