@@ -212,16 +212,7 @@ impl Agent {
     /// before it starts, so a fault that cannot be applied stops the run
     /// from starting instead of failing in the middle of it.
     pub fn check(&self, f: &HostFault) -> Result<(), FaultError> {
-        let cap = |held: u64, more: u64, cap: u64, what: &str| {
-            if held + more > cap {
-                Err(FaultError::Cap(format!(
-                    "{more} more would make {} {what}, over the cap of {cap}",
-                    held + more
-                )))
-            } else {
-                Ok(())
-            }
-        };
+        let limits = &self.injector.limits;
         match f {
             HostFault::StressCpu {
                 cores,
@@ -230,13 +221,8 @@ impl Agent {
             } => {
                 stress::check_cpu(*cores, *load)?;
                 self.injector.check_duration(ms(*duration_ms))?;
-                let (held, _) = self.budget.held();
-                cap(
-                    held,
-                    *cores as u64,
-                    self.injector.limits.max_cpu_cores as u64,
-                    "cores burning",
-                )
+                self.budget
+                    .room_for_cores(*cores as u64, limits.max_cpu_cores as u64)
             }
             HostFault::StressMemory {
                 bytes,
@@ -245,13 +231,7 @@ impl Agent {
             } => {
                 let amount = stress::memory_bytes(memory_amount(*bytes, *percent)?)?;
                 self.injector.check_duration(ms(*duration_ms))?;
-                let (_, held) = self.budget.held();
-                cap(
-                    held,
-                    amount,
-                    self.injector.limits.max_memory_bytes,
-                    "bytes held",
-                )
+                self.budget.room_for_bytes(amount, limits.max_memory_bytes)
             }
             HostFault::Pause {
                 pid,

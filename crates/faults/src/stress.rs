@@ -19,24 +19,38 @@ pub struct StressBudget {
 }
 
 impl StressBudget {
-    /// Cores burning and bytes held now.
-    pub fn held(&self) -> (u64, u64) {
-        (
-            self.cores.load(Ordering::SeqCst),
-            self.bytes.load(Ordering::SeqCst),
-        )
+    /// Whether `cores` more burning threads fit under `cap` now (the check
+    /// `stress_cpu` makes when it reserves them, without reserving).
+    pub(crate) fn room_for_cores(&self, cores: u64, cap: u64) -> Result<(), FaultError> {
+        over_cap(self.cores.load(Ordering::SeqCst), cores, cap, CORES)
     }
+
+    /// Whether `bytes` more held bytes fit under `cap` now.
+    pub(crate) fn room_for_bytes(&self, bytes: u64, cap: u64) -> Result<(), FaultError> {
+        over_cap(self.bytes.load(Ordering::SeqCst), bytes, cap, BYTES)
+    }
+}
+
+const CORES: &str = "cores burning";
+const BYTES: &str = "bytes held";
+
+/// The cap error when `held + more` passes `cap`.
+fn over_cap(held: u64, more: u64, cap: u64, what: &str) -> Result<(), FaultError> {
+    if held + more > cap {
+        return Err(FaultError::Cap(format!(
+            "{more} more would make {} {what}, over the cap of {cap}",
+            held + more
+        )));
+    }
+    Ok(())
 }
 
 /// Adds `amount` to `held` unless that would pass `cap`.
 fn reserve(held: &AtomicU64, amount: u64, cap: u64, what: &str) -> Result<(), FaultError> {
     let before = held.fetch_add(amount, Ordering::SeqCst);
-    if before + amount > cap {
+    if let Err(e) = over_cap(before, amount, cap, what) {
         held.fetch_sub(amount, Ordering::SeqCst);
-        return Err(FaultError::Cap(format!(
-            "{amount} more would make {} {what}, over the cap of {cap}",
-            before + amount
-        )));
+        return Err(e);
     }
     Ok(())
 }
@@ -91,7 +105,7 @@ pub fn stress_cpu(
     check_cpu(cores, load)?;
     inj.check_duration(duration)?;
     let cap = inj.limits.max_cpu_cores as u64;
-    reserve(&budget.cores, cores as u64, cap, "cores burning")?;
+    reserve(&budget.cores, cores as u64, cap, CORES)?;
     let stop = Arc::new(AtomicBool::new(false));
     for _ in 0..cores {
         let flag = stop.clone();
@@ -160,7 +174,7 @@ pub async fn stress_memory(
     let bytes = memory_bytes(amount)?;
     inj.check_duration(duration)?;
     let cap = inj.limits.max_memory_bytes;
-    reserve(&budget.bytes, bytes, cap, "bytes held")?;
+    reserve(&budget.bytes, bytes, cap, BYTES)?;
     let block = tokio::task::spawn_blocking(move || {
         let mut v: Vec<u8> = Vec::new();
         if v.try_reserve_exact(bytes as usize).is_err() {

@@ -17,7 +17,7 @@ pub const TOKEN_ENV: &str = "SQUALL_TOKEN";
 /// The door of one server.
 #[derive(Clone, Debug)]
 pub struct Access {
-    /// Host names and addresses (lower case, no port) besides loopback.
+    /// Host names (lower case, no port) allowed besides addresses and loopback names.
     hosts: Vec<String>,
     /// Required as `Authorization: Bearer TOKEN` when set.
     token: Option<String>,
@@ -63,48 +63,23 @@ impl Access {
         }
         Ok(Access {
             token,
-            ..Access::hosts_only(listen, hosts)
+            ..Access::hosts_only(hosts)
         })
     }
 
     /// The `Host` rule of [`Access::new`] without a token, for read-only
-    /// endpoints that tokenless probes must reach wherever the server listens.
-    pub fn hosts_only(listen: SocketAddr, hosts: &[String]) -> Access {
-        let mut names: Vec<String> = hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
-        if !listen.ip().is_unspecified() && !listen.ip().is_loopback() {
-            names.push(listen.ip().to_string());
-        }
+    /// endpoints that tokenless probes must reach wherever the server
+    /// listens. (Addresses, the listen address among them, always pass.)
+    pub fn hosts_only(hosts: &[String]) -> Access {
         Access {
-            hosts: names,
+            hosts: hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
             token: None,
         }
-    }
-
-    /// Loopback only, no token: for servers squall starts for itself.
-    pub fn loopback() -> Access {
-        Access {
-            hosts: Vec::new(),
-            token: None,
-        }
-    }
-
-    /// Requires `token` from now on (an API that can run commands).
-    pub fn with_token(mut self, token: String) -> Result<Access, AccessError> {
-        if !valid_token(&token) {
-            return Err(AccessError::BadToken);
-        }
-        self.token = Some(token);
-        Ok(self)
     }
 
     /// Whether a token is required.
     pub fn has_token(&self) -> bool {
         self.token.is_some()
-    }
-
-    /// Names allowed in `Host` besides loopback.
-    pub fn hosts(&self) -> &[String] {
-        &self.hosts
     }
 
     /// Checks one request's `Host` (or HTTP/2 `:authority`) and token.

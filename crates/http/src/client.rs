@@ -31,6 +31,15 @@ pub struct CallError {
     pub reason: String,
 }
 
+/// Adds the operator's token (`$SQUALL_TOKEN`), when set, to a request to
+/// one of squall's APIs.
+pub fn with_token(b: hyper::http::request::Builder) -> hyper::http::request::Builder {
+    match crate::token_from(None) {
+        Ok(Some(t)) => b.header("authorization", format!("Bearer {t}")),
+        _ => b,
+    }
+}
+
 /// Sends `body` (JSON) with `$SQUALL_TOKEN` when set; answers the status
 /// and the body as text, or an error when there is no answer in `timeout`.
 pub async fn call(
@@ -45,14 +54,10 @@ pub async fn call(
         url: url.to_string(),
         reason,
     };
-    let mut req = Request::builder()
+    let req = with_token(Request::builder())
         .method(method.clone())
         .uri(url)
-        .header("content-type", "application/json");
-    if let Ok(Some(t)) = crate::token_from(None) {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    let req = req
+        .header("content-type", "application/json")
         .body(Full::new(Bytes::from(body.unwrap_or_default())))
         .map_err(|e| fail(e.to_string()))?;
     let resp = tokio::time::timeout(timeout, c.request(req))

@@ -54,7 +54,7 @@ pub fn refused<B>(
         && matches!(req.uri().path(), "/_sim/health" | "/_sim/metrics");
     let authority = req.uri().authority().map(|a| a.as_str());
     let checked = if read_only {
-        squall_http::Access::hosts_only(listen, &names).check_host(req.headers(), authority)
+        squall_http::Access::hosts_only(&names).check_host(req.headers(), authority)
     } else {
         match squall_http::Access::new(listen, &names, token) {
             Err(e) => Err(squall_http::Refusal {
@@ -67,14 +67,8 @@ pub fn refused<B>(
     checked.err().map(|r| error(r.status, r.message, None))
 }
 
-/// Adds the operator's token (`$SQUALL_TOKEN`) to a call to another
-/// service's admin API.
-pub fn with_token(b: hyper::http::request::Builder) -> hyper::http::request::Builder {
-    match squall_http::token_from(None) {
-        Ok(Some(t)) => b.header("authorization", format!("Bearer {t}")),
-        _ => b,
-    }
-}
+/// Adds the operator's token to a call to another service's admin API.
+pub use squall_http::client::with_token;
 
 /// A JSON response.
 pub use squall_http::respond::json;

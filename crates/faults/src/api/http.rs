@@ -2,11 +2,10 @@
 //! shared error shape (`{"error", "status", "field"}`, Toxiproxy's plus the
 //! field), bodies read as Toxiproxy clients send them.
 
-use hyper::Response;
 use hyper::body::Incoming;
 use serde::de::DeserializeOwned;
 use squall_http::respond::{ApiError, Problem};
-pub(super) use squall_http::respond::{Body, empty, json};
+pub(super) use squall_http::respond::{Body, empty, error, json, text};
 
 use crate::error::FaultError;
 
@@ -23,16 +22,6 @@ impl ApiError for FaultError {
             _ => None,
         }
     }
-}
-
-/// A text response.
-pub(super) fn text(status: u16, content_type: &str, body: String) -> Response<Body> {
-    squall_http::respond::text(status, content_type, body)
-}
-
-/// An error response.
-pub(super) fn error(e: &FaultError) -> Response<Body> {
-    squall_http::respond::error(e)
 }
 
 /// Reads a JSON body; an empty body reads as `{}` (Toxiproxy clients send

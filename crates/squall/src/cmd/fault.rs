@@ -329,22 +329,14 @@ pub(crate) async fn proxy(args: ProxyArgs) -> anyhow::Result<u8> {
             .await
             .map_err(|e| exit::InvalidInput(format!("{}: {e}", path.display())))?;
     }
-    let mut access = args.door.access(args.listen)?;
+    // The door already holds the token when one was given.
+    let access = args.door.access(args.listen)?;
     if args.allow_commands && !access.has_token() {
-        match args.door.token()? {
-            Some(t) => {
-                access = access
-                    .with_token(t)
-                    .map_err(|e| exit::InvalidInput(e.to_string()))?
-            }
-            None => {
-                return Err(exit::InvalidInput(format!(
-                    "--allow-commands lets API callers run shell commands, so it needs a token: --token-file FILE or {}",
-                    squall_http::access::TOKEN_ENV
-                ))
-                .into());
-            }
-        }
+        return Err(exit::InvalidInput(format!(
+            "--allow-commands lets API callers run shell commands, so it needs a token: --token-file FILE or {}",
+            squall_http::access::TOKEN_ENV
+        ))
+        .into());
     }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
