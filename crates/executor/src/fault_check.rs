@@ -31,7 +31,7 @@ pub async fn check(p: &Prepared, client: &HttpClient, agent: &Agent) -> Checked 
             Via::Sim(base) => check_sim(&mut out, &at, f, base, client).await,
             Via::Host(fault) => {
                 if let Err(e) = agent.check(fault) {
-                    out.problems.push(host_problem(&at, f, e));
+                    out.problems.push(host_problem(&at, &f.args, e));
                 }
             }
             Via::Toxic { api, proxy, .. } => {
@@ -98,7 +98,11 @@ async fn check_sim(out: &mut Checked, at: &str, f: &PreparedFault, base: &str, c
 }
 
 /// A refusal of squall's own injector, at the field it names.
-fn host_problem(at: &str, f: &PreparedFault, e: FaultError) -> Problem {
+pub(crate) fn host_problem(
+    at: &str,
+    args: &serde_json::Map<String, serde_json::Value>,
+    e: FaultError,
+) -> Problem {
     match e {
         FaultError::Invalid { field, message } if field == "type" => {
             Problem::at(format!("{at}.fault.type"), message)
@@ -110,7 +114,7 @@ fn host_problem(at: &str, f: &PreparedFault, e: FaultError) -> Problem {
             Problem::at(format!("{at}.fault.args.{field}"), message)
         }
         FaultError::NotFound(m) | FaultError::Conflict(m) => {
-            let field = if f.args.contains_key("pid") {
+            let field = if args.contains_key("pid") {
                 "pid"
             } else {
                 "name"

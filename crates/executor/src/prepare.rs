@@ -190,19 +190,22 @@ pub fn prepare(
                 })
                 .expect("an unused name")
         });
+        // `.args.delay: message`, or `: message` about the fault as a whole.
+        let located = |e: String| {
+            let (field, message) = e.split_once(": ").unwrap_or(("", &e));
+            Problem::at(format!("{at}.fault{field}"), message)
+        };
         let resolved = if squall_faults::agent::HOST_FAULT_TYPES.contains(&f.fault.kind.as_str()) {
-            host_fault(&f.fault, f.duration.get())
+            host_fault(&f.fault, f.duration.get(), &at)
         } else if f.fault.kind == "toxic" {
-            toxic_fault(&f.fault, &format!("{i}-{name}"), &declared)
+            toxic_fault(&f.fault, &format!("{i}-{name}"), &declared).map_err(located)
         } else {
-            sim_fault(&f.fault, sim)
+            sim_fault(&f.fault, sim).map_err(located)
         };
         let (target, via) = match resolved {
             Ok(r) => r,
-            Err(e) => {
-                // `.args.delay: message`, or `: message` about the fault as a whole.
-                let (field, message) = e.split_once(": ").unwrap_or(("", &e));
-                errors.push(Problem::at(format!("{at}.fault{field}"), message));
+            Err(problem) => {
+                errors.push(problem);
                 continue;
             }
         };
@@ -361,26 +364,23 @@ fn sim_fault(f: &FaultSpec, sim: &BTreeMap<String, String>) -> Result<(String, V
     }
 }
 
-/// A host or process fault, checked now as the injector will check it.
-fn host_fault(f: &FaultSpec, duration: Duration) -> Result<(String, Via), String> {
+/// A host or process fault, parsed now as the injector will parse it
+/// (problems located as the checks before the run locate them).
+fn host_fault(f: &FaultSpec, duration: Duration, at: &str) -> Result<(String, Via), Problem> {
     if f.service.is_some() || f.url.is_some() {
-        return Err(format!(
-            ": `{}` runs in the squall process; it takes no `service` or `url`",
-            f.kind
+        return Err(Problem::at(
+            format!("{at}.fault"),
+            format!(
+                "`{}` runs in the squall process; it takes no `service` or `url`",
+                f.kind
+            ),
         ));
     }
     let mut v = serde_json::Map::new();
     v.insert("type".into(), f.kind.clone().into());
     v.extend(f.args.clone());
-    let fault = squall_faults::HostFault::parse_lasting(v, duration).map_err(|e| match e {
-        squall_faults::FaultError::Invalid { field, message } if field == "type" => {
-            format!(".type: {message}")
-        }
-        squall_faults::FaultError::Invalid { field, message } => {
-            format!(".args.{field}: {message}")
-        }
-        e => format!(": {e}"),
-    })?;
+    let fault = squall_faults::HostFault::parse_lasting(v, duration)
+        .map_err(|e| crate::fault_check::host_problem(at, &f.args, e))?;
     Ok((describe_target(f), Via::Host(fault)))
 }
 
