@@ -12,6 +12,8 @@ pub enum Event {
         /// Its figures.
         row: SecondRow,
     },
+    /// The run directory was made: the run is under way and writes there.
+    RunDir(std::path::PathBuf),
     /// Something found before the run starts that people should know
     /// (ignored keys, a fault past the workload's end, no goals).
     Warning(String),

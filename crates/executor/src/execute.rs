@@ -145,35 +145,12 @@ pub async fn execute(
         .as_ref()
         .and_then(|s| s.services.first())
         .map(|(_, a)| format!("http://{a}/"));
-    let text = document::substitute(&req.text, &urls, raw.target.as_deref().or(entry.as_deref()));
-    let (exp, doc) = document::parse(&req.file, &text).map_err(|e| invalid(&e))?;
-    let title = exp
-        .title
-        .clone()
-        .unwrap_or_else(|| slug(&req.file.display().to_string()));
-    let chaos = crate::chaos_part::extract(&doc, &title);
-    let chaos_errors = chaos
-        .as_ref()
-        .map(crate::chaos_part::validate)
-        .unwrap_or_default();
-    let mut prepared = match prepare(&req.file, &exp, &urls) {
-        Ok(p) if chaos_errors.is_empty() => p,
-        Ok(_) => return Err(ExecuteError::Invalid(chaos_errors)),
-        Err(e) => {
-            let mut e = render_all(&e, &req.file, &text);
-            e.extend(chaos_errors);
-            return Err(ExecuteError::Invalid(e));
-        }
-    };
-    if prepared.target.is_none() {
-        prepared.target = entry;
-    }
-    let mut warnings = prepared.warnings.clone();
-    warnings.extend(document::unknown_keys(&doc).into_iter().map(|k| {
-        format!(
-            "top-level key {k:?} is neither a Squall section nor a Chaos Toolkit one; it is ignored"
-        )
-    }));
+    let Compiled {
+        text,
+        prepared,
+        chaos,
+        mut warnings,
+    } = compile(&req.file, &req.text, &urls, entry.as_deref())?;
     // The experiment's own proxies, before the target check (the target may
     // be behind one).
     let agent = req.agent.clone().unwrap_or_else(|| {
@@ -198,19 +175,13 @@ pub async fn execute(
         )));
     }
     warnings.extend(checked.warnings);
-    if prepared.goals.is_empty() {
-        warnings.push(
-            "the experiment has no goals: the run can only complete, nothing is checked \
-             (its verdict is `no goals`)"
-                .into(),
-        );
-    }
     // Warnings before the run, where people can still stop it.
     for w in warnings.drain(..) {
         let _ = events.send(Event::Warning(w));
     }
     // The run directory.
     let (dir, mut files) = open_run_dir(&req, &prepared.title)?;
+    let _ = events.send(Event::RunDir(dir.clone()));
     let outputs = [
         (OutputKind::Csv, "metrics.csv", "per-second metrics (CSV)"),
         (
@@ -266,6 +237,91 @@ pub async fn execute(
         summary,
         warnings,
     })
+}
+
+/// An experiment compiled against the addresses of its simulated system.
+struct Compiled {
+    /// The document with `${sim.NAME}` and `${target}` substituted.
+    text: String,
+    prepared: crate::prepare::Prepared,
+    chaos: Option<serde_json::Value>,
+    /// Found while compiling (ignored keys, faults past the end...).
+    warnings: Vec<String>,
+}
+
+/// Substitutes, parses and prepares the document: every static problem at
+/// once, located.
+fn compile(
+    file: &Path,
+    original: &str,
+    urls: &BTreeMap<String, String>,
+    entry: Option<&str>,
+) -> Result<Compiled, ExecuteError> {
+    let invalid = |e: &dyn std::fmt::Display| ExecuteError::Invalid(vec![e.to_string()]);
+    let (raw, _) = document::parse(file, original).map_err(|e| invalid(&e))?;
+    let text = document::substitute(original, urls, raw.target.as_deref().or(entry));
+    let (exp, doc) = document::parse(file, &text).map_err(|e| invalid(&e))?;
+    let title = exp
+        .title
+        .clone()
+        .unwrap_or_else(|| slug(&file.display().to_string()));
+    let chaos = crate::chaos_part::extract(&doc, &title);
+    let chaos_errors = chaos
+        .as_ref()
+        .map(crate::chaos_part::validate)
+        .unwrap_or_default();
+    let mut prepared = match prepare(file, &exp, urls) {
+        Ok(p) if chaos_errors.is_empty() => p,
+        Ok(_) => return Err(ExecuteError::Invalid(chaos_errors)),
+        Err(e) => {
+            let mut e = render_all(&e, file, &text);
+            e.extend(chaos_errors);
+            return Err(ExecuteError::Invalid(e));
+        }
+    };
+    if prepared.target.is_none() {
+        prepared.target = entry.map(str::to_string);
+    }
+    let mut warnings = prepared.warnings.clone();
+    warnings.extend(document::unknown_keys(&doc).into_iter().map(|k| {
+        format!(
+            "top-level key {k:?} is neither a Squall section nor a Chaos Toolkit one; it is ignored"
+        )
+    }));
+    if prepared.goals.is_empty() {
+        warnings.push(
+            "the experiment has no goals: the run can only complete, nothing is checked \
+             (its verdict is `no goals`)"
+                .into(),
+        );
+    }
+    Ok(Compiled {
+        text,
+        prepared,
+        chaos,
+        warnings,
+    })
+}
+
+/// Checks a document as far as it can be without starting anything: the
+/// same parsing and preparation as a run, with placeholder addresses for
+/// the simulated services. Returns the warnings, or every problem located.
+/// What only the injectors can check (a fault's target exists now) is
+/// checked when the run starts.
+pub fn check_document(file: &Path, text: &str) -> Result<Vec<String>, ExecuteError> {
+    let (raw, _) =
+        document::parse(file, text).map_err(|e| ExecuteError::Invalid(vec![e.to_string()]))?;
+    let urls: BTreeMap<String, String> = match &raw.sim {
+        None => BTreeMap::new(),
+        Some(spec) => load_topology(file, spec)?
+            .services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.clone(), format!("http://127.0.0.1:{}", 1 + i)))
+            .collect(),
+    };
+    let entry = urls.values().next().map(|u| format!("{u}/"));
+    Ok(compile(file, text, &urls, entry.as_deref())?.warnings)
 }
 
 /// The report of a finished run (the Chaos Toolkit journal written beside

@@ -28,6 +28,9 @@ pub(crate) enum Command {
     Chaos(crate::cmd::chaos::ChaosCommand),
     /// Run a whole experiment: workload, scheduled faults, goals; writes a report.
     Run(crate::cmd::run::RunArgs),
+    /// The experiment executor as a service: stored, versioned experiments,
+    /// runs started and stopped over HTTP, live events, reports (127.0.0.1:8888).
+    Serve(crate::cmd::serve::ServeArgs),
     /// Start a simulated shop and run an experiment on it with load and faults (no setup).
     Demo(crate::cmd::run::DemoArgs),
     /// A TCP proxy that injects network faults, driven by Toxiproxy's HTTP API

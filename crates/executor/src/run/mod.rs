@@ -53,7 +53,7 @@ pub struct Settings {
 pub type Live = Arc<std::sync::Mutex<(Interval, Option<squall_metrics::Snapshot>)>>;
 
 /// See [`Settings::open_sinks`].
-pub type OpenSinks = Box<dyn FnOnce(f64) -> Result<Vec<Box<dyn Sink>>, String> + Send>;
+pub type OpenSinks = Box<dyn FnOnce(f64) -> Result<Vec<Box<dyn Sink>>, String> + Send + Sync>;
 
 /// What the run measured and how it ended.
 pub struct Measured {

@@ -6,4 +6,5 @@ pub(crate) mod chaos;
 pub(crate) mod fault;
 pub(crate) mod load;
 pub(crate) mod run;
+pub(crate) mod serve;
 pub(crate) mod sim;

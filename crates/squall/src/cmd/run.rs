@@ -207,6 +207,6 @@ fn render(e: &Event, quiet: bool, tty: bool, w: &mut Window) {
                 *w = Window::default();
             }
         }
-        Event::Second { .. } => {}
+        Event::Second { .. } | Event::RunDir(_) => {}
     }
 }

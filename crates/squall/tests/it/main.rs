@@ -1,6 +1,7 @@
 //! Integration tests: the real `squall` binary against real HTTP servers on 127.0.0.1.
 
 mod fault_util;
+mod serve_util;
 mod sim_util;
 mod util;
 
@@ -13,5 +14,6 @@ mod load_plan;
 mod proxy;
 mod run;
 mod run_trust;
+mod serve;
 mod sim;
 mod sim_modes;

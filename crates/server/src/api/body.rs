@@ -1,0 +1,40 @@
+//! Request bodies and path values read with the field to blame.
+
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+
+use super::ApiError;
+
+/// JSON from a body, the failing field named (`name`, `document`).
+pub(super) fn json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let field = (path != ".").then_some(path);
+        ApiError::bad(
+            field.as_deref(),
+            format!("invalid JSON body: {}", e.inner()),
+        )
+    })
+}
+
+/// A body that must be UTF-8 text.
+pub(super) fn text(body: Bytes) -> Result<String, ApiError> {
+    String::from_utf8(body.to_vec())
+        .map_err(|e| ApiError::bad(None, format!("the body is not UTF-8: {e}")))
+}
+
+/// A version number from the path: `3` or MiSArch's `v3`.
+pub(super) fn version(s: &str) -> Result<i64, ApiError> {
+    s.strip_prefix('v')
+        .unwrap_or(s)
+        .parse::<i64>()
+        .ok()
+        .filter(|v| *v >= 1)
+        .ok_or_else(|| {
+            ApiError::bad(
+                Some("version"),
+                format!("{s:?} is not a version (1, 2, ... or v1, v2, ...)"),
+            )
+        })
+}

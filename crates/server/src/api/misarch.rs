@@ -1,0 +1,587 @@
+//! MiSArch's Experiment Executor routes, with their methods, paths and
+//! bodies, so scripts and the frontend written for it keep working. What
+//! squall understands is mapped onto its engine (a start runs the
+//! version's squall document); the MiSArch parts are stored and returned
+//! exactly as they were PUT. Where the original answers 500 (a start while
+//! one runs, a missing file) this answers 409 or 404 with a problem.
+
+use axum::extract::{Path as UrlPath, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::runs::start_version;
+use super::{ApiError, Shared, body};
+use crate::store::{Part, RunStatus};
+
+/// The load types MiSArch's generator knows.
+const LOAD_TYPES: &[&str] = &[
+    "NormalLoadTest",
+    "ScalabilityLoadTest",
+    "ElasticityLoadTest",
+    "ResilienceLoadTest",
+];
+
+/// The routes.
+pub(super) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/experiment/generate", post(generate))
+        .route("/experiment/list", get(list))
+        .route("/experiment/start", post(start_by_body))
+        .route("/experiment/{uuid}", delete(delete_experiment))
+        .route("/experiment/{uuid}/versions", get(versions))
+        .route("/experiment/{uuid}/{version}", delete(delete_version))
+        .route("/experiment/{uuid}/{version}/newVersion", post(new_version))
+        .route(
+            "/experiment/{uuid}/{version}/config",
+            get(get_config).put(put_config),
+        )
+        .route(
+            "/experiment/{uuid}/{version}/chaosToolkitConfig",
+            get(get_chaos).put(put_chaos),
+        )
+        .route(
+            "/experiment/{uuid}/{version}/misarchExperimentConfig",
+            get(get_failures).put(put_failures),
+        )
+        .route(
+            "/experiment/{uuid}/{version}/gatlingConfig",
+            get(get_gatling).put(put_gatling),
+        )
+        .route("/experiment/{uuid}/{version}/start", post(start))
+        .route("/experiment/{uuid}/{version}/stop", post(stop))
+        .route("/experiment/{uuid}/{version}/events", get(events))
+        .route(
+            "/experiment/{uuid}/{version}/gatling/metrics",
+            post(gatling_metrics),
+        )
+        .route(
+            "/experiment/{uuid}/{version}/gatling/metrics/steadyState",
+            post(gatling_metrics),
+        )
+        .route(
+            "/trigger/{uuid}/{version}",
+            get(trigger_state).post(register),
+        )
+        .route("/d/{key}", get(dashboard))
+}
+
+fn text(s: impl Into<String>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        s.into(),
+    )
+        .into_response()
+}
+
+fn uuid(s: &str) -> Result<String, ApiError> {
+    uuid::Uuid::parse_str(s)
+        .map(|u| u.to_string())
+        .map_err(|_| ApiError::bad(Some("testUUID"), format!("{s:?} is not a UUID")))
+}
+
+#[derive(Deserialize)]
+struct GenerateQuery {
+    #[serde(rename = "loadType")]
+    load_type: Option<String>,
+    #[serde(rename = "testName")]
+    test_name: Option<String>,
+    #[serde(rename = "maximumArrivingUsersPerSecond")]
+    max_users: Option<u32>,
+    #[serde(rename = "testDuration")]
+    test_duration: Option<u32>,
+    rate: Option<f64>,
+}
+
+/// The squall document a generated experiment starts with: the simulated
+/// shop under an open-model load of `users` arrivals per second for
+/// `seconds`, with MiSArch's two default goals.
+fn generated_document(name: &str, users: u32, seconds: u32) -> String {
+    let name = Value::from(name).to_string();
+    format!(
+        "title: {name}\nsim: shop\nworkload:\n  base_url: ${{sim.gateway}}\n  scenarios:\n    - name: browse\n      steps:\n        - request: {{name: home, url: /}}\n  load:\n    model: open\n    max_vus: {vus}\n    stages:\n      - {{rate: {users}, for: {seconds}s}}\ngoals:\n  - {{name: max response time, metric: http_req_duration, condition: max<2000ms}}\n  - {{name: mean response time, metric: http_req_duration, condition: avg<1000ms}}\n",
+        vus = (users.max(1) * 10).min(10_000),
+    )
+}
+
+async fn generate(
+    State(s): State<Shared>,
+    Query(q): Query<GenerateQuery>,
+) -> Result<Response, ApiError> {
+    let load_type = q.load_type.ok_or_else(|| {
+        ApiError::bad(
+            Some("loadType"),
+            format!("loadType is required: one of {}", LOAD_TYPES.join(", ")),
+        )
+    })?;
+    if !LOAD_TYPES.contains(&load_type.as_str()) {
+        return Err(ApiError::bad(
+            Some("loadType"),
+            format!("{load_type:?}: expected one of {}", LOAD_TYPES.join(", ")),
+        ));
+    }
+    let name = q.test_name.unwrap_or_else(|| "My Experiment".into());
+    let users = q.max_users.unwrap_or(10);
+    let seconds = q.test_duration.unwrap_or(1800);
+    if !(1..=100_000).contains(&users) {
+        return Err(ApiError::bad(
+            Some("maximumArrivingUsersPerSecond"),
+            "must be 1..=100000",
+        ));
+    }
+    if !(1..=86_400).contains(&seconds) {
+        return Err(ApiError::bad(
+            Some("testDuration"),
+            "must be 1..=86400 seconds",
+        ));
+    }
+    if q.rate.is_some_and(|r| !r.is_finite() || r <= 0.0) {
+        return Err(ApiError::bad(Some("rate"), "must be a positive number"));
+    }
+    let e = s
+        .store
+        .create_experiment(&name, &generated_document(&name, users, seconds))
+        .await?;
+    let config = json!({
+        "testUUID": e.id,
+        "testVersion": "v1",
+        "testName": name,
+        "loadType": load_type,
+        "goals": [
+            {"metric": "max response time", "threshold": "2000", "color": "red"},
+            {"metric": "mean response time", "threshold": "1000", "color": "yellow"},
+        ],
+        "warmUp": null,
+        "steadyState": null,
+    });
+    s.store
+        .set_part(&e.id, 1, Part::Config, &config.to_string())
+        .await?;
+    Ok(text(format!("{}:v1", e.id)))
+}
+
+async fn list(State(s): State<Shared>) -> Result<Response, ApiError> {
+    let ids: Vec<String> = s
+        .store
+        .experiments()
+        .await?
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    Ok(Json(ids).into_response())
+}
+
+async fn versions(
+    State(s): State<Shared>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Response, ApiError> {
+    let id = uuid(&id)?;
+    let v: Vec<String> = s
+        .store
+        .versions(&id)
+        .await?
+        .iter()
+        .map(|v| format!("v{}", v.version))
+        .collect();
+    if v.is_empty() {
+        return Err(ApiError::NotFound(format!("no experiment {id}")));
+    }
+    Ok(Json(v).into_response())
+}
+
+async fn new_version(
+    State(s): State<Shared>,
+    UrlPath((id, version)): UrlPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    let id = uuid(&id)?;
+    let from = body::version(&version)?;
+    let v =
+        s.store.new_version(&id, from, None).await?.ok_or_else(|| {
+            ApiError::NotFound(format!("experiment {id} has no version {version}"))
+        })?;
+    // The copy's configuration names its own version, as the original rewrites it.
+    if let Some(c) = s.store.part(&id, v.version, Part::Config).await?
+        && let Ok(mut c) = serde_json::from_str::<Value>(&c)
+    {
+        c["testVersion"] = format!("v{}", v.version).into();
+        s.store
+            .set_part(&id, v.version, Part::Config, &c.to_string())
+            .await?;
+    }
+    Ok(text(format!("v{}", v.version)))
+}
+
+async fn delete_experiment(
+    State(s): State<Shared>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Response, ApiError> {
+    let id = uuid(&id)?;
+    if s.runner.busy(&id) {
+        return Err(ApiError::Conflict(format!(
+            "experiment {id} has a run in progress; stop it first"
+        )));
+    }
+    if !s.store.delete_experiment(&id).await? {
+        return Err(ApiError::NotFound(format!("no experiment {id}")));
+    }
+    Ok(StatusCode::OK.into_response())
+}
+
+async fn delete_version(
+    State(s): State<Shared>,
+    UrlPath((id, version)): UrlPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    let id = uuid(&id)?;
+    let v = body::version(&version)?;
+    if s.runner.busy(&id) {
+        return Err(ApiError::Conflict(format!(
+            "experiment {id} has a run in progress; stop it first"
+        )));
+    }
+    if !s.store.delete_version(&id, v).await? {
+        return Err(ApiError::NotFound(format!(
+            "experiment {id} has no version {version}"
+        )));
+    }
+    Ok(StatusCode::OK.into_response())
+}
+
+/// A stored part, or what a version has when it was never PUT.
+async fn part(s: &Shared, id: &str, version: &str, part: Part) -> Result<String, ApiError> {
+    let id = uuid(id)?;
+    let v = body::version(version)?;
+    if s.store.version(&id, v).await?.is_none() {
+        return Err(ApiError::NotFound(format!(
+            "experiment {id} has no version {version}"
+        )));
+    }
+    Ok(match s.store.part(&id, v, part).await? {
+        Some(t) => t,
+        None => match part {
+            Part::Config => json!({"testUUID": id, "testVersion": format!("v{v}"), "testName": "", "loadType": "NormalLoadTest", "goals": []}).to_string(),
+            Part::ChaosToolkit => "{}".into(),
+            Part::MisarchFailures | Part::Gatling => "[]".into(),
+        },
+    })
+}
+
+async fn put_part(
+    s: &Shared,
+    id: &str,
+    version: &str,
+    p: Part,
+    b: Bytes,
+) -> Result<Response, ApiError> {
+    let id = uuid(id)?;
+    let v = body::version(version)?;
+    let t = body::text(b)?;
+    match p {
+        Part::Config => check_config(&body::json::<Value>(&Bytes::from(t.clone()))?)?,
+        Part::Gatling => {
+            body::json::<Vec<EncodedFile>>(&Bytes::from(t.clone()))?;
+        }
+        Part::ChaosToolkit | Part::MisarchFailures => {}
+    }
+    if !s.store.set_part(&id, v, p, &t).await? {
+        return Err(ApiError::NotFound(format!(
+            "experiment {id} has no version {version}"
+        )));
+    }
+    Ok(StatusCode::OK.into_response())
+}
+
+/// One Gatling scenario as MiSArch ships it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)] // read for validation; kept as text
+struct EncodedFile {
+    file_name: String,
+    encoded_work_file_content: String,
+    encoded_user_steps_file_content: String,
+}
+
+/// The fields MiSArch's typed `ExperimentConfig` requires.
+fn check_config(c: &Value) -> Result<(), ApiError> {
+    let Some(o) = c.as_object() else {
+        return Err(ApiError::bad(
+            None,
+            "the configuration must be a JSON object",
+        ));
+    };
+    for k in ["testUUID", "testVersion", "testName", "loadType"] {
+        if !o.get(k).is_some_and(Value::is_string) {
+            return Err(ApiError::bad(
+                Some(k),
+                format!("{k} (a string) is required"),
+            ));
+        }
+    }
+    let lt = o["loadType"].as_str().unwrap_or_default();
+    if !LOAD_TYPES.contains(&lt) {
+        return Err(ApiError::bad(
+            Some("loadType"),
+            format!("{lt:?}: expected one of {}", LOAD_TYPES.join(", ")),
+        ));
+    }
+    uuid(o["testUUID"].as_str().unwrap_or_default())?;
+    if !o.get("goals").is_some_and(Value::is_array) {
+        return Err(ApiError::bad(Some("goals"), "goals (a list) is required"));
+    }
+    Ok(())
+}
+
+async fn get_config(
+    State(s): State<Shared>,
+    UrlPath((id, v)): UrlPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    let t = part(&s, &id, &v, Part::Config).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], t).into_response())
+}
+async fn put_config(
+    State(s): State<Shared>,
+    UrlPath((id, v)): UrlPath<(String, String)>,
+    b: Bytes,
+) -> Result<Response, ApiError> {
+    put_part(&s, &id, &v, Part::Config, b).await
+}
+async fn get_chaos(
+    State(s): State<Shared>,
+    UrlPath((id, v)): UrlPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    Ok(text(part(&s, &id, &v, Part::ChaosToolkit).await?))
+}
+async fn put_chaos(
+    State(s): State<Shared>,
+    UrlPath((id, v)): UrlPath<(String, String)>,
+    b: Bytes,
+) -> Result<Response, ApiError> {
+    put_part(&s, &id, &v, Part::ChaosToolkit, b).await
+}
+async fn get_failures(
+    State(s): State<Shared>,
+    UrlPath((id, v)): UrlPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    Ok(text(part(&s, &id, &v, Part::MisarchFailures).await?))
+}
+async fn put_failures(
+    State(s): State<Shared>,
+    UrlPath((id, v)): UrlPath<(String, String)>,
+    b: Bytes,
+) -> Result<Response, ApiError> {
+    put_part(&s, &id, &v, Part::MisarchFailures, b).await
+}
+async fn get_gatling(
+    State(s): State<Shared>,
+    UrlPath((id, v)): UrlPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    let t = part(&s, &id, &v, Part::Gatling).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], t).into_response())
+}
+async fn put_gatling(
+    State(s): State<Shared>,
+    UrlPath((id, v)): UrlPath<(String, String)>,
+    b: Bytes,
+) -> Result<Response, ApiError> {
+    put_part(&s, &id, &v, Part::Gatling, b).await
+}
+
+async fn start(
+    State(s): State<Shared>,
+    UrlPath((id, v)): UrlPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    let id = uuid(&id)?;
+    start_version(&s, &id, &v).await?;
+    Ok(StatusCode::OK.into_response())
+}
+
+/// `POST /experiment/start` with an `ExperimentConfig`: stored as the
+/// version's configuration, then that version runs.
+async fn start_by_body(State(s): State<Shared>, b: Bytes) -> Result<Response, ApiError> {
+    let c: Value = body::json(&b)?;
+    check_config(&c)?;
+    let id = uuid(c["testUUID"].as_str().unwrap_or_default())?;
+    let version = c["testVersion"].as_str().unwrap_or_default().to_string();
+    let v = body::version(&version)?;
+    if !s
+        .store
+        .set_part(&id, v, Part::Config, &c.to_string())
+        .await?
+    {
+        return Err(ApiError::NotFound(format!(
+            "experiment {id} has no version {version}"
+        )));
+    }
+    start_version(&s, &id, &version).await?;
+    Ok(StatusCode::OK.into_response())
+}
+
+async fn stop(
+    State(s): State<Shared>,
+    UrlPath((id, v)): UrlPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    let id = uuid(&id)?;
+    let v = body::version(&v)?;
+    // Unlike the original, stopping reverts every fault (the engine's stop).
+    if let Some(run) = s.runner.live_run(&id, v) {
+        s.runner.stop(&run);
+    }
+    Ok(StatusCode::OK.into_response())
+}
+
+/// MiSArch's one message per run: the dashboard URL when it ends, or the
+/// error. Waits for the version's next run if none is in flight (the
+/// frontend subscribes just before it starts one).
+async fn events(
+    State(s): State<Shared>,
+    UrlPath((id, v)): UrlPath<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = uuid(&id)?;
+    let version = body::version(&v)?;
+    if s.store.version(&id, version).await?.is_none() {
+        return Err(ApiError::NotFound(format!(
+            "experiment {id} has no version {v}"
+        )));
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1:8888")
+        .to_string();
+    let (tx, rx) = tokio::sync::mpsc::channel::<String>(1);
+    tokio::spawn(async move {
+        let run = loop {
+            if let Some(r) = s.runner.live_run(&id, version) {
+                break r;
+            }
+            if tx.is_closed() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        };
+        let mut events = super::sse::follow(s.clone(), run.clone(), 0);
+        while let Some(e) = events.recv().await {
+            if e.name != "ended" {
+                continue;
+            }
+            let v: Value = serde_json::from_str(&e.data).unwrap_or_default();
+            let msg = match v["status"].as_str() {
+                Some("completed" | "stopped") => format!("http://{host}/d/{id}-v{version}"),
+                _ => format!(
+                    "Error occurred during experiment execution: {}",
+                    v["error"].as_str().unwrap_or("the run failed")
+                ),
+            };
+            let _ = tx.send(msg).await;
+            return;
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        let m = rx.recv().await?;
+        Some((
+            Ok::<_, std::convert::Infallible>(Event::default().data(m)),
+            rx,
+        ))
+    });
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct ClientQuery {
+    client: Option<String>,
+}
+
+/// `POST /trigger/{uuid}/{version}?client=NAME`: an external component
+/// says it is ready (the body is the original's literal answer).
+async fn register(
+    State(s): State<Shared>,
+    UrlPath((id, v)): UrlPath<(String, String)>,
+    Query(q): Query<ClientQuery>,
+) -> Result<Response, ApiError> {
+    let id = uuid(&id)?;
+    let v = body::version(&v)?;
+    let client = q
+        .client
+        .filter(|c| !c.is_empty() && c.len() <= 100)
+        .ok_or_else(|| {
+            ApiError::bad(
+                Some("client"),
+                "client (the component's name, 1 to 100 characters) is required",
+            )
+        })?;
+    s.runner.register(&id, v, client);
+    Ok(text("kotlin.Unit"))
+}
+
+/// `GET /trigger/{uuid}/{version}`: `true` while a run of the version is
+/// under way.
+async fn trigger_state(
+    State(s): State<Shared>,
+    UrlPath((id, v)): UrlPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    let id = uuid(&id)?;
+    let v = body::version(&v)?;
+    let started = match s.runner.live_run(&id, v) {
+        Some(run) => s
+            .store
+            .run(&run)
+            .await?
+            .is_some_and(|r| r.status == RunStatus::Running),
+        None => false,
+    };
+    Ok(text(started.to_string()))
+}
+
+/// The external metrics a Gatling runner posts: kept in the run directory
+/// of the version's run in flight.
+async fn gatling_metrics(
+    State(s): State<Shared>,
+    UrlPath((id, v)): UrlPath<(String, String)>,
+    b: Bytes,
+) -> Result<Response, ApiError> {
+    let id = uuid(&id)?;
+    let v = body::version(&v)?;
+    let run = s
+        .runner
+        .live_run(&id, v)
+        .ok_or_else(|| ApiError::Conflict(format!("no run of {id} v{v} is in progress")))?;
+    let dir = s
+        .store
+        .run(&run)
+        .await?
+        .and_then(|r| r.dir)
+        .ok_or_else(|| ApiError::Conflict(format!("run {run} has not started yet")))?;
+    let path = std::path::Path::new(&dir).join("gatling-metrics.txt");
+    tokio::fs::write(&path, &b)
+        .await
+        .map_err(|e| ApiError::Conflict(format!("cannot keep the metrics: {e}")))?;
+    Ok(StatusCode::OK.into_response())
+}
+
+/// `/d/{uuid}-v{N}` (the link MiSArch's events send): the latest report
+/// of that version.
+async fn dashboard(
+    State(s): State<Shared>,
+    UrlPath(key): UrlPath<String>,
+) -> Result<Response, ApiError> {
+    let (id, v) = key
+        .rsplit_once('-')
+        .ok_or_else(|| ApiError::NotFound(format!("no dashboard {key}")))?;
+    let id = uuid(id)?;
+    let v = body::version(v)?;
+    let runs = s.store.runs(Some(&id), Some(v), 20).await?;
+    let run = runs
+        .iter()
+        .find(|r| {
+            r.dir.is_some() && r.status != RunStatus::Running && r.status != RunStatus::Starting
+        })
+        .ok_or_else(|| ApiError::NotFound(format!("no finished run of {id} v{v}")))?;
+    Ok(Redirect::to(&format!("/api/v1/runs/{}/report.html", run.id)).into_response())
+}

@@ -1,0 +1,145 @@
+//! The HTTP API: squall's own under `/api/v1/` (documented by
+//! `/api/v1/openapi.json`) and MiSArch's executor routes beside it, behind
+//! one door (Host check, token, CORS) and one error shape.
+
+mod body;
+mod experiments;
+mod misarch;
+mod openapi;
+mod problem;
+mod runs;
+mod sse;
+mod views;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderValue, Method, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use squall_http::Access;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::runner::Runner;
+use crate::store::Store;
+
+pub use problem::ApiError;
+
+/// The largest request body (an experiment document, a MiSArch part).
+pub const MAX_BODY: usize = 1024 * 1024;
+
+/// What the handlers share.
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// The runs in flight.
+    pub runner: Arc<Runner>,
+    /// Whether documents may run code or act on processes here.
+    pub allow_commands: bool,
+}
+
+/// Shared state as handlers receive it.
+pub type Shared = Arc<AppState>;
+
+/// The whole API.
+pub fn router(state: Shared, access: Arc<Access>, cors_origins: &[String]) -> Router {
+    let api = Router::new()
+        .route("/health", get(health))
+        .route("/openapi.json", get(openapi::document))
+        .route("/validate", post(experiments::validate))
+        .route(
+            "/experiments",
+            get(experiments::list).post(experiments::create),
+        )
+        .route(
+            "/experiments/{id}",
+            get(experiments::get).delete(experiments::delete),
+        )
+        .route(
+            "/experiments/{id}/versions",
+            get(experiments::versions).post(experiments::new_version),
+        )
+        .route(
+            "/experiments/{id}/versions/{version}",
+            get(experiments::version).delete(experiments::delete_version),
+        )
+        .route(
+            "/experiments/{id}/versions/{version}/document",
+            get(experiments::document).put(experiments::put_document),
+        )
+        .route(
+            "/experiments/{id}/versions/{version}/runs",
+            get(runs::of_version).post(runs::start),
+        )
+        .route("/runs", get(runs::list))
+        .route("/runs/{run}", get(runs::get))
+        .route("/runs/{run}/stop", post(runs::stop))
+        .route("/runs/{run}/events", get(sse::events))
+        .route("/runs/{run}/metrics", get(runs::metrics))
+        .route("/runs/{run}/report", get(runs::report_json))
+        .route("/runs/{run}/report.html", get(runs::report_html))
+        .route("/runs/{run}/files", get(runs::files))
+        .route("/runs/{run}/files/{name}", get(runs::file));
+    let origins: Vec<HeaderValue> = cors_origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static("last-event-id"),
+        ])
+        .expose_headers([header::LOCATION]);
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(misarch::routes())
+        .fallback(not_found)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::map_response(problem::uniform_errors))
+        .layer(middleware::from_fn_with_state(access, door))
+        .layer(cors)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such route (the API is described at /api/v1/openapi.json)".into())
+}
+
+async fn health(State(s): State<Shared>) -> Response {
+    axum::Json(serde_json::json!({
+        "status": "ok",
+        "database": s.store.backend(),
+        "runs_in_flight": s.runner.in_flight(),
+        "version": env!("CARGO_PKG_VERSION"),
+    }))
+    .into_response()
+}
+
+/// Host check for every request; the token for all but the health check
+/// (probes reach it without one) and CORS preflights (browsers send no
+/// credentials there).
+async fn door(State(access): State<Arc<Access>>, req: Request, next: Next) -> Response {
+    let authority = req.uri().authority().map(|a| a.as_str().to_string());
+    let headers = req.headers();
+    let open = req.method() == Method::OPTIONS || req.uri().path() == "/api/v1/health";
+    let checked = if open {
+        access.check_host(headers, authority.as_deref())
+    } else {
+        access.check(headers, authority.as_deref())
+    };
+    match checked {
+        Ok(()) => next.run(req).await,
+        Err(refusal) => problem::problem(
+            axum::http::StatusCode::from_u16(refusal.status)
+                .unwrap_or(axum::http::StatusCode::FORBIDDEN),
+            &refusal.message,
+            None,
+            &[],
+        ),
+    }
+}

@@ -1,0 +1,49 @@
+//! The events of a run as clients see them: an SSE event name and a JSON
+//! payload, made from the engine's progress events. The same names are
+//! stored, replayed and documented in `docs/serve.md`.
+
+use serde_json::{Value, json};
+use squall_executor::event::Event;
+
+/// An event before it gets its number.
+#[derive(Clone, Debug)]
+pub struct Outgoing {
+    /// SSE event name.
+    pub name: &'static str,
+    /// Payload.
+    pub data: Value,
+}
+
+/// The client-facing form of an engine event (`None`: nothing to say).
+pub fn from_engine(e: &Event) -> Option<Outgoing> {
+    Some(match e {
+        Event::Second { phase, row } => Outgoing {
+            name: "second",
+            data: {
+                let mut v = serde_json::to_value(row).unwrap_or(Value::Null);
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("phase".into(), phase.clone().into());
+                    if row.requests == 0 {
+                        // No request, no latency: null, never a made-up 0.
+                        for k in ["p50_ms", "p95_ms", "p99_ms"] {
+                            o.insert(k.into(), Value::Null);
+                        }
+                    }
+                }
+                v
+            },
+        },
+        Event::Warning(text) => Outgoing {
+            name: "warning",
+            data: json!({ "text": text }),
+        },
+        Event::Note { t, kind, text } => Outgoing {
+            name: kind.as_str(),
+            data: json!({ "t": t, "text": text }),
+        },
+        Event::RunDir(dir) => Outgoing {
+            name: "running",
+            data: json!({ "dir": dir.display().to_string() }),
+        },
+    })
+}

@@ -1,0 +1,128 @@
+//! Where `squall serve` keeps what must outlive it: experiments, their
+//! versions, runs and every event a run sent. One embedded SQLite file by
+//! default (WAL, so readers never wait for the run that writes), PostgreSQL
+//! by URL; the same portable SQL and migrations for both, applied at start.
+
+mod events;
+mod experiments;
+mod runs;
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+
+pub use events::StoredEvent;
+pub use experiments::{ExperimentRow, Part, VersionRow};
+pub use runs::{RunRow, RunStatus};
+
+/// A storage failure (the database, not the caller, is at fault).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused or failed.
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    /// The schema could not be brought up to date.
+    #[error("database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A row held something this version cannot read.
+    #[error("database row: {0}")]
+    Corrupt(String),
+}
+
+/// The database behind the service.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: &'static str,
+}
+
+/// The schema, in order. Never edit one that has shipped: add the next.
+const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "init", include_str!("../../migrations/0001_init.sql"))];
+
+/// The migrations embedded in the binary, for sqlx's migrator.
+#[derive(Debug)]
+struct Embedded;
+
+impl MigrationSource<'static> for Embedded {
+    fn resolve(self) -> BoxFuture<'static, Result<Vec<Migration>, sqlx::error::BoxDynError>> {
+        Box::pin(async {
+            Ok(MIGRATIONS
+                .iter()
+                .map(|(v, d, sql)| {
+                    Migration::new(
+                        *v,
+                        Cow::Borrowed(*d),
+                        MigrationType::Simple,
+                        Cow::Borrowed(*sql),
+                        false,
+                    )
+                })
+                .collect())
+        })
+    }
+}
+
+impl Store {
+    /// Opens `url` (`postgres://...`), or the SQLite file `squall.db` in
+    /// `data_dir` when `url` is `None`, and applies the migrations.
+    pub async fn open(url: Option<&str>, data_dir: &Path) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (url, backend) = match url {
+            Some(u) => (u.to_string(), "postgres"),
+            None => (
+                format!("sqlite://{}?mode=rwc", data_dir.join("squall.db").display()),
+                "sqlite",
+            ),
+        };
+        let sqlite = backend == "sqlite";
+        let pool = AnyPoolOptions::new()
+            .max_connections(if sqlite { 4 } else { 8 })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if sqlite {
+                        // WAL: readers do not block the writer; a busy
+                        // writer is waited for, not reported as an error.
+                        sqlx::query("PRAGMA journal_mode = WAL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA busy_timeout = 10000")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA synchronous = NORMAL")
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        Migrator::new(Embedded).await?.run(&pool).await?;
+        Ok(Store { pool, backend })
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        self.backend
+    }
+
+    /// Closes every connection (tests reopen the same file).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,417 @@
+//! `squall serve` over real HTTP: stored, versioned experiments, runs
+//! through the same engine as `squall run`, SSE with ids, stop, a crash
+//! mid-run, many clients, two runs at once, MiSArch's routes.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use crate::run::active_faults;
+use crate::serve_util::{Server, SseEvent, read_sse, short_experiment};
+use crate::util::{tempdir, write};
+
+fn ids(events: &[SseEvent]) -> Vec<i64> {
+    events
+        .iter()
+        .map(|e| e.id.expect("every event has an id"))
+        .collect()
+}
+
+fn names(events: &[SseEvent]) -> BTreeSet<String> {
+    events.iter().map(|e| e.name.clone()).collect()
+}
+
+#[test]
+fn experiments_versions_and_a_run_from_start_to_report() {
+    let dir = tempdir();
+    let server = Server::start(&dir.path().join("data"), &[], &[]);
+
+    // An invalid document: 400, a problem document, located errors.
+    let bad = serde_json::json!({"name": "bad", "document": "title: x\nworkload:\n  load: {model: open, stages: [{rate: -5, for: 1s}]}\n"});
+    let r = server.call("POST", "/api/v1/experiments", Some(&bad.to_string()));
+    assert_eq!(r.status, 400, "{}", r.body);
+    let p = r.json();
+    assert_eq!(p["field"], "document");
+    assert!(
+        p["errors"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("experiment.yaml:"),
+        "{p}"
+    );
+    // A body that is not what the route takes names the field.
+    let r = server.call(
+        "POST",
+        "/api/v1/experiments",
+        Some(r#"{"name": 3, "document": ""}"#),
+    );
+    assert_eq!(
+        (r.status, r.json()["field"].as_str()),
+        (400, Some("name")),
+        "{}",
+        r.body
+    );
+
+    let id = server.create("short", &short_experiment(20));
+    // Edit version 1 before it runs; a new version copies it.
+    let edited = short_experiment(25);
+    let r = server.call(
+        "PUT",
+        &format!("/api/v1/experiments/{id}/versions/1/document"),
+        Some(&edited),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = server.call(
+        "GET",
+        &format!("/api/v1/experiments/{id}/versions/1/document"),
+        None,
+    );
+    assert_eq!(r.body, edited, "GET returns exactly what was PUT");
+    let r = server.call(
+        "POST",
+        &format!("/api/v1/experiments/{id}/versions"),
+        Some("{}"),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.json()["version"], 2);
+
+    // The CLI runs the same document at the same time, for comparison.
+    let cli_dir = dir.path().join("cli");
+    let exp = write(dir.path(), "exp.yaml", &edited);
+    let cli = std::thread::spawn(move || {
+        crate::util::run(
+            &[
+                "run",
+                exp.to_str().unwrap(),
+                "--runs-dir",
+                cli_dir.to_str().unwrap(),
+                "-q",
+            ],
+            Duration::from_secs(60),
+        );
+        cli_dir
+    });
+
+    let run = server.start_run(&id, 1);
+    let again = server.call(
+        "POST",
+        &format!("/api/v1/experiments/{id}/versions/1/runs"),
+        None,
+    );
+    assert_eq!(
+        again.status, 409,
+        "a second start of the same version: {}",
+        again.body
+    );
+    let events = server.events(&run, None, Duration::from_secs(60));
+    let last = events.last().expect("events");
+    assert_eq!(last.name, "ended", "{events:?}");
+    assert_eq!(last.json()["status"], "completed");
+    let n = events.len() as i64;
+    assert_eq!(
+        ids(&events),
+        (1..=n).collect::<Vec<_>>(),
+        "ids 1..n without a gap"
+    );
+    let seen = names(&events);
+    for want in [
+        "running", "phase", "fault", "revert", "second", "goal", "ended",
+    ] {
+        assert!(seen.contains(want), "no {want} event in {seen:?}");
+    }
+    // The fault event is the injector's confirmation, before its revert.
+    let at = |name: &str| events.iter().position(|e| e.name == name).unwrap();
+    assert!(at("fault") < at("revert"));
+
+    // Resume after an id: exactly the rest.
+    let rest = server.events(&run, Some(5), Duration::from_secs(10));
+    assert_eq!(ids(&rest), (6..=n).collect::<Vec<_>>());
+
+    let r = server
+        .call("GET", &format!("/api/v1/runs/{run}"), None)
+        .json();
+    assert_eq!(r["status"], "completed");
+    let verdict = r["verdict"].as_str().unwrap().to_string();
+    let report = server.call("GET", &format!("/api/v1/runs/{run}/report"), None);
+    assert_eq!(report.status, 200);
+    assert_eq!(report.json()["verdict"], verdict.as_str());
+    assert_eq!(last.json()["verdict"], verdict.as_str());
+    let html = server.call("GET", &format!("/api/v1/runs/{run}/report.html"), None);
+    assert!(
+        html.status == 200 && html.body.contains("<html"),
+        "{}",
+        html.status
+    );
+    let seconds = events.iter().filter(|e| e.name == "second").count();
+    let metrics = server
+        .call("GET", &format!("/api/v1/runs/{run}/metrics"), None)
+        .json();
+    assert_eq!(metrics.as_array().unwrap().len(), seconds);
+    // Only names the run directory lists are served.
+    let r = server.call(
+        "GET",
+        &format!("/api/v1/runs/{run}/files/..%2Fsquall.db"),
+        None,
+    );
+    assert_eq!(r.status, 404, "{}", r.body);
+
+    // A version that ran is frozen.
+    let r = server.call(
+        "PUT",
+        &format!("/api/v1/experiments/{id}/versions/1/document"),
+        Some(&edited),
+    );
+    assert_eq!(r.status, 409, "{}", r.body);
+    let runs = server
+        .call(
+            "GET",
+            &format!("/api/v1/experiments/{id}/versions/1/runs"),
+            None,
+        )
+        .json();
+    assert_eq!(runs[0]["id"], run.as_str());
+
+    // Same engine, same directory: the files of the CLI's run.
+    let cli_dir = cli.join().unwrap();
+    let cli_run = std::fs::read_dir(&cli_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let listing = |d: &std::path::Path| -> BTreeSet<String> {
+        std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect()
+    };
+    let served: BTreeSet<String> = server
+        .call("GET", &format!("/api/v1/runs/{run}/files"), None)
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(served, listing(&cli_run));
+}
+
+#[test]
+fn stop_reverts_the_fault_on_the_target_and_reports_what_ran() {
+    let dir = tempdir();
+    let sim = crate::sim_util::Sim::start(
+        &write(dir.path(), "t.yaml", "services:\n  - {name: a}\n"),
+        &[],
+    );
+    let a = sim.url("a").to_string();
+    let doc = format!(
+        "title: stop me\nworkload:\n  base_url: {a}\n  scenarios: [{{name: s, steps: [{{request: {{url: /}}}}]}}]\n  load: {{model: open, max_vus: 20, stages: [{{rate: 20, for: 60s}}]}}\n\
+         faults:\n  - {{name: slow, at: 1s, for: 50s, fault: {{type: latency, url: \"{a}\", args: {{delay: 5}}}}}}\n\
+         goals:\n  - {{name: errors, metric: http_req_failed, condition: rate<0.5}}\n"
+    );
+    let server = Server::start(&dir.path().join("data"), &[], &[]);
+    let id = server.create("stop", &doc);
+    let run = server.start_run(&id, 1);
+    let before = read_sse(
+        &server.base,
+        &format!("/api/v1/runs/{run}/events"),
+        None,
+        None,
+        Duration::from_secs(30),
+        |e| e.name == "fault",
+    );
+    assert_eq!(
+        before.last().map(|e| e.name.as_str()),
+        Some("fault"),
+        "{before:?}"
+    );
+    assert_eq!(active_faults(&a), 1, "the simulator holds the fault");
+
+    let r = server.call("POST", &format!("/api/v1/runs/{run}/stop"), None);
+    assert_eq!(r.status, 202, "{}", r.body);
+    let after = server.events(&run, before.last().unwrap().id, Duration::from_secs(30));
+    assert!(after.iter().any(|e| e.name == "revert"), "{after:?}");
+    let ended = after.last().unwrap().json();
+    assert_eq!(ended["status"], "stopped", "{ended}");
+    assert_eq!(ended["verdict"], "interrupted");
+    assert_eq!(active_faults(&a), 0, "reverted on the target");
+    let report = server.call("GET", &format!("/api/v1/runs/{run}/report"), None);
+    assert_eq!(report.status, 200, "{}", report.body);
+    assert!(
+        !report.json()["series"].as_array().unwrap().is_empty(),
+        "the seconds that ran are reported"
+    );
+    let r = server.call("POST", &format!("/api/v1/runs/{run}/stop"), None);
+    assert_eq!(r.status, 409, "stopping an ended run: {}", r.body);
+}
+
+#[test]
+fn a_server_killed_mid_run_closes_it_at_restart_and_keeps_its_seconds() {
+    use crate::fault_util::{eventually, state, victim};
+    let dir = tempdir();
+    let data = dir.path().join("data");
+    let sim = crate::sim_util::Sim::start(
+        &write(dir.path(), "t.yaml", "services:\n  - {name: a}\n"),
+        &[],
+    );
+    let a = sim.url("a").to_string();
+    let mut v = victim();
+    let pid = v.id() as i32;
+    let doc = format!(
+        "title: crash\nworkload:\n  base_url: {a}\n  scenarios: [{{name: s, steps: [{{request: {{url: /}}}}]}}]\n  load: {{model: open, max_vus: 20, stages: [{{rate: 20, for: 60s}}]}}\n\
+         faults:\n  - {{name: frozen, at: 500ms, for: 50s, fault: {{type: pause, args: {{pid: {pid}}}}}}}\n\
+         goals:\n  - {{name: errors, metric: http_req_failed, condition: rate<0.5}}\n"
+    );
+    let env = [("SQUALL_TOKEN", "s3cret-token-for-tests")];
+    let mut server = Server::start(&data, &["--allow-commands"], &env);
+    let r = crate::sim_util::http("GET", &server.url("/api/v1/experiments"), None);
+    assert_eq!(r.status, 401, "the token is required: {}", r.body);
+    let id = server.create("crash", &doc);
+    let run = server.start_run(&id, 1);
+    let mut main_seconds = 0;
+    let seen = read_sse(
+        &server.base,
+        &format!("/api/v1/runs/{run}/events"),
+        None,
+        Some("s3cret-token-for-tests"),
+        Duration::from_secs(30),
+        |e| {
+            if e.name == "second" && e.json()["phase"] != "warm-up" {
+                main_seconds += 1;
+            }
+            main_seconds >= 3
+        },
+    );
+    assert!(seen.iter().any(|e| e.name == "fault"), "{seen:?}");
+    assert_eq!(state(pid), Some('T'), "the victim is paused");
+    server.kill9();
+
+    let server = Server::start(&data, &["--allow-commands"], &env);
+    assert!(
+        eventually(Duration::from_secs(10), || state(pid) == Some('S')),
+        "the paused process was continued after the crash"
+    );
+    let r = server
+        .call("GET", &format!("/api/v1/runs/{run}"), None)
+        .json();
+    assert_eq!(r["status"], "interrupted", "{r}");
+    let metrics = server
+        .call("GET", &format!("/api/v1/runs/{run}/metrics"), None)
+        .json();
+    let kept = metrics.as_array().unwrap().len();
+    assert!(
+        kept >= 3,
+        "the seconds measured before the crash are kept: {kept}"
+    );
+    let report = server.call("GET", &format!("/api/v1/runs/{run}/report"), None);
+    assert_eq!(report.status, 200, "{}", report.body);
+    let report = report.json();
+    assert_eq!(report["verdict"], "interrupted");
+    assert_eq!(report["series"].as_array().unwrap().len(), kept);
+    let events = server.events(&run, None, Duration::from_secs(10));
+    assert_eq!(events.last().unwrap().json()["status"], "interrupted");
+    assert_eq!(ids(&events), (1..=events.len() as i64).collect::<Vec<_>>());
+    let _ = v.kill();
+    let _ = v.wait();
+}
+
+#[test]
+fn fifty_clients_get_every_event_while_two_runs_go_at_once() {
+    let dir = tempdir();
+    let server = Server::start(&dir.path().join("data"), &["--max-runs", "2"], &[]);
+    let a = server.create("a", &short_experiment(20));
+    let b = server.create("b", &short_experiment(10));
+    let c = server.create("c", &short_experiment(10));
+    let run_a = server.start_run(&a, 1);
+    let run_b = server.start_run(&b, 1);
+    let r = server.call(
+        "POST",
+        &format!("/api/v1/experiments/{c}/versions/1/runs"),
+        None,
+    );
+    assert_eq!(r.status, 429, "over --max-runs: {}", r.body);
+
+    let base = server.base.clone();
+    let clients: Vec<_> = (0..50)
+        .map(|_| {
+            let (base, run) = (base.clone(), run_a.clone());
+            std::thread::spawn(move || {
+                read_sse(
+                    &base,
+                    &format!("/api/v1/runs/{run}/events"),
+                    None,
+                    None,
+                    Duration::from_secs(90),
+                    |_| false,
+                )
+            })
+        })
+        .collect();
+    let got_b = server.events(&run_b, None, Duration::from_secs(90));
+    let all: Vec<Vec<SseEvent>> = clients.into_iter().map(|c| c.join().unwrap()).collect();
+    let first = &all[0];
+    assert_eq!(first.last().unwrap().name, "ended", "{first:?}");
+    assert_eq!(ids(first), (1..=first.len() as i64).collect::<Vec<_>>());
+    for (i, c) in all.iter().enumerate() {
+        assert_eq!(c, first, "client {i} saw what client 0 saw");
+    }
+    assert_eq!(
+        got_b.last().unwrap().json()["status"],
+        "completed",
+        "{got_b:?}"
+    );
+    assert_eq!(first.last().unwrap().json()["status"], "completed");
+}
+
+#[test]
+fn code_and_process_faults_need_a_flag_and_a_token_beyond_loopback() {
+    let dir = tempdir();
+    let out = crate::util::run(
+        &[
+            "serve",
+            "--listen",
+            "0.0.0.0:0",
+            "--data-dir",
+            dir.path().join("d").to_str().unwrap(),
+        ],
+        Duration::from_secs(20),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", crate::util::text(&out));
+    assert!(crate::util::text(&out).contains("token"));
+
+    let server = Server::start(&dir.path().join("data"), &[], &[]);
+    let doc = format!(
+        "{}method:\n  - {{type: action, name: shell, provider: {{type: process, path: \"true\"}}}}\n",
+        short_experiment(10)
+    );
+    let body = serde_json::json!({"name": "shell", "document": doc}).to_string();
+    let r = server.call("POST", "/api/v1/experiments", Some(&body));
+    assert_eq!(r.status, 201, "stored, with a warning: {}", r.body);
+    let created = r.json();
+    assert!(
+        created["warnings"].to_string().contains("--allow-commands"),
+        "{created}"
+    );
+    let id = created["id"].as_str().unwrap();
+    let r = server.call(
+        "POST",
+        &format!("/api/v1/experiments/{id}/versions/1/runs"),
+        None,
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(
+        r.json()["errors"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("method[0].provider.type"),
+        "{}",
+        r.body
+    );
+    let r = server
+        .call(
+            "GET",
+            &format!("/api/v1/experiments/{id}/versions/1/runs"),
+            None,
+        )
+        .json();
+    assert_eq!(r, serde_json::json!([]), "nothing ran");
+}
