@@ -5,7 +5,17 @@ use serde::de::DeserializeOwned;
 
 use super::ApiError;
 
-/// JSON from a body, the failing field named (`name`, `document`).
+/// A JSON object from a body, the failing field named (`name`,
+/// `document`). Only an object: serde would also read a struct from an
+/// array of its fields in order, which no client means.
+pub(super) fn object<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::bad(None, "the body must be a JSON object"));
+    }
+    json(body)
+}
+
+/// JSON from a body, the failing field named.
 pub(super) fn json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {

@@ -75,6 +75,12 @@ fn created(location: String, body: serde_json::Value) -> Response {
 /// `POST /api/v1/validate`: a document checked without storing it.
 pub(super) async fn validate(State(s): State<Shared>, b: Bytes) -> Result<Response, ApiError> {
     let text = body::text(b)?;
+    if text.trim().is_empty() {
+        return Err(ApiError::bad(
+            Some("document"),
+            "the body must be an experiment document",
+        ));
+    }
     Ok(match checked(&text, s.allow_commands) {
         Ok(warnings) => {
             Json(json!({"valid": true, "errors": [], "warnings": warnings})).into_response()
@@ -111,7 +117,7 @@ pub(super) struct NewExperiment {
 }
 
 pub(super) async fn create(State(s): State<Shared>, b: Bytes) -> Result<Response, ApiError> {
-    let req: NewExperiment = body::json(&b)?;
+    let req: NewExperiment = body::object(&b)?;
     let name = req.name.trim();
     if name.is_empty() || name.len() > 200 {
         return Err(ApiError::bad(
@@ -187,7 +193,7 @@ pub(super) async fn new_version(
     let req: NewVersion = if b.iter().all(u8::is_ascii_whitespace) {
         NewVersion::default()
     } else {
-        body::json(&b)?
+        body::object(&b)?
     };
     let all = s.store.versions(&id).await?;
     let Some(latest) = all.last() else {
@@ -235,6 +241,14 @@ pub(super) async fn delete_version(
             "experiment {id} has a run in progress; stop it first"
         )));
     }
+    // Here a resource never vanishes as a side effect (MiSArch's route
+    // deletes the experiment with its last version; this one refuses).
+    if s.store.versions(&id).await?.len() == 1 {
+        return Err(ApiError::Conflict(format!(
+            "version {} is the last version of experiment {id}; delete the experiment instead",
+            v.version
+        )));
+    }
     s.store.delete_version(&id, v.version).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -260,12 +274,11 @@ pub(super) async fn put_document(
     let v = find_version(&s, &id, &version).await?;
     let text = body::text(b)?;
     let warnings = checked(&text, s.allow_commands)?;
-    if s.store.run_count(&id, v.version).await? > 0 {
+    if !s.store.set_document(&id, v.version, &text).await? {
         return Err(ApiError::Conflict(format!(
             "version {} has been run and is frozen; create a new version (POST /api/v1/experiments/{id}/versions)",
             v.version
         )));
     }
-    s.store.set_document(&id, v.version, &text).await?;
     Ok(Json(json!({"version": v.version, "warnings": warnings})).into_response())
 }

@@ -265,8 +265,9 @@ impl Store {
         }))
     }
 
-    /// Replaces a version's document. The caller has checked that no run
-    /// used the version.
+    /// Replaces a version's document, unless a run has used it (checked
+    /// in the same statement, so a start in between cannot slip through).
+    /// False when the version is absent or frozen.
     pub async fn set_document(
         &self,
         id: &str,
@@ -274,9 +275,12 @@ impl Store {
         document: &str,
     ) -> Result<bool, StoreError> {
         let r = sqlx::query(
-            "UPDATE versions SET document = $1 WHERE experiment_id = $2 AND version = $3",
+            "UPDATE versions SET document = $1 WHERE experiment_id = $2 AND version = $3 \
+             AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.experiment_id = $4 AND runs.version = $5)",
         )
         .bind(document)
+        .bind(id)
+        .bind(version)
         .bind(id)
         .bind(version)
         .execute(&self.pool)

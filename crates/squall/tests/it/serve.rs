@@ -415,3 +415,67 @@ fn code_and_process_faults_need_a_flag_and_a_token_beyond_loopback() {
         .json();
     assert_eq!(r, serde_json::json!([]), "nothing ran");
 }
+
+#[test]
+fn postgresql_holds_the_same_state_as_sqlite_and_survives_a_crash() {
+    let Some(pg) = crate::serve_util::Postgres::start() else {
+        return;
+    };
+    let dir = tempdir();
+    let data = dir.path().join("data");
+    let mut server = Server::start(&data, &["--database", &pg.url], &[]);
+    let health = server.call("GET", "/api/v1/health", None).json();
+    assert_eq!(health["database"], "postgres");
+    let id = server.create("on postgres", &short_experiment(10));
+    let run = server.start_run(&id, 1);
+    let events = server.events(&run, None, Duration::from_secs(60));
+    assert_eq!(
+        events.last().unwrap().json()["status"],
+        "completed",
+        "{events:?}"
+    );
+    assert!(!data.join("squall.db").exists(), "nothing in SQLite");
+    server.kill9();
+
+    // The migrations run again on the same database without harm; the
+    // experiment, its run and every event are still there.
+    let server = Server::start(&data, &["--database", &pg.url], &[]);
+    let list = server.call("GET", "/api/v1/experiments", None).json();
+    assert_eq!(list[0]["id"], id.as_str());
+    assert_eq!(list[0]["latest_run"]["id"], run.as_str());
+    let again = server.events(&run, None, Duration::from_secs(10));
+    assert_eq!(again, events);
+}
+
+#[test]
+fn the_api_answers_schemathesis_as_its_openapi_document_says() {
+    let dir = tempdir();
+    let server = Server::start(&dir.path().join("data"), &[], &[]);
+    let st = std::path::Path::new(&crate::util::python()).with_file_name("st");
+    assert!(
+        st.exists(),
+        "schemathesis is installed by scripts/test ({})",
+        st.display()
+    );
+    // Every check but "valid data is accepted": a document can be a valid
+    // string and still an invalid experiment (400, located), which JSON
+    // Schema cannot say.
+    let out = std::process::Command::new(&st)
+        .args([
+            "run",
+            &server.url("/api/v1/openapi.json"),
+            "--checks",
+            "all",
+        ])
+        .args(["--exclude-checks", "positive_data_acceptance"])
+        .args(["--max-examples", "25", "--seed", "1", "--no-color"])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "schemathesis found problems:\n{text}");
+    assert!(text.contains("passed"), "{text}");
+}

@@ -227,3 +227,113 @@ pub(crate) fn short_experiment(rate: u32) -> String {
         "title: serve test\nsim: shop\nworkload:\n  base_url: ${{sim.gateway}}\n  scenarios:\n    - name: browse\n      steps:\n        - request: {{name: home, url: /}}\n  load:\n    model: open\n    max_vus: 50\n    stages:\n      - {{rate: {rate}, for: 5s}}\nwarmup: {{for: 1s, rate: {rate}}}\nfaults:\n  - name: slow payment\n    at: 1s\n    for: 2s\n    fault: {{type: latency, service: payment, args: {{delay: 50}}}}\ngoals:\n  - name: few errors\n    metric: http_req_failed\n    condition: rate<0.5\n"
     )
 }
+
+/// A PostgreSQL server of the machine's own (Debian's `postgresql`),
+/// started in a temporary directory on a free port; stopped on drop.
+pub(crate) struct Postgres {
+    child: Child,
+    pub url: String,
+    /// `pg_ctl stop` for this server, run as its owner.
+    stop: std::process::Command,
+    _dir: tempfile::TempDir,
+}
+
+impl Postgres {
+    /// `None` (with the reason) when PostgreSQL is not installed; in CI
+    /// (`CI` set) that is a failure instead, since CI installs it.
+    pub(crate) fn start() -> Option<Postgres> {
+        let bin = std::fs::read_dir("/usr/lib/postgresql").ok().and_then(|d| {
+            d.flatten()
+                .map(|e| e.path().join("bin"))
+                .find(|b| b.join("initdb").exists())
+        });
+        let Some(bin) = bin else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "PostgreSQL is not installed (apt-get install postgresql)"
+            );
+            eprintln!("skipped: PostgreSQL is not installed here (apt-get install postgresql)");
+            return None;
+        };
+        let dir = crate::util::tempdir();
+        let data = dir.path().join("pg");
+        // PostgreSQL refuses to run as root: as root, run it as `postgres`.
+        let root = std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+        let as_owner = |program: &Path| {
+            let mut c = if root {
+                let mut c = std::process::Command::new("runuser");
+                c.args(["-u", "postgres", "--"]).arg(program);
+                c
+            } else {
+                std::process::Command::new(program)
+            };
+            c.stdout(Stdio::null()).stderr(Stdio::piped());
+            c
+        };
+        if root {
+            let ok = std::process::Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "chown for postgres");
+        }
+        let out = as_owner(&bin.join("initdb"))
+            .args([
+                "-D",
+                data.to_str().unwrap(),
+                "-U",
+                "squall",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = as_owner(&bin.join("postgres"))
+            .args(["-D", data.to_str().unwrap(), "-p", &port.to_string(), "-k"])
+            .arg(dir.path())
+            .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let ready = crate::fault_util::eventually(Duration::from_secs(30), || {
+            std::process::Command::new(bin.join("pg_isready"))
+                .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+                .stdout(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        });
+        assert!(ready, "PostgreSQL did not start");
+        let mut stop = as_owner(&bin.join("pg_ctl"));
+        stop.args(["stop", "-m", "immediate", "-D", data.to_str().unwrap()]);
+        Some(Postgres {
+            child,
+            url: format!("postgres://squall@127.0.0.1:{port}/postgres"),
+            stop,
+            _dir: dir,
+        })
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        // As its owner: a signal to `runuser` would not reach the server.
+        let _ = self.stop.status();
+        let _ = self.child.wait();
+    }
+}
