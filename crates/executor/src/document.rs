@@ -46,11 +46,26 @@ pub struct Experiment {
     /// Conditions that end the run early (faults are still reverted).
     #[serde(default)]
     pub abort: Vec<AbortSpec>,
+    /// External components a run started by `squall serve` waits for
+    /// before it begins (`squall run` has no one to wait for and ignores it).
+    #[serde(default)]
+    pub sync: Option<SyncSpec>,
+}
+
+/// Who a served run waits for, and how long at most.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncSpec {
+    /// The names the components register with (`POST /trigger/ID/VERSION?client=NAME`).
+    pub clients: Vec<String>,
+    /// How long to wait before the run fails (default 60 s).
+    #[serde(default)]
+    pub timeout: Option<Dur>,
 }
 
 /// Top-level keys of Squall's own sections.
 pub const SQUALL_KEYS: &[&str] = &[
-    "sim", "proxies", "target", "workload", "warmup", "faults", "goals", "abort",
+    "sim", "proxies", "target", "workload", "warmup", "faults", "goals", "abort", "sync",
 ];
 
 /// A TCP proxy in the squall process, in front of any service, so the

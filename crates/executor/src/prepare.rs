@@ -123,6 +123,9 @@ pub fn prepare(
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "experiment".into())
     });
+    if let Some(sync) = &exp.sync {
+        errors.extend(check_sync(sync));
+    }
     let Some(workload) = &exp.workload else {
         return Err(vec![Problem::at(
             "workload",
@@ -470,4 +473,38 @@ fn toxic_fault(f: &FaultSpec, name: &str, declared: &[String]) -> Result<(String
         },
     };
     Ok((format!("proxy {proxy}"), via))
+}
+
+/// The longest a run waits for its external components.
+pub const MAX_SYNC_WAIT: Duration = Duration::from_secs(3600);
+
+/// `sync`: named clients, each once, and a wait of at most an hour.
+fn check_sync(sync: &crate::document::SyncSpec) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if sync.clients.is_empty() {
+        problems.push(Problem::at(
+            "sync.clients",
+            "name at least one client to wait for",
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, c) in sync.clients.iter().enumerate() {
+        if c.is_empty() || c.len() > 100 || c.chars().any(char::is_control) {
+            problems.push(Problem::at(
+                format!("sync.clients[{i}]"),
+                "a name of 1 to 100 printable characters",
+            ));
+        } else if !seen.insert(c) {
+            problems.push(Problem::at(
+                format!("sync.clients[{i}]"),
+                format!("{c:?} is named twice"),
+            ));
+        }
+    }
+    if let Some(t) = sync.timeout
+        && (t.get().is_zero() || t.get() > MAX_SYNC_WAIT)
+    {
+        problems.push(Problem::at("sync.timeout", "between 1 ms and 1 hour"));
+    }
+    problems
 }

@@ -14,6 +14,14 @@ use tokio::sync::{broadcast, mpsc, watch};
 use crate::events::{Outgoing, from_engine};
 use crate::store::{RunRow, RunStatus, Store, StoredEvent};
 
+/// How long a run waits for its `sync` clients unless the document says.
+const DEFAULT_SYNC_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+/// How often registrations are looked at while waiting.
+const SYNC_POLL: std::time::Duration = std::time::Duration::from_millis(5);
+/// How far ahead of itself t0 is published: clients learn it (by the
+/// event stream or a poll of `GET /trigger`) before it comes.
+const T0_LEAD: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// How runs are made.
 #[derive(Clone, Debug)]
 pub struct RunnerConfig {
@@ -47,6 +55,10 @@ struct Live {
     version: i64,
     stop: watch::Sender<bool>,
     events: broadcast::Sender<StoredEvent>,
+    /// The shared start instant (Unix ms; 0 until published).
+    t0: std::sync::atomic::AtomicI64,
+    /// The run waits for external clients.
+    syncs: std::sync::atomic::AtomicBool,
 }
 
 /// The runs in flight and how to start more.
@@ -132,6 +144,8 @@ impl Runner {
             version,
             stop: watch::channel(false).0,
             events: broadcast::channel(1024).0,
+            t0: std::sync::atomic::AtomicI64::new(0),
+            syncs: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -167,6 +181,25 @@ impl Runner {
                     && !id.starts_with("pending:")
             })
             .map(|(id, _)| id.clone())
+    }
+
+    /// True while a run in flight waits for its `sync` clients (or has a t0).
+    pub fn waits_for_clients(&self, run_id: &str) -> bool {
+        self.live
+            .lock()
+            .expect("not poisoned")
+            .get(run_id)
+            .is_some_and(|l| l.syncs.load(std::sync::atomic::Ordering::Acquire))
+    }
+
+    /// The shared start instant of a run in flight (Unix ms), once published.
+    pub fn t0(&self, run_id: &str) -> Option<i64> {
+        let live = self.live.lock().expect("not poisoned");
+        let t0 = live
+            .get(run_id)?
+            .t0
+            .load(std::sync::atomic::Ordering::Acquire);
+        (t0 > 0).then_some(t0)
     }
 
     /// An external component says it is ready for runs of a version.
@@ -223,12 +256,25 @@ impl Runner {
 
     async fn drive(self: Arc<Self>, run_id: String, live: Arc<Live>, document: String) {
         let mut seq = 0i64;
-        let (tx, mut rx) = mpsc::unbounded_channel();
         let file = PathBuf::from(if document.trim_start().starts_with('{') {
             "experiment.json"
         } else {
             "experiment.yaml"
         });
+        if let Err(why) = self
+            .wait_for_clients(&run_id, &live, &mut seq, &file, &document)
+            .await
+        {
+            let status = if *live.stop.borrow() {
+                RunStatus::Stopped
+            } else {
+                RunStatus::Failed
+            };
+            self.finish(&run_id, &live, &mut seq, status, None, None, Some(why))
+                .await;
+            return;
+        }
+        let (tx, mut rx) = mpsc::unbounded_channel();
         let request = Request {
             file,
             text: document,
@@ -247,21 +293,15 @@ impl Runner {
                     .run_started(&run_id, &dir.display().to_string())
                     .await
             {
-                self.publish(
-                    &run_id,
-                    &live,
-                    &mut seq,
-                    warning(&format!("cannot record the run directory: {err}")),
-                )
-                .await;
+                let w = warning(&format!("cannot record the run directory: {err}"));
+                self.publish(&run_id, &live, &mut seq, w).await;
             }
             if let Some(out) = from_engine(&e) {
                 self.publish(&run_id, &live, &mut seq, out).await;
             }
         }
         let stopped = *live.stop.borrow();
-        let result = run.await;
-        let (status, verdict, exit_code, error) = match &result {
+        match run.await {
             Ok(Ok(done)) => {
                 for g in &done.report.goals {
                     let data = serde_json::to_value(g).unwrap_or_default();
@@ -273,30 +313,142 @@ impl Runner {
                 } else {
                     RunStatus::Completed
                 };
-                (
-                    status,
-                    Some(done.report.verdict.clone()),
-                    Some(i64::from(done.report.exit_code)),
-                    None,
-                )
+                let verdict = Some(done.report.verdict.clone());
+                let code = Some(i64::from(done.report.exit_code));
+                self.finish(&run_id, &live, &mut seq, status, verdict, code, None)
+                    .await;
             }
-            Ok(Err(ExecuteError::Invalid(problems))) => (
-                RunStatus::Failed,
-                None,
-                None,
-                Some(format!(
-                    "the experiment is not valid: {}",
-                    problems.join("; ")
-                )),
-            ),
-            Ok(Err(e)) => (RunStatus::Failed, None, None, Some(e.to_string())),
-            Err(panic) => (
-                RunStatus::Failed,
-                None,
-                None,
-                Some(format!("internal error: {panic}")),
-            ),
+            Ok(Err(ExecuteError::Invalid(problems))) => {
+                let why = format!("the experiment is not valid: {}", problems.join("; "));
+                self.finish(
+                    &run_id,
+                    &live,
+                    &mut seq,
+                    RunStatus::Failed,
+                    None,
+                    None,
+                    Some(why),
+                )
+                .await;
+            }
+            Ok(Err(e)) => {
+                self.finish(
+                    &run_id,
+                    &live,
+                    &mut seq,
+                    RunStatus::Failed,
+                    None,
+                    None,
+                    Some(e.to_string()),
+                )
+                .await;
+            }
+            Err(panic) => {
+                let why = format!("internal error: {panic}");
+                self.finish(
+                    &run_id,
+                    &live,
+                    &mut seq,
+                    RunStatus::Failed,
+                    None,
+                    None,
+                    Some(why),
+                )
+                .await;
+            }
+        }
+    }
+
+    /// When the document names external clients (`sync`), waits until
+    /// each has registered, then publishes the shared start instant t0 a
+    /// little ahead, so every client can sleep until it instead of
+    /// polling, and waits for it. Fails after the timeout, naming who is
+    /// missing, instead of hanging.
+    async fn wait_for_clients(
+        &self,
+        run_id: &str,
+        live: &Live,
+        seq: &mut i64,
+        file: &std::path::Path,
+        document: &str,
+    ) -> Result<(), String> {
+        let Some(sync) = squall_executor::document::parse(file, document)
+            .ok()
+            .and_then(|(e, _)| e.sync)
+        else {
+            return Ok(());
         };
+        live.syncs.store(true, std::sync::atomic::Ordering::Release);
+        let wanted: BTreeSet<String> = sync.clients.iter().cloned().collect();
+        let timeout = sync.timeout.map_or(DEFAULT_SYNC_WAIT, |d| d.get());
+        // Registrations are per run: a client registers after the start.
+        self.registered
+            .lock()
+            .expect("not poisoned")
+            .remove(&(live.experiment_id.clone(), live.version));
+        let waiting = Outgoing {
+            name: "waiting",
+            data: json!({ "clients": wanted, "timeout_s": timeout.as_secs_f64() }),
+        };
+        self.publish(run_id, live, seq, waiting).await;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut stop = live.stop.subscribe();
+        loop {
+            let have = self.registered(&live.experiment_id, live.version);
+            if wanted.is_subset(&have) {
+                break;
+            }
+            if *stop.borrow() {
+                return Err("stopped while waiting for clients".into());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let missing: Vec<&String> = wanted.difference(&have).collect();
+                return Err(format!(
+                    "waited {:.0} s for the external clients; missing: {} (each registers with POST /trigger/{}/v{}?client=NAME)",
+                    timeout.as_secs_f64(),
+                    missing
+                        .iter()
+                        .map(|m| m.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    live.experiment_id,
+                    live.version
+                ));
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(SYNC_POLL) => {}
+                _ = stop.changed() => {}
+            }
+        }
+        let t0 = crate::store::now_ms() + T0_LEAD.as_millis() as i64;
+        live.t0.store(t0, std::sync::atomic::Ordering::Release);
+        self.publish(
+            run_id,
+            live,
+            seq,
+            Outgoing {
+                name: "t0",
+                data: json!({ "t0_unix_ms": t0 }),
+            },
+        )
+        .await;
+        let wait = (t0 - crate::store::now_ms()).max(0) as u64;
+        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+        Ok(())
+    }
+
+    /// Records the end, then tells the followers.
+    #[allow(clippy::too_many_arguments)]
+    async fn finish(
+        &self,
+        run_id: &str,
+        live: &Live,
+        seq: &mut i64,
+        status: RunStatus,
+        verdict: Option<String>,
+        exit_code: Option<i64>,
+        error: Option<String>,
+    ) {
         let ended = Outgoing {
             name: "ended",
             data: json!({
@@ -310,7 +462,7 @@ impl Runner {
         if let Err(e) = self
             .store
             .run_ended(
-                &run_id,
+                run_id,
                 status,
                 verdict.as_deref(),
                 exit_code,
@@ -319,15 +471,15 @@ impl Runner {
             .await
         {
             self.publish(
-                &run_id,
-                &live,
-                &mut seq,
+                run_id,
+                live,
+                seq,
                 warning(&format!("cannot record the run's end: {e}")),
             )
             .await;
         }
-        self.publish(&run_id, &live, &mut seq, ended).await;
-        self.live.lock().expect("not poisoned").remove(&run_id);
+        self.publish(run_id, live, seq, ended).await;
+        self.live.lock().expect("not poisoned").remove(run_id);
     }
 
     /// Stores an event, then sends it to whoever follows the run.

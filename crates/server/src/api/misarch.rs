@@ -520,22 +520,32 @@ async fn register(
     Ok(text("kotlin.Unit"))
 }
 
-/// `GET /trigger/{uuid}/{version}`: `true` while a run of the version is
-/// under way.
+/// `GET /trigger/{uuid}/{version}`: `true` once the run of the version
+/// has begun: its shared start instant t0 has come (a run that waits for
+/// clients), or it is under way (one that waits for nobody). While t0 is
+/// known but still ahead, the answer is `false` with t0 in the
+/// `X-Squall-T0` header (Unix ms), so a client can sleep until it rather
+/// than poll.
 async fn trigger_state(
     State(s): State<Shared>,
     UrlPath((id, v)): UrlPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     let id = uuid(&id)?;
     let v = body::version(&v)?;
-    let started = match s.runner.live_run(&id, v) {
-        Some(run) => s
-            .store
+    let Some(run) = s.runner.live_run(&id, v) else {
+        return Ok(text("false"));
+    };
+    if let Some(t0) = s.runner.t0(&run) {
+        let mut r = text((crate::store::now_ms() >= t0).to_string());
+        r.headers_mut().insert("x-squall-t0", t0.into());
+        return Ok(r);
+    }
+    let waits = s.runner.waits_for_clients(&run);
+    let started = !waits
+        && s.store
             .run(&run)
             .await?
-            .is_some_and(|r| r.status == RunStatus::Running),
-        None => false,
-    };
+            .is_some_and(|r| r.status == RunStatus::Running);
     Ok(text(started.to_string()))
 }
 

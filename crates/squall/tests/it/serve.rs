@@ -479,3 +479,222 @@ fn the_api_answers_schemathesis_as_its_openapi_document_says() {
     assert!(out.status.success(), "schemathesis found problems:\n{text}");
     assert!(text.contains("passed"), "{text}");
 }
+
+#[test]
+fn misarch_routes_keep_their_shapes_and_run_on_the_engine() {
+    use crate::sim_util::http;
+    let dir = tempdir();
+    let server = Server::start(&dir.path().join("data"), &[], &[]);
+    let r = server.call("POST", "/experiment/generate?testName=x", None);
+    assert_eq!(
+        (r.status, r.json()["field"].as_str()),
+        (400, Some("loadType")),
+        "{}",
+        r.body
+    );
+    let r = server.call(
+        "POST",
+        "/experiment/generate?loadType=NormalLoadTest&testName=Shop&maximumArrivingUsersPerSecond=5&testDuration=3",
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (id, v1) = r.body.split_once(':').expect("uuid:v1");
+    assert_eq!(v1, "v1");
+    let list = server.call("GET", "/experiment/list", None).json();
+    assert_eq!(list, serde_json::json!([id]));
+    assert_eq!(
+        server
+            .call("GET", &format!("/experiment/{id}/versions"), None)
+            .json(),
+        serde_json::json!(["v1"])
+    );
+    let r = server.call("GET", &format!("/experiment/not-a-uuid/versions"), None);
+    assert_eq!(r.status, 400, "{}", r.body);
+
+    // Parts come back exactly as they were PUT.
+    let gatling = r#"[{"fileName":"buy","encodedWorkFileContent":"Y2xhc3M=","encodedUserStepsFileContent":"dXNlcnN0ZXBzCjMK"}]"#;
+    let chaos = r#"{"title": "t", "method": []}"#;
+    let failures = r#"[{"failures":[{"name":"payment","pubSubDeterioration":null}],"pauses":{"before":1,"after":2}}]"#;
+    for (part, body) in [
+        ("gatlingConfig", gatling),
+        ("chaosToolkitConfig", chaos),
+        ("misarchExperimentConfig", failures),
+    ] {
+        let r = server.call("PUT", &format!("/experiment/{id}/v1/{part}"), Some(body));
+        assert_eq!(r.status, 200, "{part}: {}", r.body);
+        assert_eq!(
+            server
+                .call("GET", &format!("/experiment/{id}/v1/{part}"), None)
+                .body,
+            body,
+            "{part}"
+        );
+    }
+    let r = server.call(
+        "PUT",
+        &format!("/experiment/{id}/v1/gatlingConfig"),
+        Some(r#"[{"fileName": 1}]"#),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    let config = server
+        .call("GET", &format!("/experiment/{id}/v1/config"), None)
+        .json();
+    assert_eq!(config["testUUID"], id);
+    assert_eq!(config["loadType"], "NormalLoadTest");
+    let r = server.call("POST", &format!("/experiment/{id}/v1/newVersion"), None);
+    assert_eq!(r.body, "v2");
+    let c2 = server
+        .call("GET", &format!("/experiment/{id}/v2/config"), None)
+        .json();
+    assert_eq!(c2["testVersion"], "v2");
+    assert_eq!(
+        server
+            .call("GET", &format!("/experiment/{id}/v2/gatlingConfig"), None)
+            .body,
+        gatling
+    );
+
+    // One message on MiSArch's event route: the dashboard link.
+    let (base, path) = (server.base.clone(), format!("/experiment/{id}/v1/events"));
+    let listener = std::thread::spawn(move || {
+        read_sse(&base, &path, None, None, Duration::from_secs(60), |_| true)
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let r = server.call("POST", &format!("/experiment/{id}/v1/start"), None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = server.call("POST", &format!("/experiment/{id}/v1/start"), None);
+    assert_eq!(r.status, 409, "the original answers 500 here: {}", r.body);
+    let got = listener.join().unwrap();
+    assert_eq!(got.len(), 1, "{got:?}");
+    let link = got[0].data.clone();
+    let want = format!("/d/{id}-v1");
+    assert!(
+        link.starts_with("http://") && link.ends_with(&want),
+        "{link}"
+    );
+    let r = http("GET", &link, None);
+    assert_eq!(
+        r.status, 303,
+        "the link leads to the run's report: {}",
+        r.body
+    );
+    let runs = server
+        .call(
+            "GET",
+            &format!("/api/v1/experiments/{id}/versions/1/runs"),
+            None,
+        )
+        .json();
+    assert_eq!(runs[0]["status"], "completed", "{runs}");
+    assert_eq!(
+        server
+            .call("POST", &format!("/experiment/{id}/v1/stop"), None)
+            .status,
+        200
+    );
+    assert_eq!(
+        server
+            .call("DELETE", &format!("/experiment/{id}/v2"), None)
+            .status,
+        200
+    );
+    assert_eq!(
+        server
+            .call("DELETE", &format!("/experiment/{id}"), None)
+            .status,
+        200
+    );
+    assert_eq!(
+        server.call("GET", "/experiment/list", None).json(),
+        serde_json::json!([])
+    );
+}
+
+#[test]
+fn a_run_waits_for_its_clients_and_publishes_one_start_instant() {
+    let dir = tempdir();
+    let server = Server::start(&dir.path().join("data"), &[], &[]);
+    let doc = format!(
+        "{}sync: {{clients: [gatling, chaos], timeout: 30s}}\n",
+        short_experiment(10)
+    );
+    let id = server.create("synced", &doc);
+    let run = server.start_run(&id, 1);
+    assert_eq!(
+        server.call("GET", &format!("/trigger/{id}/v1"), None).body,
+        "false"
+    );
+    let clients: Vec<_> = ["gatling", "chaos"]
+        .into_iter()
+        .map(|name| {
+            let (base, id) = (server.base.clone(), id.clone());
+            std::thread::spawn(move || {
+                let r = crate::sim_util::http(
+                    "POST",
+                    &format!("{base}/trigger/{id}/v1?client={name}"),
+                    None,
+                );
+                assert_eq!(r.body, "kotlin.Unit", "MiSArch's literal answer");
+                // Poll until t0 is known, then sleep until it.
+                let t0 = loop {
+                    let r = crate::sim_util::http("GET", &format!("{base}/trigger/{id}/v1"), None);
+                    if let Some(t0) = r.header("x-squall-t0") {
+                        break t0.parse::<u128>().unwrap();
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                };
+                let now = || {
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap()
+                        .as_millis()
+                };
+                while now() < t0 {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                let started = now();
+                let seen =
+                    crate::sim_util::http("GET", &format!("{base}/trigger/{id}/v1"), None).body;
+                (t0, started, seen)
+            })
+        })
+        .collect();
+    let results: Vec<(u128, u128, String)> =
+        clients.into_iter().map(|c| c.join().unwrap()).collect();
+    assert_eq!(results[0].0, results[1].0, "one t0 for every client");
+    for (_, _, seen) in &results {
+        assert_eq!(seen, "true", "the trigger is on from t0");
+    }
+    eprintln!(
+        "clients started {} ms apart",
+        results[0].1.abs_diff(results[1].1)
+    );
+    let events = server.events(&run, None, Duration::from_secs(60));
+    let at = |name: &str| {
+        events
+            .iter()
+            .position(|e| e.name == name)
+            .unwrap_or_else(|| panic!("no {name}: {events:?}"))
+    };
+    assert!(at("waiting") < at("t0") && at("t0") < at("running"));
+    assert_eq!(
+        events[at("t0")].json()["t0_unix_ms"].as_u64().unwrap() as u128,
+        results[0].0
+    );
+    assert_eq!(events.last().unwrap().json()["status"], "completed");
+
+    // Nobody comes: the run fails after its timeout, naming who is missing.
+    let doc = format!(
+        "{}sync: {{clients: [nobody], timeout: 500ms}}\n",
+        short_experiment(10)
+    );
+    let id = server.create("alone", &doc);
+    let run = server.start_run(&id, 1);
+    let events = server.events(&run, None, Duration::from_secs(30));
+    let ended = events.last().unwrap().json();
+    assert_eq!(ended["status"], "failed", "{ended}");
+    assert!(
+        ended["error"].as_str().unwrap().contains("missing: nobody"),
+        "{ended}"
+    );
+}

@@ -75,9 +75,19 @@ pub(crate) struct Resp {
     pub status: u16,
     pub body: String,
     pub elapsed: Duration,
+    /// The status line and headers.
+    pub head: String,
 }
 
 impl Resp {
+    /// A header's value (name in any case).
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+
     pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
@@ -127,6 +137,7 @@ pub(crate) fn http_with(
             status: 0,
             body: String::new(),
             elapsed,
+            head: String::new(),
         };
     }
     let text = String::from_utf8_lossy(&raw).into_owned();
@@ -148,6 +159,7 @@ pub(crate) fn http_with(
         status,
         body,
         elapsed,
+        head: head.to_string(),
     }
 }
 
