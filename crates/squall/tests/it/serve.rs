@@ -508,7 +508,7 @@ fn misarch_routes_keep_their_shapes_and_run_on_the_engine() {
             .json(),
         serde_json::json!(["v1"])
     );
-    let r = server.call("GET", &format!("/experiment/not-a-uuid/versions"), None);
+    let r = server.call("GET", "/experiment/not-a-uuid/versions", None);
     assert_eq!(r.status, 400, "{}", r.body);
 
     // Parts come back exactly as they were PUT.
