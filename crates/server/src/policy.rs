@@ -12,6 +12,24 @@ const PROCESS_FAULTS: &[&str] = &["pause", "kill", "restart"];
 /// Chaos Toolkit provider types that run code here.
 const CODE_PROVIDERS: &[&str] = &["process", "python"];
 
+/// Names of the simulated systems built into squall (no file is read).
+const BUILT_IN_SIMS: &[&str] = &["demo", "shop"];
+
+/// A `sim` that names a topology file: the server would read a file of its
+/// own disk for a caller (and quote it back in errors), so only the
+/// built-in systems are taken unless `--allow-commands` trusts callers.
+pub fn sim_file(doc: &Value) -> Option<String> {
+    let sim = doc.get("sim")?;
+    if sim.as_str().is_some_and(|s| BUILT_IN_SIMS.contains(&s)) {
+        return None;
+    }
+    Some(format!(
+        "sim: squall serve reads no topology file for a caller; use a built-in system ({}) \
+         or start the server with --allow-commands",
+        BUILT_IN_SIMS.join(", ")
+    ))
+}
+
 /// Every field of `doc` that needs `--allow-commands`, with why.
 pub fn needs_commands(doc: &Value) -> Vec<String> {
     let mut found = Vec::new();

@@ -23,30 +23,46 @@ pub async fn interrupted_runs(store: &Store) -> Result<Vec<RunRow>, StoreError> 
     let found = store.unfinished_runs().await?;
     for run in &found {
         let events = store.events(&run.id, 0, None).await?;
-        if let Some(dir) = &run.dir {
-            let report = report_of(run, &events);
-            // Best effort: the run directory may be gone; the database
-            // keeps the seconds either way.
-            let _ = write_report(Path::new(dir), &report);
-        }
-        let code = i64::from(squall_executor::outcome::exit::INTERRUPTED);
+        // The engine may have written its report before the crash: then
+        // the run ended, and its own verdict stands.
+        let written = run
+            .dir
+            .as_ref()
+            .and_then(|d| std::fs::read(Path::new(d).join("report.json")).ok())
+            .and_then(|b| serde_json::from_slice::<RunReport>(&b).ok());
+        let (status, verdict, code, why) = match &written {
+            Some(r) => (
+                RunStatus::Completed,
+                r.verdict.clone(),
+                i64::from(r.exit_code),
+                None,
+            ),
+            None => {
+                if let Some(dir) = &run.dir {
+                    // Best effort: the run directory may be gone; the
+                    // database keeps the seconds either way.
+                    let _ = write_report(Path::new(dir), &report_of(run, &events));
+                }
+                let code = i64::from(squall_executor::outcome::exit::INTERRUPTED);
+                (
+                    RunStatus::Interrupted,
+                    "interrupted".to_string(),
+                    code,
+                    Some(REASON),
+                )
+            }
+        };
         store
-            .run_ended(
-                &run.id,
-                RunStatus::Interrupted,
-                Some("interrupted"),
-                Some(code),
-                Some(REASON),
-            )
+            .run_ended(&run.id, status, Some(&verdict), Some(code), why)
             .await?;
         let ended = StoredEvent {
             seq: events.last().map_or(0, |e| e.seq) + 1,
             name: "ended".into(),
             data: serde_json::json!({
-                "status": "interrupted",
-                "verdict": "interrupted",
+                "status": status.as_str(),
+                "verdict": verdict,
                 "exit_code": code,
-                "error": REASON,
+                "error": why,
                 "report": run.dir.as_ref().map(|_| format!("/api/v1/runs/{}/report", run.id)),
             })
             .to_string(),

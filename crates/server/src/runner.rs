@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::json;
@@ -21,6 +22,9 @@ const SYNC_POLL: std::time::Duration = std::time::Duration::from_millis(5);
 /// How far ahead of itself t0 is published: clients learn it (by the
 /// event stream or a poll of `GET /trigger`) before it comes.
 const T0_LEAD: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Registered client names kept per version at most.
+pub const MAX_CLIENTS: usize = 100;
 
 /// How runs are made.
 #[derive(Clone, Debug)]
@@ -44,6 +48,15 @@ pub enum StartError {
     /// As many runs as allowed are in flight.
     #[error("{0} runs are in progress, the most this server runs at once (--max-runs)")]
     Full(usize),
+    /// The document was replaced between its check and the start.
+    #[error("the document changed while the run was starting; start it again")]
+    Changed,
+    /// The server is shutting down.
+    #[error("the server is shutting down")]
+    Closing,
+    /// The start task failed.
+    #[error("internal error while starting: {0}")]
+    Internal(String),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
@@ -69,6 +82,8 @@ pub struct Runner {
     live: Mutex<HashMap<String, Arc<Live>>>,
     /// External components that said they are ready, per (experiment, version).
     registered: Mutex<HashMap<(String, i64), BTreeSet<String>>>,
+    /// Set when the server shuts down: no new run starts.
+    closing: AtomicBool,
 }
 
 /// What a client gets to follow a run: the events to come (subscribe
@@ -88,10 +103,14 @@ impl Runner {
             agent,
             live: Mutex::new(HashMap::new()),
             registered: Mutex::new(HashMap::new()),
+            closing: AtomicBool::new(false),
         })
     }
 
-    /// Starts a run of `document` (version `version` of `experiment_id`).
+    /// Starts a run of `document` (version `version` of `experiment_id`),
+    /// the text the caller checked. The run's row freezes the version; if
+    /// the stored document is no longer that text by then (a PUT slipped
+    /// in), the start is refused rather than running something else.
     pub async fn start(
         self: &Arc<Self>,
         experiment_id: &str,
@@ -100,16 +119,22 @@ impl Runner {
     ) -> Result<RunRow, StartError> {
         // Reserve the slot before the first await, so two starts of one
         // version cannot both pass.
-        let reservation = format!("pending:{experiment_id}:{version}");
+        let reservation = format!("pending:{}", uuid::Uuid::new_v4());
         {
             let mut live = self.live.lock().expect("not poisoned");
+            if self.closing.load(Ordering::Acquire) {
+                return Err(StartError::Closing);
+            }
             if let Some((id, _)) = live
                 .iter()
                 .find(|(_, l)| l.experiment_id == experiment_id && l.version == version)
             {
-                return Err(StartError::Busy(
-                    id.trim_start_matches("pending:").to_string(),
-                ));
+                let id = if id.starts_with("pending:") {
+                    "(starting)"
+                } else {
+                    id
+                };
+                return Err(StartError::Busy(id.to_string()));
             }
             if live.len() >= self.config.max_runs {
                 return Err(StartError::Full(self.config.max_runs));
@@ -118,17 +143,52 @@ impl Runner {
                 reservation.clone(),
                 Arc::new(self.live_entry(experiment_id, version)),
             );
+            // Registrations are per run: clients register after this start.
+            self.registered
+                .lock()
+                .expect("not poisoned")
+                .remove(&(experiment_id.to_string(), version));
         }
-        let row = match self.store.create_run(experiment_id, version).await {
-            Ok(r) => r,
-            Err(e) => {
-                self.live.lock().expect("not poisoned").remove(&reservation);
-                return Err(e.into());
+        // The rest in a task of its own: a client that hangs up mid-start
+        // cannot leave the reservation behind.
+        let runner = self.clone();
+        let experiment_id = experiment_id.to_string();
+        tokio::spawn(async move {
+            let launched = runner
+                .launch(&experiment_id, version, &reservation, document)
+                .await;
+            if launched.is_err() {
+                runner
+                    .live
+                    .lock()
+                    .expect("not poisoned")
+                    .remove(&reservation);
             }
-        };
+            launched
+        })
+        .await
+        .map_err(|e| StartError::Internal(e.to_string()))?
+    }
+
+    async fn launch(
+        self: &Arc<Self>,
+        experiment_id: &str,
+        version: i64,
+        reservation: &str,
+        document: String,
+    ) -> Result<RunRow, StartError> {
+        let row = self.store.create_run(experiment_id, version).await?;
+        let current = self.store.version(experiment_id, version).await?;
+        if current.is_none_or(|v| v.document != document) {
+            let why = "the document changed while the run was starting";
+            self.store
+                .run_ended(&row.id, RunStatus::Failed, None, None, Some(why))
+                .await?;
+            return Err(StartError::Changed);
+        }
         let entry = {
             let mut live = self.live.lock().expect("not poisoned");
-            let entry = live.remove(&reservation).expect("reserved above");
+            let entry = live.remove(reservation).expect("reserved by start");
             live.insert(row.id.clone(), entry.clone());
             entry
         };
@@ -202,14 +262,16 @@ impl Runner {
         (t0 > 0).then_some(t0)
     }
 
-    /// An external component says it is ready for runs of a version.
-    pub fn register(&self, experiment_id: &str, version: i64, client: String) {
-        self.registered
-            .lock()
-            .expect("not poisoned")
-            .entry((experiment_id.to_string(), version))
-            .or_default()
-            .insert(client);
+    /// An external component says it is ready for runs of a version;
+    /// false when the version already has [`MAX_CLIENTS`] names.
+    pub fn register(&self, experiment_id: &str, version: i64, client: String) -> bool {
+        let mut all = self.registered.lock().expect("not poisoned");
+        let names = all.entry((experiment_id.to_string(), version)).or_default();
+        if names.len() >= MAX_CLIENTS && !names.contains(&client) {
+            return false;
+        }
+        names.insert(client);
+        true
     }
 
     /// The components registered for a version.
@@ -239,17 +301,20 @@ impl Runner {
     /// Asks every run in flight to stop and waits until they have ended
     /// (faults reverted, reports written).
     pub async fn stop_all(&self) {
-        let ids: Vec<String> = self
-            .live
-            .lock()
-            .expect("not poisoned")
-            .keys()
-            .cloned()
-            .collect();
-        for id in &ids {
-            self.stop(id);
-        }
+        self.closing.store(true, Ordering::Release);
+        // Again on every pass: a start that was already past its check
+        // may add a run after the first.
         while self.in_flight() > 0 {
+            let ids: Vec<String> = self
+                .live
+                .lock()
+                .expect("not poisoned")
+                .keys()
+                .cloned()
+                .collect();
+            for id in &ids {
+                self.stop(id);
+            }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }
@@ -300,7 +365,6 @@ impl Runner {
                 self.publish(&run_id, &live, &mut seq, out).await;
             }
         }
-        let stopped = *live.stop.borrow();
         match run.await {
             Ok(Ok(done)) => {
                 for g in &done.report.goals {
@@ -308,6 +372,9 @@ impl Runner {
                     self.publish(&run_id, &live, &mut seq, Outgoing { name: "goal", data })
                         .await;
                 }
+                // Stopped only when the stop ended it, not when it came
+                // after the run had finished.
+                let stopped = *live.stop.borrow() && done.report.verdict == "interrupted";
                 let status = if stopped {
                     RunStatus::Stopped
                 } else {
@@ -381,11 +448,6 @@ impl Runner {
         live.syncs.store(true, std::sync::atomic::Ordering::Release);
         let wanted: BTreeSet<String> = sync.clients.iter().cloned().collect();
         let timeout = sync.timeout.map_or(DEFAULT_SYNC_WAIT, |d| d.get());
-        // Registrations are per run: a client registers after the start.
-        self.registered
-            .lock()
-            .expect("not poisoned")
-            .remove(&(live.experiment_id.clone(), live.version));
         let waiting = Outgoing {
             name: "waiting",
             data: json!({ "clients": wanted, "timeout_s": timeout.as_secs_f64() }),
@@ -459,7 +521,10 @@ impl Runner {
                 "report": verdict.as_ref().map(|_| format!("/api/v1/runs/{run_id}/report")),
             }),
         };
-        if let Err(e) = self
+        // The end must reach the database, or the run would look in
+        // flight until the next restart: a few tries before giving up.
+        let mut tries = 0;
+        while let Err(e) = self
             .store
             .run_ended(
                 run_id,
@@ -470,13 +535,13 @@ impl Runner {
             )
             .await
         {
-            self.publish(
-                run_id,
-                live,
-                seq,
-                warning(&format!("cannot record the run's end: {e}")),
-            )
-            .await;
+            tries += 1;
+            if tries == 5 {
+                let w = warning(&format!("cannot record the run's end: {e}"));
+                self.publish(run_id, live, seq, w).await;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100 << tries)).await;
         }
         self.publish(run_id, live, seq, ended).await;
         self.live.lock().expect("not poisoned").remove(run_id);

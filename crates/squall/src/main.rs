@@ -21,10 +21,12 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     // The proxy carries other programs' traffic: it gets every core. Other
     // commands do their heavy work on threads of their own.
+    let cores = || std::thread::available_parallelism().map_or(1, |n| n.get());
     let workers = match cli.command {
-        cli::Command::Proxy(ref a) => a
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        cli::Command::Proxy(ref a) => a.threads.unwrap_or_else(cores),
+        // A service answers many clients; its runs' load engines have
+        // threads of their own.
+        cli::Command::Serve(_) => cores(),
         _ => 1,
     };
     let rt = match tokio::runtime::Builder::new_multi_thread()

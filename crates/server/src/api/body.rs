@@ -28,10 +28,34 @@ pub(super) fn json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     })
 }
 
-/// A body that must be UTF-8 text.
+/// A body that must be UTF-8 text without NUL (PostgreSQL's text cannot
+/// hold it, and no document needs it).
 pub(super) fn text(body: Bytes) -> Result<String, ApiError> {
-    String::from_utf8(body.to_vec())
-        .map_err(|e| ApiError::bad(None, format!("the body is not UTF-8: {e}")))
+    let t = String::from_utf8(body.to_vec())
+        .map_err(|e| ApiError::bad(None, format!("the body is not UTF-8: {e}")))?;
+    no_nul(None, &t)?;
+    Ok(t)
+}
+
+/// Refuses a NUL character in stored text.
+pub(super) fn no_nul(field: Option<&str>, t: &str) -> Result<(), ApiError> {
+    if t.contains('\0') {
+        return Err(ApiError::bad(field, "NUL characters are not accepted"));
+    }
+    Ok(())
+}
+
+/// A name people gave: 1 to 200 characters, not only spaces, no control
+/// characters.
+pub(super) fn name(field: &str, n: &str) -> Result<String, ApiError> {
+    let t = n.trim();
+    if t.is_empty() || t.chars().count() > 200 || t.chars().any(char::is_control) {
+        return Err(ApiError::bad(
+            Some(field),
+            "a name of 1 to 200 characters, not only spaces, without control characters",
+        ));
+    }
+    Ok(t.to_string())
 }
 
 /// A version number from the path: `3` or MiSArch's `v3`.

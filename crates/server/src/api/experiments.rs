@@ -14,7 +14,7 @@ use serde_json::json;
 use squall_executor::execute::{ExecuteError, check_document};
 
 use super::{ApiError, Shared, body, views};
-use crate::store::VersionRow;
+use crate::store::{Deleted, VersionRow};
 
 /// The name problems are reported under (`experiment.yaml:3:5: ...`).
 fn file_name(text: &str) -> &'static Path {
@@ -28,6 +28,15 @@ fn file_name(text: &str) -> &'static Path {
 /// Checks a document: its warnings, or a 400 listing every problem.
 pub(super) fn checked(text: &str, allow_commands: bool) -> Result<Vec<String>, ApiError> {
     let file = file_name(text);
+    if !allow_commands
+        && let Ok((_, doc)) = squall_executor::document::parse(file, text)
+        && let Some(why) = crate::policy::sim_file(&doc)
+    {
+        return Err(ApiError::Forbidden {
+            message: why.clone(),
+            errors: vec![why],
+        });
+    }
     match check_document(file, text) {
         Ok(mut warnings) => {
             if !allow_commands && let Ok((_, doc)) = squall_executor::document::parse(file, text) {
@@ -100,12 +109,13 @@ pub(super) async fn validate(State(s): State<Shared>, b: Bytes) -> Result<Respon
 }
 
 pub(super) async fn list(State(s): State<Shared>) -> Result<Response, ApiError> {
-    let mut out = Vec::new();
-    for e in s.store.experiments().await? {
-        let versions = s.store.versions(&e.id).await?.len();
-        let latest = s.store.runs(Some(&e.id), None, 1).await?;
-        out.push(views::experiment(&e, versions, latest.first()));
-    }
+    let out: Vec<_> = s
+        .store
+        .experiment_summaries()
+        .await?
+        .iter()
+        .map(|(e, versions, latest)| views::experiment(e, *versions as usize, latest.as_ref()))
+        .collect();
     Ok(Json(out).into_response())
 }
 
@@ -118,15 +128,10 @@ pub(super) struct NewExperiment {
 
 pub(super) async fn create(State(s): State<Shared>, b: Bytes) -> Result<Response, ApiError> {
     let req: NewExperiment = body::object(&b)?;
-    let name = req.name.trim();
-    if name.is_empty() || name.len() > 200 {
-        return Err(ApiError::bad(
-            Some("name"),
-            "a name of 1 to 200 characters is required",
-        ));
-    }
+    let name = body::name("name", &req.name)?;
+    body::no_nul(Some("document"), &req.document)?;
     let warnings = checked(&req.document, s.allow_commands)?;
-    let e = s.store.create_experiment(name, &req.document).await?;
+    let e = s.store.create_experiment(&name, &req.document).await?;
     let mut view = views::experiment(&e, 1, None);
     view["warnings"] = warnings.into();
     Ok(created(format!("/api/v1/experiments/{}", e.id), view))
@@ -201,7 +206,10 @@ pub(super) async fn new_version(
     };
     let from = req.from.unwrap_or(latest.version);
     let warnings = match &req.document {
-        Some(d) => checked(d, s.allow_commands)?,
+        Some(d) => {
+            body::no_nul(Some("document"), d)?;
+            checked(d, s.allow_commands)?
+        }
         None => Vec::new(),
     };
     let v = s
@@ -243,13 +251,21 @@ pub(super) async fn delete_version(
     }
     // Here a resource never vanishes as a side effect (MiSArch's route
     // deletes the experiment with its last version; this one refuses).
-    if s.store.versions(&id).await?.len() == 1 {
-        return Err(ApiError::Conflict(format!(
-            "version {} is the last version of experiment {id}; delete the experiment instead",
-            v.version
-        )));
+    match s.store.delete_version(&id, v.version, false).await? {
+        Deleted::Gone => {}
+        Deleted::Absent => {
+            return Err(ApiError::NotFound(format!(
+                "experiment {id} has no version {}",
+                v.version
+            )));
+        }
+        Deleted::Last => {
+            return Err(ApiError::Conflict(format!(
+                "version {} is the last version of experiment {id}; delete the experiment instead",
+                v.version
+            )));
+        }
     }
-    s.store.delete_version(&id, v.version).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -58,11 +58,11 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/experiment/{uuid}/{version}/events", get(events))
         .route(
             "/experiment/{uuid}/{version}/gatling/metrics",
-            post(gatling_metrics),
+            post(|s, p, b| gatling_metrics(s, p, b, "gatling-metrics.txt")),
         )
         .route(
             "/experiment/{uuid}/{version}/gatling/metrics/steadyState",
-            post(gatling_metrics),
+            post(|s, p, b| gatling_metrics(s, p, b, "gatling-steady-state.txt")),
         )
         .route(
             "/trigger/{uuid}/{version}",
@@ -125,7 +125,10 @@ async fn generate(
             format!("{load_type:?}: expected one of {}", LOAD_TYPES.join(", ")),
         ));
     }
-    let name = q.test_name.unwrap_or_else(|| "My Experiment".into());
+    let name = body::name(
+        "testName",
+        q.test_name.as_deref().unwrap_or("My Experiment"),
+    )?;
     let users = q.max_users.unwrap_or(10);
     let seconds = q.test_duration.unwrap_or(1800);
     if !(1..=100_000).contains(&users) {
@@ -243,7 +246,7 @@ async fn delete_version(
             "experiment {id} has a run in progress; stop it first"
         )));
     }
-    if !s.store.delete_version(&id, v).await? {
+    if s.store.delete_version(&id, v, true).await? != crate::store::Deleted::Gone {
         return Err(ApiError::NotFound(format!(
             "experiment {id} has no version {version}"
         )));
@@ -407,16 +410,11 @@ async fn start_by_body(State(s): State<Shared>, b: Bytes) -> Result<Response, Ap
     let id = uuid(c["testUUID"].as_str().unwrap_or_default())?;
     let version = c["testVersion"].as_str().unwrap_or_default().to_string();
     let v = body::version(&version)?;
-    if !s
-        .store
-        .set_part(&id, v, Part::Config, &c.to_string())
-        .await?
-    {
-        return Err(ApiError::NotFound(format!(
-            "experiment {id} has no version {version}"
-        )));
-    }
+    // Started first: a refused start (403, 409, 429) changes nothing.
     start_version(&s, &id, &version).await?;
+    s.store
+        .set_part(&id, v, Part::Config, &c.to_string())
+        .await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -454,18 +452,33 @@ async fn events(
         .unwrap_or("127.0.0.1:8888")
         .to_string();
     let (tx, rx) = tokio::sync::mpsc::channel::<String>(1);
+    let since = crate::store::now_ms();
     tokio::spawn(async move {
+        // The version's run in flight, or one that began after this
+        // client came and already ended (a start refused by its checks
+        // ends within a poll interval).
         let run = loop {
             if let Some(r) = s.runner.live_run(&id, version) {
                 break r;
             }
-            if tx.is_closed() {
-                return;
+            if let Ok(runs) = s.store.runs(Some(&id), Some(version), 1).await
+                && let Some(r) = runs.into_iter().next()
+                && r.created_ms >= since
+            {
+                break r.id;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_millis(100)) => {}
+                _ = tx.closed() => return,
+            }
         };
-        let mut events = super::sse::follow(s.clone(), run.clone(), 0);
-        while let Some(e) = events.recv().await {
+        let mut events = super::sse::follow(s.clone(), run, 0);
+        loop {
+            let e = tokio::select! {
+                e = events.recv() => e,
+                _ = tx.closed() => return,
+            };
+            let Some(e) = e else { return };
             if e.name != "ended" {
                 continue;
             }
@@ -509,14 +522,24 @@ async fn register(
     let v = body::version(&v)?;
     let client = q
         .client
-        .filter(|c| !c.is_empty() && c.len() <= 100)
+        .filter(|c| !c.is_empty() && c.chars().count() <= 100 && !c.chars().any(char::is_control))
         .ok_or_else(|| {
             ApiError::bad(
                 Some("client"),
                 "client (the component's name, 1 to 100 characters) is required",
             )
         })?;
-    s.runner.register(&id, v, client);
+    if s.store.version(&id, v).await?.is_none() {
+        return Err(ApiError::NotFound(format!(
+            "experiment {id} has no version v{v}"
+        )));
+    }
+    if !s.runner.register(&id, v, client) {
+        return Err(ApiError::TooMany(format!(
+            "v{v} of {id} has {} registered clients, the most kept",
+            crate::runner::MAX_CLIENTS
+        )));
+    }
     Ok(text("kotlin.Unit"))
 }
 
@@ -555,6 +578,7 @@ async fn gatling_metrics(
     State(s): State<Shared>,
     UrlPath((id, v)): UrlPath<(String, String)>,
     b: Bytes,
+    file: &'static str,
 ) -> Result<Response, ApiError> {
     let id = uuid(&id)?;
     let v = body::version(&v)?;
@@ -568,10 +592,10 @@ async fn gatling_metrics(
         .await?
         .and_then(|r| r.dir)
         .ok_or_else(|| ApiError::Conflict(format!("run {run} has not started yet")))?;
-    let path = std::path::Path::new(&dir).join("gatling-metrics.txt");
+    let path = std::path::Path::new(&dir).join(file);
     tokio::fs::write(&path, &b)
         .await
-        .map_err(|e| ApiError::Conflict(format!("cannot keep the metrics: {e}")))?;
+        .map_err(|e| ApiError::Internal(format!("cannot keep the metrics: {e}")))?;
     Ok(StatusCode::OK.into_response())
 }
 

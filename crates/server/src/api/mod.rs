@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderValue, Method, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -102,7 +102,13 @@ pub fn router(state: Shared, access: Arc<Access>, cors_origins: &[String]) -> Ro
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::map_response(problem::uniform_errors))
-        .layer(middleware::from_fn_with_state(access, door))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(Door {
+                access,
+                origins: cors_origins.to_vec(),
+            }),
+            door,
+        ))
         .layer(cors)
 }
 
@@ -120,26 +126,52 @@ async fn health(State(s): State<Shared>) -> Response {
     .into_response()
 }
 
+/// Who may call: the `Access` guard and the browser origins allowed.
+struct Door {
+    access: Arc<Access>,
+    origins: Vec<String>,
+}
+
 /// Host check for every request; the token for all but the health check
 /// (probes reach it without one) and CORS preflights (browsers send no
-/// credentials there).
-async fn door(State(access): State<Arc<Access>>, req: Request, next: Next) -> Response {
+/// credentials there). A request that changes something and comes from a
+/// web page of another origin is refused: on loopback without a token, a
+/// page could otherwise POST to the API (a "simple" cross-site request
+/// needs no preflight).
+async fn door(State(door): State<Arc<Door>>, req: Request, next: Next) -> Response {
     let authority = req.uri().authority().map(|a| a.as_str().to_string());
     let headers = req.headers();
     let open = req.method() == Method::OPTIONS || req.uri().path() == "/api/v1/health";
     let checked = if open {
-        access.check_host(headers, authority.as_deref())
+        door.access.check_host(headers, authority.as_deref())
     } else {
-        access.check(headers, authority.as_deref())
+        door.access.check(headers, authority.as_deref())
     };
-    match checked {
-        Ok(()) => next.run(req).await,
-        Err(refusal) => problem::problem(
-            axum::http::StatusCode::from_u16(refusal.status)
-                .unwrap_or(axum::http::StatusCode::FORBIDDEN),
-            &refusal.message,
-            None,
-            &[],
-        ),
+    let refused = |status: StatusCode, message: &str| problem::problem(status, message, None, &[]);
+    if let Err(refusal) = checked {
+        let status = StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::FORBIDDEN);
+        return refused(status, &refusal.message);
     }
+    let changes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if changes && let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or(authority.as_deref());
+        let same = host.is_some_and(|h| {
+            origin
+                .strip_prefix("http://")
+                .or_else(|| origin.strip_prefix("https://"))
+                == Some(h)
+        });
+        if !same && !door.origins.iter().any(|o| o == origin) {
+            return refused(
+                StatusCode::FORBIDDEN,
+                &format!(
+                    "requests from the web origin {origin} are not allowed (squall serve --cors-origin {origin} allows them)"
+                ),
+            );
+        }
+    }
+    next.run(req).await
 }

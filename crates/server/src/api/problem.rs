@@ -46,6 +46,12 @@ pub enum ApiError {
     /// The database failed (the server's fault, not the caller's).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The server cannot take it now (shutting down).
+    #[error("{0}")]
+    Unavailable(String),
+    /// Something failed on the server's side (not the caller's input).
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl ApiError {
@@ -65,7 +71,8 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Store(_) | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
@@ -73,7 +80,9 @@ impl ApiError {
 impl From<StartError> for ApiError {
     fn from(e: StartError) -> Self {
         match e {
-            StartError::Busy(_) => ApiError::Conflict(e.to_string()),
+            StartError::Busy(_) | StartError::Changed => ApiError::Conflict(e.to_string()),
+            StartError::Closing => ApiError::Unavailable(e.to_string()),
+            StartError::Internal(_) => ApiError::Internal(e.to_string()),
             StartError::Full(_) => ApiError::TooMany(e.to_string()),
             StartError::Store(s) => ApiError::Store(s),
         }

@@ -59,7 +59,13 @@ pub(super) fn follow(s: Shared, run_id: String, after: i64) -> mpsc::Receiver<St
             return;
         };
         loop {
-            match live.recv().await {
+            // A client that hangs up ends this task at once, even while
+            // the run sends nothing (waiting for its clients).
+            let next = tokio::select! {
+                e = live.recv() => e,
+                _ = tx.closed() => return,
+            };
+            match next {
                 Ok(e) if e.seq <= last => {}
                 Ok(e) if e.seq == last + 1 => {
                     last = e.seq;
@@ -83,10 +89,12 @@ pub(super) fn follow(s: Shared, run_id: String, after: i64) -> mpsc::Receiver<St
     rx
 }
 
-/// Sends the stored events after `last`; false when the client is gone.
+/// Sends the stored events after `last`; false when the client is gone
+/// or the database cannot be read (the stream then ends, and the client
+/// reconnects with its `Last-Event-ID` rather than miss events).
 async fn replay(s: &Shared, run_id: &str, last: &mut i64, tx: &mpsc::Sender<StoredEvent>) -> bool {
     let Ok(stored) = s.store.events(run_id, *last, None).await else {
-        return true;
+        return false;
     };
     for e in stored {
         *last = e.seq;

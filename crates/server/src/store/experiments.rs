@@ -72,6 +72,33 @@ fn version(r: &AnyRow) -> Result<VersionRow, sqlx::Error> {
     })
 }
 
+/// What [`Store::delete_version`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Deleted {
+    /// Deleted.
+    Gone,
+    /// No such version.
+    Absent,
+    /// It is the experiment's last version; nothing was deleted.
+    Last,
+}
+
+/// Takes the experiment's row for the rest of the transaction, with a
+/// write as the transaction's first statement: PostgreSQL locks the row,
+/// SQLite takes its write lock (waiting with `busy_timeout` instead of
+/// failing as an upgrade from a read would). Two changes to the versions
+/// of one experiment then run one after the other.
+async fn lock_experiment(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE experiments SET name = name WHERE id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 impl Store {
     /// A new experiment with `document` as version 1.
     pub async fn create_experiment(
@@ -145,10 +172,35 @@ impl Store {
         Ok(gone.rows_affected() > 0)
     }
 
-    /// Deletes one version (and its runs); the experiment goes with its
-    /// last version, as in MiSArch's executor. Returns false when absent.
-    pub async fn delete_version(&self, id: &str, version: i64) -> Result<bool, StoreError> {
+    /// Deletes one version and its runs. Its experiment's last version is
+    /// deleted only with `with_experiment` (MiSArch's route deletes the
+    /// experiment with it); otherwise [`Deleted::Last`].
+    pub async fn delete_version(
+        &self,
+        id: &str,
+        version: i64,
+        with_experiment: bool,
+    ) -> Result<Deleted, StoreError> {
         let mut tx = self.pool.begin().await?;
+        lock_experiment(&mut tx, id).await?;
+        let count = |sql: &'static str| sqlx::query(sql).bind(id);
+        let left: i64 = count("SELECT COUNT(*) AS n FROM versions WHERE experiment_id = $1")
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
+        let exists =
+            sqlx::query("SELECT 1 AS x FROM versions WHERE experiment_id = $1 AND version = $2")
+                .bind(id)
+                .bind(version)
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some();
+        if !exists {
+            return Ok(Deleted::Absent);
+        }
+        if left == 1 && !with_experiment {
+            return Ok(Deleted::Last);
+        }
         sqlx::query(
             "DELETE FROM run_events WHERE run_id IN (SELECT id FROM runs WHERE experiment_id = $1 AND version = $2)",
         )
@@ -161,24 +213,19 @@ impl Store {
             .bind(version)
             .execute(&mut *tx)
             .await?;
-        let gone = sqlx::query("DELETE FROM versions WHERE experiment_id = $1 AND version = $2")
+        sqlx::query("DELETE FROM versions WHERE experiment_id = $1 AND version = $2")
             .bind(id)
             .bind(version)
             .execute(&mut *tx)
             .await?;
-        let left: i64 = sqlx::query("SELECT COUNT(*) AS n FROM versions WHERE experiment_id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("n")?;
-        if left == 0 {
+        if left == 1 {
             sqlx::query("DELETE FROM experiments WHERE id = $1")
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
         }
         tx.commit().await?;
-        Ok(gone.rows_affected() > 0)
+        Ok(Deleted::Gone)
     }
 
     /// The versions of an experiment, in order.
@@ -218,6 +265,8 @@ impl Store {
         document: Option<&str>,
     ) -> Result<Option<VersionRow>, StoreError> {
         let mut tx = self.pool.begin().await?;
+        // Serializes version numbering per experiment.
+        lock_experiment(&mut tx, id).await?;
         let Some(src) = sqlx::query(
             "SELECT document, misarch_config, chaos_toolkit_config, misarch_failures, gatling_config \
              FROM versions WHERE experiment_id = $1 AND version = $2",

@@ -17,8 +17,8 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 
 pub use events::StoredEvent;
-pub use experiments::{ExperimentRow, Part, VersionRow};
-pub use runs::{RunRow, RunStatus};
+pub use experiments::{Deleted, ExperimentRow, Part, VersionRow};
+pub use runs::{RunRow, RunStatus, Summary};
 
 /// A storage failure (the database, not the caller, is at fault).
 #[derive(Debug, thiserror::Error)]
@@ -82,7 +82,7 @@ impl Store {
         };
         let sqlite = backend == "sqlite";
         let pool = AnyPoolOptions::new()
-            .max_connections(if sqlite { 4 } else { 8 })
+            .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |conn, _| {
                 Box::pin(async move {

@@ -232,3 +232,38 @@ impl Store {
         rows.iter().map(run).collect()
     }
 }
+
+/// An experiment with its number of versions and latest run.
+pub type Summary = (super::ExperimentRow, i64, Option<RunRow>);
+
+impl Store {
+    /// Every experiment with its version count and latest run, in one
+    /// query (the list page must not cost a query per experiment).
+    pub async fn experiment_summaries(&self) -> Result<Vec<Summary>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT e.id AS e_id, e.name AS e_name, e.created_ms AS e_created_ms, \
+             (SELECT COUNT(*) FROM versions v WHERE v.experiment_id = e.id) AS e_versions, \
+             r.id, r.experiment_id, r.version, r.status, r.verdict, r.exit_code, r.error, r.dir, r.created_ms, r.ended_ms \
+             FROM experiments e LEFT JOIN runs r ON r.id = \
+             (SELECT r2.id FROM runs r2 WHERE r2.experiment_id = e.id ORDER BY r2.created_ms DESC, r2.id LIMIT 1) \
+             ORDER BY e.created_ms, e.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let e = super::ExperimentRow {
+                    id: r.try_get("e_id")?,
+                    name: r.try_get("e_name")?,
+                    created_ms: r.try_get("e_created_ms")?,
+                };
+                let versions: i64 = r.try_get("e_versions")?;
+                let latest = match r.try_get::<Option<String>, _>("id")? {
+                    Some(_) => Some(run(r)?),
+                    None => None,
+                };
+                Ok((e, versions, latest))
+            })
+            .collect()
+    }
+}

@@ -126,21 +126,22 @@ pub(crate) async fn run(args: ServeArgs) -> Result<u8> {
     let server = tokio::spawn(squall_server::serve(listener, router, stop_rx));
     let mut signals = StopSignals::new();
     signals.next().await;
+    // No new connection, and no new run on the ones still open.
+    let _ = stop_tx.send(true);
+    let _ = server.await;
     let n = runner.in_flight();
     if n > 0 {
         eprintln!(
             "squall serve: stopping {n} run(s): reverting faults, writing reports (Ctrl-C again to quit at once)"
         );
-        tokio::select! {
-            _ = runner.stop_all() => {}
-            _ = signals.next() => {
-                eprintln!("squall serve: quitting; the next start closes the runs left in flight");
-                return Ok(exit::ERROR);
-            }
+    }
+    tokio::select! {
+        _ = runner.stop_all() => {}
+        _ = signals.next() => {
+            eprintln!("squall serve: quitting; the next start closes the runs left in flight");
+            return Ok(exit::ERROR);
         }
     }
-    let _ = stop_tx.send(true);
-    let _ = server.await;
     store.close().await;
     Ok(exit::OK)
 }

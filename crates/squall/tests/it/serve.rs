@@ -414,6 +414,38 @@ fn code_and_process_faults_need_a_flag_and_a_token_beyond_loopback() {
         )
         .json();
     assert_eq!(r, serde_json::json!([]), "nothing ran");
+
+    // No file of the server's disk is read for a caller.
+    let body = serde_json::json!({"name": "f", "document": "sim: /etc/passwd\n"}).to_string();
+    let r = server.call("POST", "/api/v1/experiments", Some(&body));
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(!r.body.contains("root:"), "{}", r.body);
+    // A web page of another origin cannot change anything; the same origin can.
+    let body = serde_json::json!({"name": "x", "document": short_experiment(10)}).to_string();
+    let evil = [("Origin", "http://evil.example")];
+    let r = crate::sim_util::http_with(
+        "POST",
+        &server.url("/api/v1/experiments"),
+        Some(&body),
+        &evil,
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    let own = server.base.clone();
+    let r = crate::sim_util::http_with(
+        "POST",
+        &server.url("/api/v1/experiments"),
+        Some(&body),
+        &[("Origin", own.as_str())],
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    // Text PostgreSQL could not hold is refused up front.
+    let body = serde_json::json!({"name": "a\u{0}b", "document": short_experiment(10)}).to_string();
+    assert_eq!(
+        server
+            .call("POST", "/api/v1/experiments", Some(&body))
+            .status,
+        400
+    );
 }
 
 #[test]
@@ -451,6 +483,17 @@ fn postgresql_holds_the_same_state_as_sqlite_and_survives_a_crash() {
 fn the_api_answers_schemathesis_as_its_openapi_document_says() {
     let dir = tempdir();
     let server = Server::start(&dir.path().join("data"), &[], &[]);
+    // The served document is the generator's output (no hand edits drift).
+    let generated = std::process::Command::new(crate::util::python())
+        .arg(crate::util::repo_root().join("crates/server/openapi.py"))
+        .output()
+        .unwrap();
+    let served = server.call("GET", "/api/v1/openapi.json", None);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&generated.stdout).unwrap(),
+        served.json(),
+        "crates/server/openapi.json is stale: python3 crates/server/openapi.py > crates/server/openapi.json"
+    );
     let st = std::path::Path::new(&crate::util::python()).with_file_name("st");
     assert!(
         st.exists(),
