@@ -25,8 +25,16 @@ fn file_name(text: &str) -> &'static Path {
     })
 }
 
-/// Checks a document: its warnings, or a 400 listing every problem.
-pub(super) fn checked(text: &str, allow_commands: bool) -> Result<Vec<String>, ApiError> {
+/// Checks a document: its warnings, or a 400 listing every problem. On a
+/// blocking thread: compiling a workload resolves its host names.
+pub(super) async fn checked(text: &str, allow_commands: bool) -> Result<Vec<String>, ApiError> {
+    let text = text.to_string();
+    tokio::task::spawn_blocking(move || check_blocking(&text, allow_commands))
+        .await
+        .map_err(|e| ApiError::Internal(format!("the check failed: {e}")))?
+}
+
+fn check_blocking(text: &str, allow_commands: bool) -> Result<Vec<String>, ApiError> {
     let file = file_name(text);
     if !allow_commands
         && let Ok((_, doc)) = squall_executor::document::parse(file, text)
@@ -90,7 +98,7 @@ pub(super) async fn validate(State(s): State<Shared>, b: Bytes) -> Result<Respon
             "the body must be an experiment document",
         ));
     }
-    Ok(match checked(&text, s.allow_commands) {
+    Ok(match checked(&text, s.allow_commands).await {
         Ok(warnings) => {
             Json(json!({"valid": true, "errors": [], "warnings": warnings})).into_response()
         }
@@ -130,7 +138,7 @@ pub(super) async fn create(State(s): State<Shared>, b: Bytes) -> Result<Response
     let req: NewExperiment = body::object(&b)?;
     let name = body::name("name", &req.name)?;
     body::no_nul(Some("document"), &req.document)?;
-    let warnings = checked(&req.document, s.allow_commands)?;
+    let warnings = checked(&req.document, s.allow_commands).await?;
     let e = s.store.create_experiment(&name, &req.document).await?;
     let mut view = views::experiment(&e, 1, None);
     view["warnings"] = warnings.into();
@@ -208,7 +216,7 @@ pub(super) async fn new_version(
     let warnings = match &req.document {
         Some(d) => {
             body::no_nul(Some("document"), d)?;
-            checked(d, s.allow_commands)?
+            checked(d, s.allow_commands).await?
         }
         None => Vec::new(),
     };
@@ -289,7 +297,7 @@ pub(super) async fn put_document(
 ) -> Result<Response, ApiError> {
     let v = find_version(&s, &id, &version).await?;
     let text = body::text(b)?;
-    let warnings = checked(&text, s.allow_commands)?;
+    let warnings = checked(&text, s.allow_commands).await?;
     if !s.store.set_document(&id, v.version, &text).await? {
         return Err(ApiError::Conflict(format!(
             "version {} has been run and is frozen; create a new version (POST /api/v1/experiments/{id}/versions)",

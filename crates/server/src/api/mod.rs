@@ -38,6 +38,8 @@ pub struct AppState {
     pub runner: Arc<Runner>,
     /// Whether documents may run code or act on processes here.
     pub allow_commands: bool,
+    /// Hosts beyond loopback runs may address (empty: no limit).
+    pub allowed_targets: Vec<String>,
 }
 
 /// Shared state as handlers receive it.

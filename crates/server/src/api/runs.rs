@@ -55,11 +55,11 @@ pub(super) async fn of_version(
 /// Starts a run of a stored version (shared with MiSArch's start routes).
 pub(super) async fn start_version(s: &Shared, id: &str, version: &str) -> Result<RunRow, ApiError> {
     let v = find_version(s, id, version).await?;
-    checked(&v.document, s.allow_commands)?;
+    checked(&v.document, s.allow_commands).await?;
+    let (_, doc) =
+        squall_executor::document::parse(std::path::Path::new("experiment"), &v.document)
+            .map_err(|e| ApiError::bad(Some("document"), e.to_string()))?;
     if !s.allow_commands {
-        let (_, doc) =
-            squall_executor::document::parse(std::path::Path::new("experiment"), &v.document)
-                .map_err(|e| ApiError::bad(Some("document"), e.to_string()))?;
         let refused = crate::policy::needs_commands(&doc);
         if !refused.is_empty() {
             return Err(ApiError::Forbidden {
@@ -67,6 +67,13 @@ pub(super) async fn start_version(s: &Shared, id: &str, version: &str) -> Result
                 errors: refused,
             });
         }
+    }
+    let outside = crate::policy::targets_outside(&doc, &s.allowed_targets);
+    if !outside.is_empty() {
+        return Err(ApiError::Forbidden {
+            message: "the experiment addresses hosts this server may not target".into(),
+            errors: outside,
+        });
     }
     Ok(s.runner.start(id, v.version, v.document).await?)
 }

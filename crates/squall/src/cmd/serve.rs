@@ -47,6 +47,11 @@ pub(crate) struct ServeArgs {
     #[arg(long)]
     pub allow_commands: bool,
 
+    /// A host beyond loopback that runs may address (repeatable); when
+    /// given, a document naming any other host is refused at start (403).
+    #[arg(long = "allow-target", value_name = "HOST")]
+    pub allow_targets: Vec<String>,
+
     /// A web origin allowed to call the API from a browser (CORS), e.g.
     /// http://localhost:5173 for MiSArch's frontend (repeatable).
     #[arg(long = "cors-origin", value_name = "ORIGIN")]
@@ -107,6 +112,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<u8> {
         store: store.clone(),
         runner: runner.clone(),
         allow_commands: args.allow_commands,
+        allowed_targets: args.allow_targets.clone(),
     });
     let router = squall_server::api::router(state, Arc::new(access), &args.cors_origins);
     let listener = tokio::net::TcpListener::bind(args.listen)

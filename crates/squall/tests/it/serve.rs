@@ -438,6 +438,55 @@ fn code_and_process_faults_need_a_flag_and_a_token_beyond_loopback() {
         &[("Origin", own.as_str())],
     );
     assert_eq!(r.status, 201, "{}", r.body);
+    // With an allowlist, a host outside it is refused at start, located.
+    let fenced = Server::start(
+        &dir.path().join("fenced"),
+        &[
+            "--allow-target",
+            "ok.example",
+            "--cors-origin",
+            "http://ui.example",
+        ],
+        &[],
+    );
+    let doc = short_experiment(10).replace("title: serve test\n", "title: far\ntarget: http://127.0.0.1:9/\n").replace(
+        "scenarios:\n",
+        "scenarios:\n    - name: far\n      steps:\n        - request: {name: far, url: \"http://10.255.255.1:9/x\"}\n",
+    );
+    let id = fenced.create("far", &doc);
+    let r = fenced.call(
+        "POST",
+        &format!("/api/v1/experiments/{id}/versions/1/runs"),
+        None,
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(
+        r.body.contains("10.255.255.1 is not among the hosts"),
+        "{}",
+        r.body
+    );
+    // The named origin may call from a browser: its preflight is answered.
+    let pre = [
+        ("Origin", "http://ui.example"),
+        ("Access-Control-Request-Method", "POST"),
+    ];
+    let r = crate::sim_util::http_with("OPTIONS", &fenced.url("/api/v1/experiments"), None, &pre);
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("http://ui.example"),
+        "{}",
+        r.head
+    );
+    let r = crate::sim_util::http_with(
+        "OPTIONS",
+        &fenced.url("/api/v1/experiments"),
+        None,
+        &[
+            ("Origin", "http://evil.example"),
+            ("Access-Control-Request-Method", "POST"),
+        ],
+    );
+    assert_eq!(r.header("access-control-allow-origin"), None, "{}", r.head);
     // Text PostgreSQL could not hold is refused up front.
     let body = serde_json::json!({"name": "a\u{0}b", "document": short_experiment(10)}).to_string();
     assert_eq!(
