@@ -126,3 +126,91 @@ pub fn now_ms() -> i64 {
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn versions_freeze_once_run_and_migrations_run_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(None, dir.path()).await.unwrap();
+        let e = store.create_experiment("e", "doc 1").await.unwrap();
+        let v2 = store.new_version(&e.id, 1, None).await.unwrap().unwrap();
+        assert_eq!((v2.version, v2.document.as_str()), (2, "doc 1"));
+        assert!(store.set_document(&e.id, 1, "doc 1b").await.unwrap());
+        let run = store.create_run(&e.id, 1).await.unwrap();
+        assert!(
+            !store.set_document(&e.id, 1, "doc 1c").await.unwrap(),
+            "frozen"
+        );
+        assert_eq!(
+            store.version(&e.id, 1).await.unwrap().unwrap().document,
+            "doc 1b"
+        );
+        assert_eq!(
+            store.delete_version(&e.id, 3, false).await.unwrap(),
+            Deleted::Absent
+        );
+        assert_eq!(
+            store.delete_version(&e.id, 2, false).await.unwrap(),
+            Deleted::Gone
+        );
+        assert_eq!(
+            store.delete_version(&e.id, 1, false).await.unwrap(),
+            Deleted::Last
+        );
+        for (seq, name) in [(1, "running"), (2, "second")] {
+            let ev = StoredEvent {
+                seq,
+                name: name.into(),
+                data: "{}".into(),
+            };
+            store.append_event(&run.id, &ev).await.unwrap();
+        }
+        assert_eq!(store.last_event(&run.id).await.unwrap(), 2);
+        assert_eq!(
+            store.events(&run.id, 1, None).await.unwrap()[0].name,
+            "second"
+        );
+        assert_eq!(store.unfinished_runs().await.unwrap().len(), 1);
+        let summaries = store.experiment_summaries().await.unwrap();
+        assert_eq!(summaries[0].1, 1);
+        assert_eq!(
+            summaries[0].2.as_ref().map(|r| r.id.as_str()),
+            Some(run.id.as_str())
+        );
+        store.close().await;
+
+        // Reopened: the migration is applied, not again; the data is there.
+        let store = Store::open(None, dir.path()).await.unwrap();
+        assert_eq!(store.experiments().await.unwrap().len(), 1);
+        assert_eq!(
+            store.delete_version(&e.id, 1, true).await.unwrap(),
+            Deleted::Gone
+        );
+        assert!(
+            store.experiments().await.unwrap().is_empty(),
+            "with its last version"
+        );
+    }
+
+    #[tokio::test]
+    async fn concurrent_new_versions_get_distinct_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(None, dir.path()).await.unwrap();
+        let e = store.create_experiment("e", "doc").await.unwrap();
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let (store, id) = (store.clone(), e.id.clone());
+                tokio::spawn(async move { store.new_version(&id, 1, None).await })
+            })
+            .collect();
+        let mut numbers = Vec::new();
+        for t in tasks {
+            numbers.push(t.await.unwrap().unwrap().unwrap().version);
+        }
+        numbers.sort();
+        assert_eq!(numbers, (2..=9).collect::<Vec<_>>());
+    }
+}
