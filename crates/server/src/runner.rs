@@ -62,6 +62,26 @@ pub enum StartError {
     Store(#[from] crate::store::StoreError),
 }
 
+/// How a run ended.
+struct Ending {
+    status: RunStatus,
+    verdict: Option<String>,
+    exit_code: Option<i64>,
+    error: Option<String>,
+}
+
+impl Ending {
+    /// It could not start or ended on an error.
+    fn failed(why: String) -> Ending {
+        Ending {
+            status: RunStatus::Failed,
+            verdict: None,
+            exit_code: None,
+            error: Some(why),
+        }
+    }
+}
+
 /// One run in flight.
 struct Live {
     experiment_id: String,
@@ -330,13 +350,11 @@ impl Runner {
             .wait_for_clients(&run_id, &live, &mut seq, &file, &document)
             .await
         {
-            let status = if *live.stop.borrow() {
-                RunStatus::Stopped
-            } else {
-                RunStatus::Failed
-            };
-            self.finish(&run_id, &live, &mut seq, status, None, None, Some(why))
-                .await;
+            let mut ending = Ending::failed(why);
+            if *live.stop.borrow() {
+                ending.status = RunStatus::Stopped;
+            }
+            self.finish(&run_id, &live, &mut seq, ending).await;
             return;
         }
         let (tx, mut rx) = mpsc::unbounded_channel();
@@ -365,7 +383,7 @@ impl Runner {
                 self.publish(&run_id, &live, &mut seq, out).await;
             }
         }
-        match run.await {
+        let ending = match run.await {
             Ok(Ok(done)) => {
                 for g in &done.report.goals {
                     let data = serde_json::to_value(g).unwrap_or_default();
@@ -375,55 +393,25 @@ impl Runner {
                 // Stopped only when the stop ended it, not when it came
                 // after the run had finished.
                 let stopped = *live.stop.borrow() && done.report.verdict == "interrupted";
-                let status = if stopped {
-                    RunStatus::Stopped
-                } else {
-                    RunStatus::Completed
-                };
-                let verdict = Some(done.report.verdict.clone());
-                let code = Some(i64::from(done.report.exit_code));
-                self.finish(&run_id, &live, &mut seq, status, verdict, code, None)
-                    .await;
+                Ending {
+                    status: if stopped {
+                        RunStatus::Stopped
+                    } else {
+                        RunStatus::Completed
+                    },
+                    verdict: Some(done.report.verdict.clone()),
+                    exit_code: Some(i64::from(done.report.exit_code)),
+                    error: None,
+                }
             }
-            Ok(Err(ExecuteError::Invalid(problems))) => {
-                let why = format!("the experiment is not valid: {}", problems.join("; "));
-                self.finish(
-                    &run_id,
-                    &live,
-                    &mut seq,
-                    RunStatus::Failed,
-                    None,
-                    None,
-                    Some(why),
-                )
-                .await;
-            }
-            Ok(Err(e)) => {
-                self.finish(
-                    &run_id,
-                    &live,
-                    &mut seq,
-                    RunStatus::Failed,
-                    None,
-                    None,
-                    Some(e.to_string()),
-                )
-                .await;
-            }
-            Err(panic) => {
-                let why = format!("internal error: {panic}");
-                self.finish(
-                    &run_id,
-                    &live,
-                    &mut seq,
-                    RunStatus::Failed,
-                    None,
-                    None,
-                    Some(why),
-                )
-                .await;
-            }
-        }
+            Ok(Err(ExecuteError::Invalid(problems))) => Ending::failed(format!(
+                "the experiment is not valid: {}",
+                problems.join("; ")
+            )),
+            Ok(Err(e)) => Ending::failed(e.to_string()),
+            Err(panic) => Ending::failed(format!("internal error: {panic}")),
+        };
+        self.finish(&run_id, &live, &mut seq, ending).await;
     }
 
     /// When the document names external clients (`sync`), waits until
@@ -500,17 +488,13 @@ impl Runner {
     }
 
     /// Records the end, then tells the followers.
-    #[allow(clippy::too_many_arguments)]
-    async fn finish(
-        &self,
-        run_id: &str,
-        live: &Live,
-        seq: &mut i64,
-        status: RunStatus,
-        verdict: Option<String>,
-        exit_code: Option<i64>,
-        error: Option<String>,
-    ) {
+    async fn finish(&self, run_id: &str, live: &Live, seq: &mut i64, end: Ending) {
+        let Ending {
+            status,
+            verdict,
+            exit_code,
+            error,
+        } = end;
         let ended = Outgoing {
             name: "ended",
             data: json!({

@@ -38,20 +38,8 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/experiment/{uuid}/{version}", delete(delete_version))
         .route("/experiment/{uuid}/{version}/newVersion", post(new_version))
         .route(
-            "/experiment/{uuid}/{version}/config",
-            get(get_config).put(put_config),
-        )
-        .route(
-            "/experiment/{uuid}/{version}/chaosToolkitConfig",
-            get(get_chaos).put(put_chaos),
-        )
-        .route(
-            "/experiment/{uuid}/{version}/misarchExperimentConfig",
-            get(get_failures).put(put_failures),
-        )
-        .route(
-            "/experiment/{uuid}/{version}/gatlingConfig",
-            get(get_gatling).put(put_gatling),
+            "/experiment/{uuid}/{version}/{part}",
+            get(get_part).put(put_part_route),
         )
         .route("/experiment/{uuid}/{version}/start", post(start))
         .route("/experiment/{uuid}/{version}/stop", post(stop))
@@ -338,59 +326,40 @@ fn check_config(c: &Value) -> Result<(), ApiError> {
     Ok(())
 }
 
-async fn get_config(
-    State(s): State<Shared>,
-    UrlPath((id, v)): UrlPath<(String, String)>,
-) -> Result<Response, ApiError> {
-    let t = part(&s, &id, &v, Part::Config).await?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], t).into_response())
+/// The part a route's last segment names.
+fn part_named(name: &str) -> Result<Part, ApiError> {
+    Ok(match name {
+        "config" => Part::Config,
+        "chaosToolkitConfig" => Part::ChaosToolkit,
+        "misarchExperimentConfig" => Part::MisarchFailures,
+        "gatlingConfig" => Part::Gatling,
+        _ => return Err(ApiError::NotFound(format!("no route .../{name}"))),
+    })
 }
-async fn put_config(
+
+/// `GET /experiment/{uuid}/{version}/{config|chaosToolkitConfig|...}`:
+/// JSON for the typed parts, text for the pass-through ones (as Spring
+/// answers a `String`).
+async fn get_part(
     State(s): State<Shared>,
-    UrlPath((id, v)): UrlPath<(String, String)>,
+    UrlPath((id, v, name)): UrlPath<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let p = part_named(&name)?;
+    let t = part(&s, &id, &v, p).await?;
+    Ok(match p {
+        Part::Config | Part::Gatling => {
+            ([(header::CONTENT_TYPE, "application/json")], t).into_response()
+        }
+        Part::ChaosToolkit | Part::MisarchFailures => text(t),
+    })
+}
+
+async fn put_part_route(
+    State(s): State<Shared>,
+    UrlPath((id, v, name)): UrlPath<(String, String, String)>,
     b: Bytes,
 ) -> Result<Response, ApiError> {
-    put_part(&s, &id, &v, Part::Config, b).await
-}
-async fn get_chaos(
-    State(s): State<Shared>,
-    UrlPath((id, v)): UrlPath<(String, String)>,
-) -> Result<Response, ApiError> {
-    Ok(text(part(&s, &id, &v, Part::ChaosToolkit).await?))
-}
-async fn put_chaos(
-    State(s): State<Shared>,
-    UrlPath((id, v)): UrlPath<(String, String)>,
-    b: Bytes,
-) -> Result<Response, ApiError> {
-    put_part(&s, &id, &v, Part::ChaosToolkit, b).await
-}
-async fn get_failures(
-    State(s): State<Shared>,
-    UrlPath((id, v)): UrlPath<(String, String)>,
-) -> Result<Response, ApiError> {
-    Ok(text(part(&s, &id, &v, Part::MisarchFailures).await?))
-}
-async fn put_failures(
-    State(s): State<Shared>,
-    UrlPath((id, v)): UrlPath<(String, String)>,
-    b: Bytes,
-) -> Result<Response, ApiError> {
-    put_part(&s, &id, &v, Part::MisarchFailures, b).await
-}
-async fn get_gatling(
-    State(s): State<Shared>,
-    UrlPath((id, v)): UrlPath<(String, String)>,
-) -> Result<Response, ApiError> {
-    let t = part(&s, &id, &v, Part::Gatling).await?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], t).into_response())
-}
-async fn put_gatling(
-    State(s): State<Shared>,
-    UrlPath((id, v)): UrlPath<(String, String)>,
-    b: Bytes,
-) -> Result<Response, ApiError> {
-    put_part(&s, &id, &v, Part::Gatling, b).await
+    put_part(&s, &id, &v, part_named(&name)?, b).await
 }
 
 async fn start(
