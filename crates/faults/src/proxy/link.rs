@@ -22,6 +22,7 @@ use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use super::segments::{self, Segments};
 use super::toxic::{Stream, Toxic, ToxicKind};
 
 /// How a connection ends when a toxic ends it.
@@ -87,9 +88,12 @@ pub(super) async fn run(
     }
 }
 
-/// Per-connection state of one toxic.
+/// One toxic of this direction with its per-connection state: the
+/// pump's one list, in the proxy's order.
 struct Active {
     uid: u64,
+    /// What the toxic does.
+    kind: ToxicKind,
     /// Drawn once per connection from the toxic's toxicity.
     enabled: bool,
     /// Bytes let through (limit_data).
@@ -103,8 +107,6 @@ struct Active {
     /// Whether the toxic was in force when the connection started: only
     /// then does reset_peer send RST (Toxiproxy sets the linger at accept).
     at_start: bool,
-    /// A timeout toxic: removing it closes the connection, as in Toxiproxy.
-    is_timeout: bool,
     /// The toxic's name: an update keeps the name, a removal does not.
     name: String,
 }
@@ -112,7 +114,6 @@ struct Active {
 struct Pump<'a> {
     dir: Stream,
     born: Instant,
-    toxics: Arc<Vec<Toxic>>,
     active: Vec<Active>,
     rng: SmallRng,
     queue: VecDeque<(Instant, Bytes)>,
@@ -132,7 +133,6 @@ async fn pump(
     let mut p = Pump {
         dir,
         born: Instant::now(),
-        toxics: Arc::new(Vec::new()),
         active: Vec::new(),
         rng: SmallRng::from_rng(&mut rand::rng()),
         queue: VecDeque::new(),
@@ -293,41 +293,32 @@ impl Pump<'_> {
                 let enabled = t.toxicity >= 1.0 || self.rng.random::<f64>() < t.toxicity;
                 next.push(Active {
                     uid: t.uid,
+                    kind: t.kind.clone(),
                     enabled,
                     passed: 0,
                     free_at: now,
                     last_data: now,
                     triggered: None,
                     at_start: now.duration_since(self.born) < Duration::from_millis(5),
-                    is_timeout: matches!(t.kind, ToxicKind::Timeout { .. }),
                     name: t.name.clone(),
                 });
             }
         }
         // Removing a timeout toxic closes the connections it held.
-        let removed_timeout = self
-            .active
-            .iter()
-            .any(|a| a.enabled && a.is_timeout && !next.iter().any(|n| n.name == a.name));
+        let removed_timeout = self.active.iter().any(|a| {
+            a.enabled
+                && matches!(a.kind, ToxicKind::Timeout { .. })
+                && !next.iter().any(|n| n.name == a.name)
+        });
         if removed_timeout {
             self.finish(End::Close);
         }
         self.active = next;
-        self.toxics = toxics;
     }
 
     /// The toxics of this direction that apply to this connection, in order.
-    fn enabled(&self) -> impl Iterator<Item = (usize, &Toxic)> {
-        let mut i = 0;
-        self.toxics
-            .iter()
-            .filter(|t| t.stream == self.dir)
-            .map(move |t| {
-                let idx = i;
-                i += 1;
-                (idx, t)
-            })
-            .filter(|(idx, _)| self.active.get(*idx).is_some_and(|a| a.enabled))
+    fn enabled(&self) -> impl Iterator<Item = &Active> {
+        self.active.iter().filter(|a| a.enabled)
     }
 
     fn any_enabled(&self) -> bool {
@@ -335,7 +326,7 @@ impl Pump<'_> {
     }
 
     fn slow_close(&self) -> Option<Duration> {
-        self.enabled().find_map(|(_, t)| match t.kind {
+        self.enabled().find_map(|a| match a.kind {
             ToxicKind::SlowClose { delay } if delay > 0 => Some(Duration::from_millis(delay)),
             ToxicKind::SlowClose { .. }
             | ToxicKind::Latency { .. }
@@ -350,12 +341,12 @@ impl Pump<'_> {
     /// The earliest moment something must happen without new data.
     fn next_timer(&self) -> Option<Instant> {
         let mut next = self.queue.front().map(|(at, _)| *at);
-        for (i, t) in self.enabled() {
-            let at = match t.kind {
+        for a in self.enabled() {
+            let at = match a.kind {
                 ToxicKind::Timeout { timeout } if timeout > 0 => {
-                    self.active[i].last_data + Duration::from_millis(timeout)
+                    a.last_data + Duration::from_millis(timeout)
                 }
-                ToxicKind::ResetPeer { timeout } => match self.active[i].triggered {
+                ToxicKind::ResetPeer { timeout } => match a.triggered {
                     Some(t) => t + Duration::from_millis(timeout),
                     None => continue,
                 },
@@ -376,9 +367,8 @@ impl Pump<'_> {
     /// True when the pump must stop.
     fn fire_timers(&self) -> bool {
         let now = Instant::now();
-        for (i, t) in self.enabled() {
-            let a = &self.active[i];
-            match t.kind {
+        for a in self.enabled() {
+            match a.kind {
                 ToxicKind::ResetPeer { timeout }
                     if a.triggered
                         .is_some_and(|at| at + Duration::from_millis(timeout) <= now) =>
@@ -406,122 +396,66 @@ impl Pump<'_> {
 
     /// The end of the stream arms reset_peer toxics too.
     fn trigger_resets(&mut self, now: Instant) {
-        let idx: Vec<usize> = self
-            .enabled()
-            .filter(|(_, t)| matches!(t.kind, ToxicKind::ResetPeer { .. }))
-            .map(|(i, _)| i)
-            .collect();
-        for i in idx {
-            self.active[i].triggered.get_or_insert(now);
+        for a in self.active.iter_mut().filter(|a| a.enabled) {
+            if matches!(a.kind, ToxicKind::ResetPeer { .. }) {
+                a.triggered.get_or_insert(now);
+            }
         }
     }
 
     fn reset_pending(&self) -> bool {
-        self.enabled().any(|(i, t)| {
-            matches!(t.kind, ToxicKind::ResetPeer { .. }) && self.active[i].triggered.is_some()
-        })
+        self.enabled()
+            .any(|a| matches!(a.kind, ToxicKind::ResetPeer { .. }) && a.triggered.is_some())
     }
 
-    /// Runs one chunk through the toxics and queues what comes out.
+    /// Runs one chunk through the toxics in force, in order, and queues
+    /// what comes out.
     fn admit(&mut self, data: Bytes, arrived: Instant) {
-        let mut segs: Vec<(Instant, Bytes)> = vec![(arrived, data)];
-        let order: Vec<usize> = self.enabled().map(|(i, _)| i).collect();
-        let mine: Vec<&Toxic> = self
-            .toxics
-            .iter()
-            .filter(|t| t.stream == self.dir)
-            .collect();
-        for i in order {
-            let kind = mine[i].kind.clone();
-            match kind {
+        let mut segs: Segments = vec![(arrived, data)];
+        let Pump {
+            active,
+            rng,
+            close_after_queue,
+            ..
+        } = self;
+        for a in active.iter_mut().filter(|a| a.enabled) {
+            segs = match a.kind {
                 ToxicKind::Latency { latency, jitter } => {
-                    for (at, _) in &mut segs {
-                        let j = if jitter > 0 {
-                            self.rng.random_range(0..=2 * jitter) as i64 - jitter as i64
-                        } else {
-                            0
-                        };
-                        let ms = (latency as i64 + j).max(0) as u64;
-                        *at += Duration::from_millis(ms);
-                    }
+                    segments::delay(segs, latency, jitter, rng)
                 }
                 ToxicKind::Bandwidth { rate } if rate > 0 => {
-                    // rate KB/s = rate bytes per ms; pieces of 100 ms at most.
-                    let piece = (rate * 100).max(1) as usize;
-                    let mut out = Vec::new();
-                    let a = &mut self.active[i];
-                    for (at, data) in segs {
-                        let mut off = 0;
-                        while off < data.len() {
-                            let n = piece.min(data.len() - off);
-                            let start = at.max(a.free_at);
-                            let done = start + Duration::from_micros(n as u64 * 1000 / rate);
-                            a.free_at = done;
-                            out.push((done, data.slice(off..off + n)));
-                            off += n;
-                        }
-                    }
-                    segs = out;
+                    segments::pace(segs, rate, &mut a.free_at)
                 }
                 ToxicKind::Slicer {
                     average_size,
                     size_variation,
                     delay,
                 } if average_size > 0 => {
-                    let mut out = Vec::new();
-                    for (at, data) in segs {
-                        let mut off = 0;
-                        let mut t = at;
-                        while off < data.len() {
-                            let var = size_variation.min(average_size - 1) as i64;
-                            let size = if var > 0 {
-                                average_size as i64 + self.rng.random_range(-var..=var)
-                            } else {
-                                average_size as i64
-                            };
-                            let n = (size.max(1) as usize).min(data.len() - off);
-                            out.push((t, data.slice(off..off + n)));
-                            off += n;
-                            t += Duration::from_micros(delay);
-                        }
-                    }
-                    segs = out;
+                    segments::slice(segs, average_size, size_variation, delay, rng)
                 }
                 ToxicKind::LimitData { bytes } => {
-                    let a = &mut self.active[i];
-                    let mut out = Vec::new();
-                    for (at, data) in segs {
-                        let left = bytes.saturating_sub(a.passed) as usize;
-                        if left == 0 {
-                            break;
-                        }
-                        let n = left.min(data.len());
-                        a.passed += n as u64;
-                        out.push((at, data.slice(..n)));
-                    }
-                    segs = out;
-                    if a.passed >= bytes {
-                        self.close_after_queue = true;
-                    }
+                    let (out, reached) = segments::limit(segs, bytes, &mut a.passed);
+                    *close_after_queue |= reached;
+                    out
                 }
+                // Data stops here: dropped, as Toxiproxy does; the close
+                // timer restarts with every chunk.
                 ToxicKind::Timeout { .. } => {
-                    // Data stops here: dropped, as Toxiproxy does; the
-                    // close timer restarts with every chunk.
-                    self.active[i].last_data = arrived;
-                    segs.clear();
+                    a.last_data = arrived;
+                    Vec::new()
                 }
+                // The first chunk arms the reset and is dropped, as is
+                // everything after it.
                 ToxicKind::ResetPeer { .. } => {
-                    // The first chunk arms the reset and is dropped, as is
-                    // everything after it.
-                    self.active[i].triggered.get_or_insert(arrived);
-                    segs.clear();
+                    a.triggered.get_or_insert(arrived);
+                    Vec::new()
                 }
                 // Slow close acts at the end of the stream; a slicer with
                 // no size and a bandwidth of 0 pass data as it comes.
                 ToxicKind::SlowClose { .. }
                 | ToxicKind::Slicer { .. }
-                | ToxicKind::Bandwidth { .. } => {}
-            }
+                | ToxicKind::Bandwidth { .. } => segs,
+            };
         }
         let mut last = self.queue.back().map(|(at, _)| *at);
         for (at, data) in segs {

@@ -4,6 +4,7 @@
 
 mod instance;
 mod link;
+mod segments;
 pub mod toxic;
 
 use std::collections::BTreeMap;
