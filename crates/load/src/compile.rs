@@ -12,6 +12,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde_json_path::JsonPath;
 
+use crate::compiled;
 use crate::feeder::FeederData;
 use crate::http::{Origin, PreparedRequest, Want};
 use crate::plan::{Capture, Check, LoadSpec, Model, Plan, PlanError, Stage, Step, Think};
@@ -26,7 +27,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub struct CompiledPlan {
     /// Scenarios in plan order.
-    pub scenarios: Vec<CScenario>,
+    pub scenarios: Vec<compiled::Scenario>,
     /// Request names, indexed by request id.
     pub request_names: Vec<String>,
     /// Check names, indexed by check id.
@@ -95,83 +96,8 @@ impl LoadProfile {
     }
 }
 
-/// A validated scenario.
-#[derive(Debug)]
-pub struct CScenario {
-    /// Name.
-    pub name: String,
-    /// Relative weight.
-    pub weight: u32,
-    /// Steps.
-    pub steps: Vec<CStep>,
-    /// Feeder rows.
-    pub feeder: Option<Arc<FeederData>>,
-}
-
-/// A validated step.
-#[derive(Debug)]
-pub enum CStep {
-    /// A request.
-    Request(Box<CRequest>),
-    /// A pause.
-    Think(Think),
-    /// Repeated steps (`None` = until the user is stopped).
-    Loop(Option<u64>, Vec<CStep>),
-}
-
-/// A validated request.
-#[derive(Debug)]
-pub struct CRequest {
-    /// Request-name id (index into `request_names`).
-    pub id: usize,
-    /// Origin id.
-    pub origin: usize,
-    /// Method.
-    pub method: http::Method,
-    /// Path and query.
-    pub path: Template,
-    /// Extra headers.
-    pub headers: Vec<(String, Template)>,
-    /// Body.
-    pub body: Option<Template>,
-    /// Pre-encoded request when nothing is templated.
-    pub fixed: Option<PreparedRequest>,
-    /// Timeout.
-    pub timeout: Duration,
-    /// Statuses counted as success (`None`: 200..=399).
-    pub expect_status: Option<Vec<u16>>,
-    /// Checks with their ids.
-    pub checks: Vec<(usize, CCheck)>,
-    /// Captures.
-    pub captures: Vec<(String, CCapture)>,
-    /// What the response must keep.
-    pub want: Want,
-}
-
 /// The name outputs give the figures over all requests; no request may use it.
 pub const RESERVED_NAME: &str = "all";
-
-/// A compiled check.
-#[derive(Debug)]
-pub enum CCheck {
-    /// Status equals.
-    Status(u16),
-    /// Body contains.
-    BodyContains(String),
-    /// JSON path exists (or not).
-    JsonExists(JsonPath, bool),
-    /// JSON path's first match equals.
-    JsonEquals(JsonPath, serde_json::Value),
-}
-
-/// A compiled capture.
-#[derive(Debug)]
-pub enum CCapture {
-    /// First JSON path match.
-    Json(JsonPath),
-    /// Header by lower-cased name.
-    Header(String),
-}
 
 /// Names the engine sets on every user.
 pub const BUILTIN_VARS: [&str; 2] = ["__vu", "__iter"];
@@ -322,7 +248,7 @@ pub fn compile(plan: &Plan, file: &Path) -> Result<CompiledPlan, PlanError> {
             );
         }
         let steps = compile_steps(&mut cx, &s.steps, &format!("{field}.steps"));
-        scenarios.push(CScenario {
+        scenarios.push(compiled::Scenario {
             name: s.name.clone(),
             weight: s.weight,
             steps,
@@ -389,7 +315,7 @@ fn collect_captures(steps: &[Step], out: &mut BTreeSet<String>) {
     }
 }
 
-fn compile_steps(cx: &mut Ctx<'_>, steps: &[Step], field: &str) -> Vec<CStep> {
+fn compile_steps(cx: &mut Ctx<'_>, steps: &[Step], field: &str) -> Vec<compiled::Step> {
     let mut out = Vec::new();
     for (i, s) in steps.iter().enumerate() {
         let f = format!("{field}[{i}]");
@@ -400,14 +326,17 @@ fn compile_steps(cx: &mut Ctx<'_>, steps: &[Step], field: &str) -> Vec<CStep> {
                 {
                     cx.err(&format!("{f}.think"), "`min` is greater than `max`");
                 }
-                out.push(CStep::Think(t.clone()));
+                out.push(compiled::Step::Think(t.clone()));
             }
             Step::Loop(l) => {
                 if l.steps.is_empty() {
                     cx.err(&format!("{f}.loop.steps"), "a loop needs at least one step");
                 }
                 let inner = compile_steps(cx, &l.steps, &format!("{f}.loop.steps"));
-                out.push(CStep::Loop(l.count, inner));
+                out.push(compiled::Step::Loop {
+                    count: l.count,
+                    steps: inner,
+                });
             }
             Step::Request {
                 request,
@@ -415,7 +344,7 @@ fn compile_steps(cx: &mut Ctx<'_>, steps: &[Step], field: &str) -> Vec<CStep> {
                 captures,
             } => {
                 if let Some(r) = compile_request(cx, request, checks, captures, &f) {
-                    out.push(CStep::Request(Box::new(r)));
+                    out.push(compiled::Step::Request(Box::new(r)));
                 }
             }
         }
@@ -523,7 +452,7 @@ fn compile_request(
     checks: &[Check],
     captures: &BTreeMap<String, Capture>,
     field: &str,
-) -> Option<CRequest> {
+) -> Option<compiled::Request> {
     let method_s = r.method.as_deref().unwrap_or("GET").to_ascii_uppercase();
     let method = match http::Method::from_bytes(method_s.as_bytes()) {
         Ok(m) => m,
@@ -556,12 +485,12 @@ fn compile_request(
     for (i, c) in checks.iter().enumerate() {
         let f = format!("{field}.checks[{i}]");
         let (label, cc) = match c {
-            Check::Status(s) => (format!("status == {s}"), CCheck::Status(*s)),
+            Check::Status(s) => (format!("status == {s}"), compiled::Check::Status(*s)),
             Check::BodyContains(s) => {
                 want.body = true;
                 (
                     format!("body contains {s:?}"),
-                    CCheck::BodyContains(s.clone()),
+                    compiled::Check::BodyContains(s.clone()),
                 )
             }
             Check::Json(j) => {
@@ -579,7 +508,7 @@ fn compile_request(
                 match (&j.equals, j.exists) {
                     (Some(v), None) => (
                         format!("json {} == {v}", j.path),
-                        CCheck::JsonEquals(path, v.clone()),
+                        compiled::Check::JsonEquals(path, v.clone()),
                     ),
                     (None, Some(e)) => (
                         format!(
@@ -587,11 +516,11 @@ fn compile_request(
                             j.path,
                             if e { "exists" } else { "does not exist" }
                         ),
-                        CCheck::JsonExists(path, e),
+                        compiled::Check::JsonExists(path, e),
                     ),
                     (None, None) => (
                         format!("json {} exists", j.path),
-                        CCheck::JsonExists(path, true),
+                        compiled::Check::JsonExists(path, true),
                     ),
                     (Some(_), Some(_)) => {
                         cx.err(&f, "give either `equals` or `exists`, not both");
@@ -610,13 +539,16 @@ fn compile_request(
             Capture::Json(p) => match JsonPath::parse(p) {
                 Ok(path) => {
                     want.body = true;
-                    ccaptures.push((var.clone(), CCapture::Json(path)));
+                    ccaptures.push((var.clone(), compiled::Capture::Json(path)));
                 }
                 Err(_) => cx.err(&f, format!("invalid JSONPath {p:?}")),
             },
             Capture::Header(h) => {
                 want.headers = true;
-                ccaptures.push((var.clone(), CCapture::Header(h.to_ascii_lowercase())));
+                ccaptures.push((
+                    var.clone(),
+                    compiled::Capture::Header(h.to_ascii_lowercase()),
+                ));
             }
         }
     }
@@ -639,7 +571,7 @@ fn compile_request(
                 .unwrap_or_default(),
         )
     });
-    Some(CRequest {
+    Some(compiled::Request {
         id,
         origin,
         method,

@@ -14,6 +14,7 @@
 #![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
 
 pub mod compile;
+pub mod compiled;
 pub mod cpu;
 pub mod duration;
 pub mod engine;

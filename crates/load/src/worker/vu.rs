@@ -14,7 +14,7 @@ use squall_metrics::interval::LATE_AFTER_US;
 use tokio::time::Instant;
 
 use super::WorkerCtx;
-use crate::compile::{CCapture, CCheck, CRequest, CStep};
+use crate::compiled;
 use crate::http::{Conn, ExchangeError, PreparedRequest, Response};
 use crate::plan::Think;
 use crate::template::Vars;
@@ -101,7 +101,7 @@ impl Vu {
     fn steps<'a>(
         &'a mut self,
         ctx: &'a WorkerCtx,
-        steps: &'a [CStep],
+        steps: &'a [compiled::Step],
         keep_going: &'a dyn Fn(&Vu) -> bool,
     ) -> Pin<Box<dyn Future<Output = Flow> + 'a>> {
         Box::pin(async move {
@@ -110,14 +110,17 @@ impl Vu {
                     return Flow::Stop;
                 }
                 match step {
-                    CStep::Request(r) => self.request(ctx, r).await,
-                    CStep::Think(t) => {
+                    compiled::Step::Request(r) => self.request(ctx, r).await,
+                    compiled::Step::Think(t) => {
                         let d = self.think_time(t);
                         if !self.sleep(ctx, d, keep_going).await {
                             return Flow::Stop;
                         }
                     }
-                    CStep::Loop(count, inner) => {
+                    compiled::Step::Loop {
+                        count,
+                        steps: inner,
+                    } => {
                         let mut i = 0u64;
                         while count.is_none_or(|c| i < c) {
                             // Endless loops end at wind-down (Stressgrid semantics).
@@ -173,7 +176,7 @@ impl Vu {
         }
     }
 
-    async fn request(&mut self, ctx: &WorkerCtx, r: &CRequest) {
+    async fn request(&mut self, ctx: &WorkerCtx, r: &compiled::Request) {
         let prepared = match &r.fixed {
             Some(p) => Cow::Borrowed(p),
             None => Cow::Owned(self.render(ctx, r)),
@@ -300,7 +303,7 @@ impl Vu {
         }
     }
 
-    fn render(&self, ctx: &WorkerCtx, r: &CRequest) -> PreparedRequest {
+    fn render(&self, ctx: &WorkerCtx, r: &compiled::Request) -> PreparedRequest {
         let origin = &ctx.plan.origins[r.origin];
         PreparedRequest::new(
             r.method.clone(),
@@ -322,32 +325,32 @@ fn json_body(resp: &Response) -> Option<serde_json::Value> {
     serde_json::from_slice(&resp.body).ok()
 }
 
-fn check(c: &CCheck, resp: &Response) -> bool {
+fn check(c: &compiled::Check, resp: &Response) -> bool {
     match c {
-        CCheck::Status(s) => resp.status == *s,
-        CCheck::BodyContains(needle) => {
+        compiled::Check::Status(s) => resp.status == *s,
+        compiled::Check::BodyContains(needle) => {
             let n = needle.as_bytes();
             n.is_empty() || resp.body.windows(n.len()).any(|w| w == n)
         }
-        CCheck::JsonExists(path, expect) => match json_body(resp) {
+        compiled::Check::JsonExists(path, expect) => match json_body(resp) {
             Some(v) => path.query(&v).is_empty() != *expect,
             None => false,
         },
-        CCheck::JsonEquals(path, want) => match json_body(resp) {
+        compiled::Check::JsonEquals(path, want) => match json_body(resp) {
             Some(v) => path.query(&v).first() == Some(want),
             None => false,
         },
     }
 }
 
-fn capture(c: &CCapture, resp: &Response) -> Option<String> {
+fn capture(c: &compiled::Capture, resp: &Response) -> Option<String> {
     match c {
-        CCapture::Header(name) => resp
+        compiled::Capture::Header(name) => resp
             .headers
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone()),
-        CCapture::Json(path) => {
+        compiled::Capture::Json(path) => {
             let v = json_body(resp)?;
             let first = path.query(&v).first()?.clone();
             Some(match first {
