@@ -22,10 +22,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::http_util::{self, Body, Client};
+use crate::service::tree_exec::describe;
 use crate::service::{Directory, resolve};
 use crate::supervisor::Supervision;
 use crate::tree::{Reply, Route};
-use crate::tree_exec::describe;
 
 /// State of the control plane.
 pub struct Control {

@@ -9,8 +9,9 @@
 //! - [`limits`]: caps on memory, CPU, depth, fan-out, durations and leases.
 //! - [`resources`]: memory and CPU held by faults, always released.
 //! - [`leases`]: persistent faults switched on over HTTP.
-//! - [`service`]: one service's state and request dispatch; `tree_exec` and
-//!   `plain` run the two kinds of requests; [`admin`] is its `/_sim/` API.
+//! - [`service`]: one service's state and request dispatch, parent of what
+//!   it dispatches to: `tree_exec` and `plain` run the two kinds of
+//!   requests, [`service::admin`] is its `/_sim/` API.
 //! - [`control`]: the control plane for the whole topology.
 //! - [`k8s`]: Kubernetes manifests running each service on its own.
 //! - `serve`: accept loops; [`up`] starts everything in one process;
@@ -20,14 +21,12 @@
 // Libraries do not print: the binary decides what people see.
 #![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
 
-pub mod admin;
 pub mod control;
 pub mod fault;
 pub mod http_util;
 pub mod k8s;
 pub mod leases;
 pub mod limits;
-mod plain;
 pub mod resources;
 mod serve;
 pub mod service;
@@ -35,7 +34,6 @@ pub mod single;
 pub mod supervisor;
 pub mod topology;
 pub mod tree;
-mod tree_exec;
 mod up;
 
 pub use single::{RunningService, SingleOptions, serve_one};

@@ -1,4 +1,12 @@
-//! One simulated service: its state and the data-plane handler.
+//! One simulated service: its state and the data-plane handler, parent of
+//! what it dispatches to (`tree_exec`: MicroSim call trees;
+//! `plain`: topology calls; `admin`: the `/_sim/` API), so the handlers
+//! reach the service's state through `super` and no sibling module imports
+//! another in a circle.
+
+pub mod admin;
+mod plain;
+pub(crate) mod tree_exec;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -169,9 +177,9 @@ impl Service {
             "unknown"
         };
         let outcome = match kind {
-            "admin" => Outcome::Respond(crate::admin::handle(&self, req).await),
-            "tree" => crate::tree_exec::handle(&self, req).await,
-            "plain" => crate::plain::handle(&self, req).await,
+            "admin" => Outcome::Respond(admin::handle(&self, req).await),
+            "tree" => tree_exec::handle(&self, req).await,
+            "plain" => plain::handle(&self, req).await,
             _ => Outcome::Respond(http_util::error(
                 404,
                 format!(

@@ -18,10 +18,10 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response};
 use serde::Deserialize;
 
+use super::Service;
 use crate::fault::{Fault, FaultError};
 use crate::http_util::{self, Body};
 use crate::leases::{lease_end, stop_flag_at_end};
-use crate::service::Service;
 use crate::topology::Millis;
 use crate::tree::FaultSpec;
 
@@ -131,7 +131,7 @@ pub fn put_fault(svc: &Arc<Service>, p: PutFault) -> Response<Body> {
         let name = svc.name.clone();
         tokio::spawn(async move {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            crate::service::crash(&name)
+            super::crash(&name)
         });
         return http_util::json(
             202,

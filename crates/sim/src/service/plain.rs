@@ -10,10 +10,10 @@ use http_body_util::BodyExt;
 use hyper::Request;
 use hyper::body::Incoming;
 
+use super::tree_exec::describe;
+use super::{Outcome, REQUEST_ID, Service, with_body};
 use crate::http_util;
-use crate::service::{Outcome, REQUEST_ID, Service, with_body};
 use crate::topology::Call;
-use crate::tree_exec::describe;
 
 pub(crate) async fn handle(svc: &Arc<Service>, req: Request<Incoming>) -> Outcome {
     // The request id only matters when there are calls to pass it to.

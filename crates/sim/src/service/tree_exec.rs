@@ -8,9 +8,9 @@ use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper::body::Incoming;
 
+use super::{DEPTH, Outcome, REQUEST_ID, Service, with_body};
 use crate::fault::Fault;
 use crate::http_util::{self};
-use crate::service::{DEPTH, Outcome, REQUEST_ID, Service, with_body};
 use crate::tree::{FaultSpec, Reply, Route};
 
 /// Largest request tree accepted, in bytes.
@@ -106,7 +106,7 @@ async fn run_faults(
             }
             Fault::Abort => return Phase::Abort,
             Fault::SlowBody { bytes_per_sec } => *slow = Some(bytes_per_sec),
-            Fault::Crash if svc.supervised => crate::service::crash(&svc.name),
+            Fault::Crash if svc.supervised => super::crash(&svc.name),
             Fault::Crash => errors.push("crash: needs a supervised service (squall sim up --processes), not available in single-process mode".into()),
         }
     }
