@@ -3,7 +3,10 @@
 //! (deviation), rollbacks by strategy, and the journal.
 
 mod dynamic;
+mod hypothesis_phase;
 mod method;
+mod prepare;
+mod record;
 mod rollback;
 
 use std::collections::HashMap;
@@ -11,15 +14,16 @@ use std::sync::{Arc, Mutex};
 
 use futures_util::FutureExt;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use tokio::sync::watch;
 
+use self::hypothesis_phase::{Check, check};
+use self::prepare::Prepared;
+use self::record::Findings;
 use crate::activity::Shared;
 use crate::config::ConfigError;
 use crate::event::Event;
-use crate::hypothesis::{self, Stop};
-use crate::journal::{self, Stamp};
-use crate::provider::Context;
+use crate::journal::Stamp;
 use crate::strategy::{HypothesisStrategy, RollbackStrategy};
 use crate::vars::Vars;
 
@@ -67,10 +71,13 @@ impl Default for RunOptions {
 /// The journal's status, shared with the hypothesis loop.
 pub(crate) type Status = Arc<Mutex<Option<&'static str>>>;
 
+/// Whether the status is one of `any`; a status not yet set (the run is
+/// going well so far) is none of them.
 pub(crate) fn status_is(s: &Status, any: &[&str]) -> bool {
     s.lock().unwrap().is_some_and(|v| any.contains(&v))
 }
 
+/// Sets the status; a later setting replaces an earlier one.
 pub(crate) fn set_status(s: &Status, v: &'static str) {
     *s.lock().unwrap() = Some(v);
 }
@@ -83,217 +90,139 @@ pub async fn run_experiment(
     observer: Arc<dyn Fn(Event) + Send + Sync>,
     signals: watch::Receiver<u32>,
 ) -> Result<Value, ConfigError> {
-    let scope = crate::config::load(exp, &opts.vars)?;
-    let (hs, rs) = strategies(exp, opts);
-    let mut ctx = Context {
-        scope,
-        env: opts.vars.env.clone(),
-        python: opts.python.clone(),
-    };
-    dynamic::resolve(exp, &opts.vars, &mut ctx, &*observer).await;
-    let title = crate::substitute::substitute(exp.get("title").unwrap_or(&Value::Null), &ctx.scope);
-    let mut copy = exp.as_object().cloned().unwrap_or_default();
-    copy.insert("title".into(), title.clone());
-    copy.insert(
-        "dry".into(),
-        opts.dry.map(|d| d.as_str().into()).unwrap_or(Value::Null),
-    );
-    let sh = Arc::new(Shared {
-        ctx,
-        observer,
-        signals,
-        dry: opts.dry,
-    });
-    sh.emit(Event::Started {
-        title: crate::pyrepr::py_str(&title),
-    });
-    sh.emit(Event::Strategies {
-        hypothesis: hs.as_str(),
-        rollbacks: rs.as_str(),
-    });
-    if has_controls(exp) {
-        sh.emit(Event::Warning(
-            "controls are not supported by squall and are ignored".into(),
-        ));
-    }
+    let Prepared {
+        sh,
+        experiment,
+        hypothesis: hs,
+        rollbacks: rs,
+    } = prepare::prepare(exp, opts, observer, signals).await?;
     let start = Stamp::now();
     let status: Status = Arc::default();
-    let mut deviated = false;
-    let (mut before, mut after) = (Value::Null, Value::Null);
-    let during = Arc::new(Mutex::new(Vec::new()));
-    let mut runs = Vec::new();
-
-    let ssh = exp
-        .get("steady-state-hypothesis")
-        .cloned()
-        .unwrap_or(Value::Null);
-    let with_ssh = ssh
-        .get("probes")
-        .and_then(Value::as_array)
-        .is_some_and(|p| !p.is_empty());
-    if !with_ssh {
+    let mut found = Findings::default();
+    let ssh = declared_hypothesis(exp);
+    if ssh.is_none() {
         sh.emit(Event::NoHypothesis);
     }
-    let title_of = |s: &Value| {
-        s.get("title")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
-    let stop = |st: &Status, e: Stop, sh: &Shared| match e {
-        Stop::Interrupted => set_status(st, "interrupted"),
-        Stop::Aborted(m) => {
-            sh.emit(Event::Aborted { reason: m });
-            set_status(st, "aborted")
-        }
-    };
-
-    // The hypothesis and the method run behind a panic guard: a bug in them
-    // must not skip the rollbacks or the journal. A panic fails the run.
-    let guarded = std::panic::AssertUnwindSafe(async {
-        let mut gate_passed = true;
-        if with_ssh && hs.before() {
-            sh.emit(Event::HypothesisStarted {
-                title: title_of(&ssh),
-            });
-            match hypothesis::run(&sh, &ssh, false).await {
-                Ok(state) => {
-                    before = state.value.clone();
-                    if !state.met {
-                        set_status(
-                            &status,
-                            if state.probe_failed {
-                                "failed"
-                            } else {
-                                "completed"
-                            },
-                        );
-                        gate_passed = false;
-                    }
-                }
-                Err(e) => {
-                    stop(&status, e, &sh);
-                    gate_passed = false;
-                }
-            }
-        }
-        if gate_passed {
-            let loop_stop = watch::channel(false);
-            let looping = (with_ssh && hs.during()).then(|| {
-                sh.emit(Event::ContinuousStarted {
-                    frequency: opts.frequency,
-                });
-                tokio::spawn(method::hypothesis_loop(
-                    sh.clone(),
-                    ssh.clone(),
-                    status.clone(),
-                    during.clone(),
-                    opts.frequency,
-                    opts.fail_fast,
-                    loop_stop.1,
-                ))
-            });
-            sh.emit(Event::MethodStarted);
-            let completed = method::run(&sh, exp, &status, &mut runs).await;
-            let _ = loop_stop.0.send(true);
-            if let Some(h) = looping {
-                let _ = h.await;
-            }
-            if completed
-                && !status_is(&status, &["interrupted", "aborted"])
-                && with_ssh
-                && hs.after()
-            {
-                sh.emit(Event::HypothesisStarted {
-                    title: title_of(&ssh),
-                });
-                match hypothesis::run(&sh, &ssh, false).await {
-                    Ok(state) => {
-                        after = state.value.clone();
-                        if !state.met {
-                            deviated = true;
-                            set_status(
-                                &status,
-                                if state.probe_failed {
-                                    "failed"
-                                } else {
-                                    "completed"
-                                },
-                            );
-                        }
-                    }
-                    Err(e) => stop(&status, e, &sh),
-                }
-            }
-        }
-    })
-    .catch_unwind()
-    .await;
-    let crashed = guarded.is_err();
-    if let Err(panic) = guarded {
-        let what = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown".into());
-        sh.emit(Event::InternalError(format!(
-            "the experiment stopped on an internal error ({what}); rollbacks still run"
-        )));
-        set_status(&status, "failed");
-    }
+    let flow = hypotheses_and_method(&sh, exp, opts, hs, ssh.as_ref(), &status, &mut found);
+    let crashed = guarded(&sh, &status, flow).await;
     if status_is(&status, &["interrupted"]) {
         sh.emit(Event::Interrupted);
     }
-    // After an internal error the method may have acted without finishing:
-    // the default strategy plays the rollbacks, as after an interruption.
-    let rs_now = if crashed && rs == RollbackStrategy::Default {
-        RollbackStrategy::Always
-    } else {
-        rs
-    };
-    let rollbacks = rollback::run(&sh, exp, rs_now, &status, deviated, opts).await;
+    let rs_now = rollback_strategy(rs, crashed);
+    let rollbacks = rollback::run(&sh, exp, rs_now, &status, found.deviated, opts).await;
     let end = Stamp::now();
     let status_str = status.lock().unwrap().unwrap_or("completed");
     sh.emit(Event::Ended {
         status: status_str.into(),
-        deviated,
+        deviated: found.deviated,
     });
-    let during = std::mem::take(&mut *during.lock().unwrap());
-    Ok(json!({
-        "chaoslib-version": crate::CHAOSLIB_VERSION,
-        "platform": journal::platform(),
-        "node": journal::node(),
-        "experiment": Value::Object(copy),
-        "start": start.iso(),
-        "status": status_str,
-        "deviated": deviated,
-        "steady_states": {"before": before, "after": after, "during": during},
-        "run": runs,
-        "rollbacks": rollbacks,
-        "end": end.iso(),
-        "duration": end.seconds_since(start),
-    }))
+    Ok(found.journal(experiment, start, end, status_str, rollbacks))
 }
 
-/// Flags beat the experiment's `runtime` block, which beats the defaults; a
-/// `runtime` block resets what it leaves out to `default` (as chaostoolkit does).
-fn strategies(exp: &Value, opts: &RunOptions) -> (HypothesisStrategy, RollbackStrategy) {
-    let rt = exp
-        .get("runtime")
-        .filter(|r| crate::python::truthy(Some(r)));
-    let h = opts.hypothesis_strategy.unwrap_or_else(|| {
-        rt.and_then(|r| r.pointer("/hypothesis/strategy"))
-            .and_then(Value::as_str)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_default()
+/// The steady-state hypothesis, only when it has probes: an empty one is
+/// no hypothesis at all (chaoslib skips it and says so).
+fn declared_hypothesis(exp: &Value) -> Option<Value> {
+    let ssh = exp
+        .get("steady-state-hypothesis")
+        .cloned()
+        .unwrap_or(Value::Null);
+    ssh.get("probes")
+        .and_then(Value::as_array)
+        .is_some_and(|p| !p.is_empty())
+        .then_some(ssh)
+}
+
+/// The part of the flow that acts on the system: the hypothesis before (a
+/// gate: nothing else runs unless it is met), the method, and the
+/// hypothesis after (deviation), skipped when the method aborted or the run
+/// was interrupted or aborted. Each hypothesis runs only when declared and
+/// asked for by the strategy.
+async fn hypotheses_and_method(
+    sh: &Arc<Shared>,
+    exp: &Value,
+    opts: &RunOptions,
+    hs: HypothesisStrategy,
+    ssh: Option<&Value>,
+    status: &Status,
+    found: &mut Findings,
+) {
+    if let Some(ssh) = ssh.filter(|_| hs.before())
+        && check(sh, ssh, status, &mut found.before).await != Check::Met
+    {
+        return;
+    }
+    let beside = ssh.filter(|_| hs.during());
+    let completed = method_phase(sh, exp, opts, beside, status, found).await;
+    if completed
+        && !status_is(status, &["interrupted", "aborted"])
+        && let Some(ssh) = ssh.filter(|_| hs.after())
+    {
+        found.deviated = check(sh, ssh, status, &mut found.after).await == Check::NotMet;
+    }
+}
+
+/// The method, with the hypothesis loop beside it when `loop_ssh` is given;
+/// the loop is stopped and awaited before returning so `during` is complete
+/// when the hypothesis after runs. Returns false when the method aborted.
+async fn method_phase(
+    sh: &Arc<Shared>,
+    exp: &Value,
+    opts: &RunOptions,
+    loop_ssh: Option<&Value>,
+    status: &Status,
+    found: &mut Findings,
+) -> bool {
+    let loop_stop = watch::channel(false);
+    let looping = loop_ssh.map(|ssh| {
+        sh.emit(Event::ContinuousStarted {
+            frequency: opts.frequency,
+        });
+        tokio::spawn(method::hypothesis_loop(
+            sh.clone(),
+            ssh.clone(),
+            status.clone(),
+            found.during.clone(),
+            opts.frequency,
+            opts.fail_fast,
+            loop_stop.1,
+        ))
     });
-    let r = opts.rollback_strategy.unwrap_or_else(|| {
-        rt.and_then(|r| r.pointer("/rollbacks/strategy"))
-            .and_then(Value::as_str)
-            .map(RollbackStrategy::from_runtime)
-            .unwrap_or_default()
-    });
-    (h, r)
+    sh.emit(Event::MethodStarted);
+    let completed = method::run(sh, exp, status, &mut found.runs).await;
+    let _ = loop_stop.0.send(true);
+    if let Some(h) = looping {
+        let _ = h.await;
+    }
+    completed
+}
+
+/// Runs `flow` behind a panic guard: a bug in the hypothesis or the method
+/// must not skip the rollbacks or the journal. A panic is reported and
+/// fails the run; returns whether one happened.
+async fn guarded(sh: &Shared, status: &Status, flow: impl Future<Output = ()>) -> bool {
+    let Err(panic) = std::panic::AssertUnwindSafe(flow).catch_unwind().await else {
+        return false;
+    };
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown".into());
+    sh.emit(Event::InternalError(format!(
+        "the experiment stopped on an internal error ({what}); rollbacks still run"
+    )));
+    set_status(status, "failed");
+    true
+}
+
+/// After an internal error the method may have acted without finishing:
+/// the default strategy plays the rollbacks, as after an interruption.
+fn rollback_strategy(rs: RollbackStrategy, crashed: bool) -> RollbackStrategy {
+    if crashed && rs == RollbackStrategy::Default {
+        RollbackStrategy::Always
+    } else {
+        rs
+    }
 }
 
 /// Activities a `ref` can name: method activities, then hypothesis probes
@@ -333,27 +262,16 @@ pub(crate) fn resolve(a: &Value, names: &HashMap<String, Value>) -> Option<(Valu
     }
 }
 
+/// A journal entry as a JSON value; a named step so `map(entry_value)`
+/// reads at the call sites.
 pub(crate) fn entry_value(e: Map<String, Value>) -> Value {
     Value::Object(e)
-}
-
-/// Whether the experiment or any activity declares controls.
-fn has_controls(exp: &Value) -> bool {
-    let in_list = |p: &str| {
-        exp.pointer(p)
-            .and_then(Value::as_array)
-            .is_some_and(|a| a.iter().any(|x| x.get("controls").is_some()))
-    };
-    exp.get("controls").is_some()
-        || exp.pointer("/steady-state-hypothesis/controls").is_some()
-        || in_list("/method")
-        || in_list("/rollbacks")
-        || in_list("/steady-state-hypothesis/probes")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     /// A bug in the method (here: an observer that panics when the method
     /// starts) fails the run, and the rollbacks and journal still happen.
