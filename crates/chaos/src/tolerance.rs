@@ -166,7 +166,7 @@ fn check_dict(path: &str, m: &Map<String, Value>, add: &mut dyn FnMut(&str, Stri
             let mut is = Vec::new();
             crate::validate::check_activity_into(path, &Value::Object(m.clone()), &mut is);
             for i in is {
-                add(&i.path, i.message);
+                add(i.path.as_deref().unwrap_or(""), i.message);
             }
         }
         "regex" => match m.get("pattern").and_then(Value::as_str) {

@@ -7,34 +7,17 @@ use serde_json::{Map, Value};
 use crate::python::truthy;
 use crate::vars::Vars;
 
-/// One validation problem.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Issue {
-    /// Field path, e.g. `steady-state-hypothesis.probes[0].tolerance`.
-    pub path: String,
-    /// chaoslib's message where it has one.
-    pub message: String,
-}
-
-impl std::fmt::Display for Issue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.path.is_empty() {
-            f.write_str(&self.message)
-        } else {
-            write!(f, "{}: {}", self.path, self.message)
-        }
-    }
-}
+/// A problem with the experiment: the workspace's one shape
+/// ([`squall_diag::Problem`]), its path a field path such as
+/// `steady-state-hypothesis.probes[0].tolerance`.
+pub type Issue = squall_diag::Problem;
 
 #[derive(Default)]
 struct Issues(Vec<Issue>);
 
 impl Issues {
     fn add(&mut self, path: &str, message: impl Into<String>) {
-        self.0.push(Issue {
-            path: path.into(),
-            message: message.into(),
-        });
+        self.0.push(Issue::at(path, message));
     }
 }
 

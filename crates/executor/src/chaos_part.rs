@@ -41,12 +41,11 @@ pub fn extract(doc: &Value, title: &str) -> Option<Value> {
     Some(Value::Object(part))
 }
 
-/// Every problem of the Chaos Toolkit part, with its field path.
-pub fn validate(part: &Value) -> Vec<String> {
+/// Every problem of the Chaos Toolkit part, with its field path (the
+/// part's sections are top-level keys of the document, so the paths are
+/// the document's too and can be located in it).
+pub fn validate(part: &Value) -> Vec<crate::problem::Problem> {
     squall_chaos::validate(part, &squall_chaos::Vars::default())
-        .into_iter()
-        .map(|i| format!("chaos part: {i}"))
-        .collect()
 }
 
 /// What the run learns from the chaos part while it goes.

@@ -272,11 +272,16 @@ fn compile(
         .unwrap_or_default();
     let mut prepared = match prepare(file, &exp, urls) {
         Ok(p) if chaos_errors.is_empty() => p,
-        Ok(_) => return Err(ExecuteError::Invalid(chaos_errors)),
-        Err(e) => {
-            let mut e = render_all(&e, file, &text);
+        Ok(_) => {
+            return Err(ExecuteError::Invalid(render_all(
+                &chaos_errors,
+                file,
+                &text,
+            )));
+        }
+        Err(mut e) => {
             e.extend(chaos_errors);
-            return Err(ExecuteError::Invalid(e));
+            return Err(ExecuteError::Invalid(render_all(&e, file, &text)));
         }
     };
     if prepared.target.is_none() {

@@ -1,60 +1,51 @@
-//! A problem found in an experiment, with the field it concerns, rendered
-//! as `file:line:col: field: message` so people can jump to it.
+//! A problem with an experiment (the workspace's one shape,
+//! [`squall_diag::Problem`]) rendered as `file:line:col: field: message`
+//! so people can jump to it.
 
 use std::path::Path;
 
-/// One problem with an experiment.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Problem {
-    /// Dotted field path (`faults[1].fault.args.delay`), when the problem
-    /// concerns one field; `None` when `message` is complete as it is (a
-    /// parse error that carries its own location).
-    pub path: Option<String>,
-    /// What is wrong and what was expected.
-    pub message: String,
+pub use squall_diag::Problem;
+
+/// `file:line:col: path: message`, the position looked up in `text`
+/// (the nearest enclosing field that is in the text when the field itself
+/// is not, e.g. a required field that is missing, or a Chaos Toolkit path
+/// that names its activity: `method[0](stop-db).provider`).
+pub fn render(p: &Problem, file: &Path, text: &str) -> String {
+    let Some(path) = &p.path else {
+        return p.message.clone();
+    };
+    let mut probe = without_names(path);
+    let location = loop {
+        if let Some((l, c)) = squall_load::plan::locate(text, &probe) {
+            break format!("{l}:{c}:");
+        }
+        match probe.rfind(['.', '[']) {
+            Some(i) => probe.truncate(i),
+            None => break String::new(),
+        }
+    };
+    format!("{}:{location} {path}: {}", file.display(), p.message)
 }
 
-impl Problem {
-    /// A problem with the field at `path`.
-    pub fn at(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Problem {
-            path: Some(path.into()),
-            message: message.into(),
+/// A field path without the activity names Chaos Toolkit's messages add
+/// after an index (`probes[0](p)` is `probes[0]` in the text).
+fn without_names(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut depth = 0;
+    for c in path.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' if depth > 0 => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
         }
     }
-
-    /// A problem whose message is already complete (located by its parser).
-    pub fn whole(message: impl Into<String>) -> Self {
-        Problem {
-            path: None,
-            message: message.into(),
-        }
-    }
-
-    /// `file:line:col: path: message`, the position looked up in `text`
-    /// (the nearest enclosing field that is in the text when the field
-    /// itself is not, e.g. a required field that is missing).
-    pub fn render(&self, file: &Path, text: &str) -> String {
-        let Some(path) = &self.path else {
-            return self.message.clone();
-        };
-        let mut probe = path.as_str();
-        let location = loop {
-            if let Some((l, c)) = squall_load::plan::locate(text, probe) {
-                break format!("{l}:{c}:");
-            }
-            match probe.rfind(['.', '[']) {
-                Some(i) => probe = &probe[..i],
-                None => break String::new(),
-            }
-        };
-        format!("{}:{location} {path}: {}", file.display(), self.message)
-    }
+    out
 }
 
-/// Renders every problem (see [`Problem::render`]).
+/// Renders every problem (see [`render`]).
 pub fn render_all(problems: &[Problem], file: &Path, text: &str) -> Vec<String> {
-    problems.iter().map(|p| p.render(file, text)).collect()
+    problems.iter().map(|p| render(p, file, text)).collect()
 }
 
 #[cfg(test)]
@@ -66,13 +57,26 @@ mod tests {
         let text = "faults:\n  - at: 1s\n    fault:\n      type: latency\n";
         let f = Path::new("e.yaml");
         assert_eq!(
-            Problem::at("faults[0].fault.type", "bad").render(f, text),
+            render(&Problem::at("faults[0].fault.type", "bad"), f, text),
             "e.yaml:4:13: faults[0].fault.type: bad"
         );
         assert_eq!(
-            Problem::at("faults[0].fault.args.delay", "required").render(f, text),
+            render(
+                &Problem::at("faults[0].fault.args.delay", "required"),
+                f,
+                text
+            ),
             "e.yaml:4:7: faults[0].fault.args.delay: required"
         );
-        assert_eq!(Problem::whole("as is").render(f, text), "as is");
+        assert_eq!(render(&Problem::whole("as is"), f, text), "as is");
+        let chaos = "method:\n  - name: stop-db\n    provider: {type: http}\n";
+        assert_eq!(
+            render(
+                &Problem::at("method[0](stop-db).provider.url", "required"),
+                f,
+                chaos
+            ),
+            "e.yaml:3:5: method[0](stop-db).provider.url: required"
+        );
     }
 }

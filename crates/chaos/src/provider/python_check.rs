@@ -121,12 +121,7 @@ pub fn check(exp: &Value, python: &str) -> Result<Vec<Issue>, String> {
     Ok(checkable
         .iter()
         .zip(results)
-        .filter_map(|((path, _), r)| {
-            r.map(|message| Issue {
-                path: path.clone(),
-                message,
-            })
-        })
+        .filter_map(|((path, _), r)| r.map(|message| Issue::at(path.clone(), message)))
         .collect())
 }
 

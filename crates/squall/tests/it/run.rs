@@ -472,7 +472,7 @@ fn invalid_experiments_list_every_problem_with_its_place() {
     assert_eq!(out.status.code(), Some(2), "{t}");
     for needle in [
         "8 problems",
-        "chaos part: method[0]",
+        "exp.yaml:18:5: method[0](no-provider): an activity requires a provider",
         "faults[1].fault.args.cores: invalid value: integer `-1`",
         "faults[2].fault.args.type: unknown toxic type `lag`",
         "faults[3].fault.args.proxy: the name of the proxy",
