@@ -76,7 +76,7 @@ mod tests {
                 f,
                 chaos
             ),
-            "e.yaml:3:5: method[0](stop-db).provider.url: required"
+            "e.yaml:3:15: method[0](stop-db).provider.url: required"
         );
     }
 }
