@@ -9,6 +9,8 @@
 //! # Layout
 //! - [`load`]: file to value (JSON, YAML), located parse errors.
 //! - [`validate`]: every validation error at once, each with its field path.
+//! - [`references`]: what an activity `ref` may name, and resolving one (used
+//!   by validation and the run alike).
 //! - [`vars`]: `--var` and `--var-file`; [`config`]: configuration and secrets.
 //! - [`substitute`] and [`pyrepr`]: `${name}` templates with Python's typing rules;
 //!   [`python`]: Python's truthiness, `==` and ordering on JSON values.
@@ -33,6 +35,7 @@ pub mod load;
 pub mod provider;
 pub mod pyrepr;
 pub mod python;
+pub mod references;
 pub mod run;
 pub mod strategy;
 pub mod substitute;

@@ -9,7 +9,6 @@ mod prepare;
 mod record;
 mod rollback;
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use futures_util::FutureExt;
@@ -222,43 +221,6 @@ fn rollback_strategy(rs: RollbackStrategy, crashed: bool) -> RollbackStrategy {
         RollbackStrategy::Always
     } else {
         rs
-    }
-}
-
-/// Activities a `ref` can name: method activities, then hypothesis probes
-/// (so a probe wins a name clash, as in chaoslib's cache).
-pub fn activity_names(exp: &Value) -> HashMap<String, Value> {
-    let mut names = HashMap::new();
-    let method = exp
-        .get("method")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten();
-    let probes = exp
-        .pointer("/steady-state-hypothesis/probes")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten();
-    for a in method.chain(probes) {
-        if a.get("ref").is_none()
-            && let Some(n) = a.get("name").and_then(Value::as_str)
-        {
-            names.insert(n.to_string(), a.clone());
-        }
-    }
-    names
-}
-
-/// A method or rollback entry with its `ref` resolved; the `background`
-/// flag comes from the entry that holds the ref.
-pub(crate) fn resolve(a: &Value, names: &HashMap<String, Value>) -> Option<(Value, bool)> {
-    let background = a
-        .get("background")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    match a.get("ref").and_then(Value::as_str) {
-        Some(r) => names.get(r).map(|t| (t.clone(), background)),
-        None => Some((a.clone(), background)),
     }
 }
 

@@ -75,7 +75,7 @@ pub fn validate(exp: &Value, vars: &Vars) -> Vec<Issue> {
             "an experiment requires a method, which can be empty for only checking steady state hypothesis ",
         ),
         Some(Value::Array(acts)) => {
-            let names = crate::run::activity_names(exp);
+            let names = crate::references::activity_names(exp);
             for (i, a) in acts.iter().enumerate() {
                 let path = format!("method[{i}]");
                 check_activity(&path, a, true, &mut is);

@@ -8,10 +8,11 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::watch;
 
-use super::{Status, entry_value, resolve, set_status, status_is};
+use super::{Status, entry_value, set_status, status_is};
 use crate::activity::{Outcome, Shared, execute};
 use crate::event::{Event, Phase};
 use crate::hypothesis::{self, Stop};
+use crate::references::{activity_names, resolve};
 
 /// Runs the method into `runs` (start order). False when it aborted, which
 /// skips the hypothesis after the method.
@@ -21,7 +22,7 @@ pub(super) async fn run(
     status: &Status,
     runs: &mut Vec<Value>,
 ) -> bool {
-    let names = super::activity_names(exp);
+    let names = activity_names(exp);
     let method = exp
         .get("method")
         .and_then(Value::as_array)

@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{Status, entry_value, resolve, set_status, status_is};
+use super::{Status, entry_value, set_status, status_is};
 use crate::activity::{Outcome, Shared, execute};
 use crate::event::{Event, Phase};
+use crate::references::{activity_names, resolve};
 use crate::strategy::RollbackStrategy;
 
 /// Decides and plays; returns the journal's `rollbacks` list.
@@ -54,7 +55,7 @@ pub(super) async fn run(
         return Vec::new();
     }
     sh.emit(Event::RollbacksStarted);
-    let names = super::activity_names(exp);
+    let names = activity_names(exp);
     let seen = sh.signal_count();
     let rollbacks = exp
         .get("rollbacks")
