@@ -43,9 +43,36 @@ enum Operand {
     Lit(Value),
 }
 
+/// A path that is not jsonpath2: where the parser stopped and why.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct JsonPathError(pub String);
+
+impl From<String> for JsonPathError {
+    fn from(s: String) -> Self {
+        JsonPathError(s)
+    }
+}
+
+impl From<&str> for JsonPathError {
+    fn from(s: &str) -> Self {
+        JsonPathError(s.to_string())
+    }
+}
+
+impl From<JsonPathError> for String {
+    fn from(e: JsonPathError) -> Self {
+        e.0
+    }
+}
+
 impl Path {
     /// Parses a path; the error says where it stopped.
-    pub fn parse(s: &str) -> Result<Path, String> {
+    pub fn parse(s: &str) -> Result<Path, JsonPathError> {
+        Self::parse_text(s).map_err(JsonPathError)
+    }
+
+    fn parse_text(s: &str) -> Result<Path, String> {
         let mut p = parse::Parser::new(s);
         p.ws();
         if !p.eat(b"$") {

@@ -35,8 +35,35 @@ pub fn py_eq(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// Python's `TypeError` for `<`/`>` between values of different kinds.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct NotComparable(pub String);
+
+impl From<String> for NotComparable {
+    fn from(s: String) -> Self {
+        NotComparable(s)
+    }
+}
+
+impl From<&str> for NotComparable {
+    fn from(s: &str) -> Self {
+        NotComparable(s.to_string())
+    }
+}
+
+impl From<NotComparable> for String {
+    fn from(e: NotComparable) -> Self {
+        e.0
+    }
+}
+
 /// Python `<`/`>` on JSON values; mixed kinds are a `TypeError`.
-pub fn py_cmp(a: &Value, b: &Value) -> Result<Ordering, String> {
+pub fn py_cmp(a: &Value, b: &Value) -> Result<Ordering, NotComparable> {
+    compare(a, b).map_err(NotComparable)
+}
+
+fn compare(a: &Value, b: &Value) -> Result<Ordering, String> {
     if let (Some(x), Some(y)) = (num(a), num(b)) {
         return x.partial_cmp(&y).ok_or_else(|| "NaN".to_string());
     }
@@ -45,7 +72,7 @@ pub fn py_cmp(a: &Value, b: &Value) -> Result<Ordering, String> {
         (Value::Array(x), Value::Array(y)) => {
             for (p, q) in x.iter().zip(y) {
                 if !py_eq(p, q) {
-                    return py_cmp(p, q);
+                    return compare(p, q);
                 }
             }
             Ok(x.len().cmp(&y.len()))

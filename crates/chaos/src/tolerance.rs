@@ -38,8 +38,9 @@ pub fn within(tol: &Value, value: &Value) -> Result<Verdict, ToleranceError> {
             if let Some(s) = status_of(value) {
                 items.iter().any(|i| py_eq(s, i))
             } else if items.len() == 2 {
-                py_cmp(&items[0], value).map_err(ToleranceError)? != Ordering::Greater
-                    && py_cmp(value, &items[1]).map_err(ToleranceError)? != Ordering::Greater
+                py_cmp(&items[0], value).map_err(|e| ToleranceError(e.0))? != Ordering::Greater
+                    && py_cmp(value, &items[1]).map_err(|e| ToleranceError(e.0))?
+                        != Ordering::Greater
             } else {
                 items.iter().any(|i| py_eq(value, i))
             }

@@ -264,7 +264,7 @@ pub fn parse(file: &Path, text: &str) -> Result<(Experiment, serde_json::Value),
 }
 
 /// A load spec for the warm-up, as the workload's own model would write it.
-pub fn warmup_load(w: &Warmup) -> Result<LoadSpec, String> {
+pub(crate) fn warmup_load(w: &Warmup) -> Result<LoadSpec, String> {
     let secs = w.duration.get().as_secs_f64();
     let text = match (w.rate, w.users) {
         (Some(r), None) => format!(

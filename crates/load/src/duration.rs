@@ -19,8 +19,35 @@ impl Dur {
     }
 }
 
+/// Text that is not a duration, with the forms that are.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DurationError(pub String);
+
+impl From<String> for DurationError {
+    fn from(s: String) -> Self {
+        DurationError(s)
+    }
+}
+
+impl From<&str> for DurationError {
+    fn from(s: &str) -> Self {
+        DurationError(s.to_string())
+    }
+}
+
+impl From<DurationError> for String {
+    fn from(e: DurationError) -> Self {
+        e.0
+    }
+}
+
 /// Parses `300ms`, `2s`, `1m 30s`, `1.5s` or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
+pub fn parse_duration(s: &str) -> Result<Duration, DurationError> {
+    duration_of(s).map_err(DurationError)
+}
+
+fn duration_of(s: &str) -> Result<Duration, String> {
     let t = s.trim();
     if let Ok(secs) = t.parse::<f64>() {
         return secs_to_duration(secs).ok_or_else(|| bad(s));

@@ -15,9 +15,36 @@ pub struct FeederData {
     pub mode: FeederMode,
 }
 
+/// A feeder file that cannot be used: unreadable, no header, no rows.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FeederError(pub String);
+
+impl From<String> for FeederError {
+    fn from(s: String) -> Self {
+        FeederError(s)
+    }
+}
+
+impl From<&str> for FeederError {
+    fn from(s: &str) -> Self {
+        FeederError(s.to_string())
+    }
+}
+
+impl From<FeederError> for String {
+    fn from(e: FeederError) -> Self {
+        e.0
+    }
+}
+
 impl FeederData {
     /// Reads `path`; the first row names the columns, and at least one data row is required.
-    pub fn load(path: &Path, mode: FeederMode) -> Result<Self, String> {
+    pub fn load(path: &Path, mode: FeederMode) -> Result<Self, FeederError> {
+        Self::read(path, mode).map_err(FeederError)
+    }
+
+    fn read(path: &Path, mode: FeederMode) -> Result<Self, String> {
         let mut rdr = csv::Reader::from_path(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let columns: Vec<String> = rdr
@@ -74,6 +101,7 @@ mod tests {
         assert!(
             FeederData::load(&p, FeederMode::Random)
                 .unwrap_err()
+                .0
                 .contains("no data rows")
         );
     }

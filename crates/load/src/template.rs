@@ -17,9 +17,36 @@ enum Part {
 /// Variables of one virtual user: captured values and feeder columns.
 pub type Vars = HashMap<String, String>;
 
+/// A template with an unclosed or empty `${...}`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct TemplateError(pub String);
+
+impl From<String> for TemplateError {
+    fn from(s: String) -> Self {
+        TemplateError(s)
+    }
+}
+
+impl From<&str> for TemplateError {
+    fn from(s: &str) -> Self {
+        TemplateError(s.to_string())
+    }
+}
+
+impl From<TemplateError> for String {
+    fn from(e: TemplateError) -> Self {
+        e.0
+    }
+}
+
 impl Template {
     /// Compiles `s`; `$${` escapes a literal `${`. An unclosed `${` is an error.
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, TemplateError> {
+        Self::parse_text(s).map_err(TemplateError)
+    }
+
+    fn parse_text(s: &str) -> Result<Self, String> {
         let mut parts = Vec::new();
         let mut lit = String::new();
         let mut rest = s;

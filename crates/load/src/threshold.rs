@@ -104,9 +104,40 @@ pub struct Verdict {
     pub passed: bool,
 }
 
+/// A threshold that cannot be checked: unknown metric or aggregate, bad bound.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ThresholdError(pub String);
+
+impl From<String> for ThresholdError {
+    fn from(s: String) -> Self {
+        ThresholdError(s)
+    }
+}
+
+impl From<&str> for ThresholdError {
+    fn from(s: &str) -> Self {
+        ThresholdError(s.to_string())
+    }
+}
+
+impl From<ThresholdError> for String {
+    fn from(e: ThresholdError) -> Self {
+        e.0
+    }
+}
+
 impl Threshold {
     /// Compiles `spec` for metric key `key`; `names` are the plan's request names.
-    pub fn compile(key: &str, spec: &ThresholdSpec, names: &[String]) -> Result<Self, String> {
+    pub fn compile(
+        key: &str,
+        spec: &ThresholdSpec,
+        names: &[String],
+    ) -> Result<Self, ThresholdError> {
+        Self::compile_text(key, spec, names).map_err(ThresholdError)
+    }
+
+    fn compile_text(key: &str, spec: &ThresholdSpec, names: &[String]) -> Result<Self, String> {
         let (expr, abort_on_fail, delay) = match spec {
             ThresholdSpec::Plain(s) => (s.clone(), false, Duration::ZERO),
             ThresholdSpec::Full {
@@ -433,7 +464,9 @@ mod tests {
     #[test]
     fn errors_are_specific() {
         let e = |k: &str, x: &str| {
-            Threshold::compile(k, &ThresholdSpec::Plain(x.into()), &["home".into()]).unwrap_err()
+            Threshold::compile(k, &ThresholdSpec::Plain(x.into()), &["home".into()])
+                .unwrap_err()
+                .0
         };
         assert!(e("http_req_durations", "p(95)<1").contains("unknown metric"));
         assert!(e("http_req_duration", "p(95)<1kg").contains("unit"));
