@@ -76,38 +76,90 @@ pub enum ToxicKind {
     },
 }
 
-/// The toxic types this proxy knows, as a client would name them.
-pub const TYPES: &[&str] = &[
-    "latency",
-    "bandwidth",
-    "slow_close",
-    "timeout",
-    "reset_peer",
-    "slicer",
-    "limit_data",
-];
+/// A toxic's type without its attributes: the one place its Toxiproxy
+/// name and attribute names are written. Adding a toxic adds a variant
+/// here and in [`ToxicKind`]; the exhaustive matches below and in
+/// `link.rs` point at everything else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ToxicType {
+    /// `latency`.
+    Latency,
+    /// `bandwidth`.
+    Bandwidth,
+    /// `slow_close`.
+    SlowClose,
+    /// `timeout`.
+    Timeout,
+    /// `reset_peer`.
+    ResetPeer,
+    /// `slicer`.
+    Slicer,
+    /// `limit_data`.
+    LimitData,
+}
+
+impl ToxicType {
+    /// Every type, in Toxiproxy's documentation order.
+    pub const ALL: [ToxicType; 7] = [
+        ToxicType::Latency,
+        ToxicType::Bandwidth,
+        ToxicType::SlowClose,
+        ToxicType::Timeout,
+        ToxicType::ResetPeer,
+        ToxicType::Slicer,
+        ToxicType::LimitData,
+    ];
+
+    /// The Toxiproxy type name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ToxicType::Latency => "latency",
+            ToxicType::Bandwidth => "bandwidth",
+            ToxicType::SlowClose => "slow_close",
+            ToxicType::Timeout => "timeout",
+            ToxicType::ResetPeer => "reset_peer",
+            ToxicType::Slicer => "slicer",
+            ToxicType::LimitData => "limit_data",
+        }
+    }
+
+    /// The attributes it takes.
+    pub fn attribute_names(self) -> &'static [&'static str] {
+        match self {
+            ToxicType::Latency => &["latency", "jitter"],
+            ToxicType::Bandwidth => &["rate"],
+            ToxicType::SlowClose => &["delay"],
+            ToxicType::Timeout | ToxicType::ResetPeer => &["timeout"],
+            ToxicType::Slicer => &["average_size", "size_variation", "delay"],
+            ToxicType::LimitData => &["bytes"],
+        }
+    }
+
+    /// The type a client names.
+    pub fn parse(name: &str) -> Option<ToxicType> {
+        ToxicType::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// Every type name, for messages.
+    pub fn names() -> Vec<&'static str> {
+        ToxicType::ALL.iter().map(|t| t.name()).collect()
+    }
+}
 
 impl ToxicKind {
     /// Builds a toxic from its Toxiproxy type name and attributes; missing
     /// attributes are 0 as in Toxiproxy, unknown ones and negatives are errors.
     pub fn from_attributes(kind: &str, attrs: &Map<String, Value>) -> Result<Self, FaultError> {
-        let allowed: &[&str] = match kind {
-            "latency" => &["latency", "jitter"],
-            "bandwidth" => &["rate"],
-            "slow_close" => &["delay"],
-            "timeout" | "reset_peer" => &["timeout"],
-            "slicer" => &["average_size", "size_variation", "delay"],
-            "limit_data" => &["bytes"],
-            other => {
-                return Err(FaultError::invalid(
-                    "type",
-                    format!(
-                        "unknown toxic type `{other}`; expected one of {}",
-                        TYPES.join(", ")
-                    ),
-                ));
-            }
+        let Some(ty) = ToxicType::parse(kind) else {
+            return Err(FaultError::invalid(
+                "type",
+                format!(
+                    "unknown toxic type `{kind}`; expected one of {}",
+                    ToxicType::names().join(", ")
+                ),
+            ));
         };
+        let allowed = ty.attribute_names();
         if let Some(k) = attrs.keys().find(|k| !allowed.contains(&k.as_str())) {
             return Err(FaultError::invalid(
                 format!("attributes.{k}"),
@@ -122,7 +174,7 @@ impl ToxicKind {
         // waits longer than a fault may last (an hour).
         let ms = |name: &str| -> Result<u64, FaultError> {
             let v = get(name)?;
-            let cap = if kind == "slicer" {
+            let cap = if ty == ToxicType::Slicer {
                 MAX_TOXIC_MS * 1000
             } else {
                 MAX_TOXIC_MS
@@ -135,43 +187,48 @@ impl ToxicKind {
             }
             Ok(v)
         };
-        Ok(match kind {
-            "latency" => ToxicKind::Latency {
+        Ok(match ty {
+            ToxicType::Latency => ToxicKind::Latency {
                 latency: ms("latency")?,
                 jitter: ms("jitter")?,
             },
-            "bandwidth" => ToxicKind::Bandwidth { rate: get("rate")? },
-            "slow_close" => ToxicKind::SlowClose {
+            ToxicType::Bandwidth => ToxicKind::Bandwidth { rate: get("rate")? },
+            ToxicType::SlowClose => ToxicKind::SlowClose {
                 delay: ms("delay")?,
             },
-            "timeout" => ToxicKind::Timeout {
+            ToxicType::Timeout => ToxicKind::Timeout {
                 timeout: ms("timeout")?,
             },
-            "reset_peer" => ToxicKind::ResetPeer {
+            ToxicType::ResetPeer => ToxicKind::ResetPeer {
                 timeout: ms("timeout")?,
             },
-            "slicer" => ToxicKind::Slicer {
+            ToxicType::Slicer => ToxicKind::Slicer {
                 average_size: get("average_size")?,
                 size_variation: get("size_variation")?,
                 delay: ms("delay")?,
             },
-            _ => ToxicKind::LimitData {
+            ToxicType::LimitData => ToxicKind::LimitData {
                 bytes: get("bytes")?,
             },
         })
     }
 
+    /// Its type.
+    pub fn toxic_type(&self) -> ToxicType {
+        match self {
+            ToxicKind::Latency { .. } => ToxicType::Latency,
+            ToxicKind::Bandwidth { .. } => ToxicType::Bandwidth,
+            ToxicKind::SlowClose { .. } => ToxicType::SlowClose,
+            ToxicKind::Timeout { .. } => ToxicType::Timeout,
+            ToxicKind::ResetPeer { .. } => ToxicType::ResetPeer,
+            ToxicKind::Slicer { .. } => ToxicType::Slicer,
+            ToxicKind::LimitData { .. } => ToxicType::LimitData,
+        }
+    }
+
     /// The Toxiproxy type name.
     pub fn type_name(&self) -> &'static str {
-        match self {
-            ToxicKind::Latency { .. } => "latency",
-            ToxicKind::Bandwidth { .. } => "bandwidth",
-            ToxicKind::SlowClose { .. } => "slow_close",
-            ToxicKind::Timeout { .. } => "timeout",
-            ToxicKind::ResetPeer { .. } => "reset_peer",
-            ToxicKind::Slicer { .. } => "slicer",
-            ToxicKind::LimitData { .. } => "limit_data",
-        }
+        self.toxic_type().name()
     }
 
     /// The attributes as Toxiproxy shows them.
@@ -337,10 +394,17 @@ mod tests {
 
     #[test]
     fn parses_every_type_with_defaults_of_zero() {
-        for t in TYPES {
-            let k = ToxicKind::from_attributes(t, &Map::new()).unwrap();
-            assert_eq!(k.type_name(), *t);
+        for t in ToxicType::ALL {
+            let k = ToxicKind::from_attributes(t.name(), &Map::new()).unwrap();
+            assert_eq!(k.toxic_type(), t);
+            assert_eq!(k.type_name(), t.name());
             assert!(k.attributes().values().all(|v| v == 0));
+            let attributes = k.attributes();
+            let mut shown: Vec<&str> = attributes.keys().map(String::as_str).collect();
+            shown.sort();
+            let mut named = t.attribute_names().to_vec();
+            named.sort();
+            assert_eq!(shown, named, "{t:?} shows what it takes");
         }
         let k =
             ToxicKind::from_attributes("latency", &attrs(json!({"latency": 300, "jitter": 10})))
