@@ -24,7 +24,7 @@ use rand::{Rng, SeedableRng};
 use crate::http_util::{self, Body, Client};
 use crate::service::tree_exec::describe;
 use crate::service::{Directory, resolve};
-use crate::supervisor::Supervision;
+use crate::supervision::Supervision;
 use crate::tree::{Reply, Route};
 
 /// State of the control plane.

@@ -6,7 +6,8 @@
 //! - [`topology`]: the topology file, parsed and validated with locations.
 //! - [`tree`]: MicroSim's request and response trees.
 //! - [`fault`]: fault types and their validated arguments.
-//! - [`limits`]: caps on memory, CPU, depth, fan-out, durations and leases.
+//! - [`limits`]: caps on memory, CPU, depth, fan-out, durations and leases;
+//!   [`millis`]: durations as the files write them.
 //! - [`resources`]: memory and CPU held by faults, always released.
 //! - [`leases`]: persistent faults switched on over HTTP.
 //! - [`service`]: one service's state and request dispatch, parent of what
@@ -16,7 +17,8 @@
 //! - [`k8s`]: Kubernetes manifests running each service on its own.
 //! - `serve`: accept loops; [`up`] starts everything in one process;
 //!   [`single`] runs one service alone; [`supervisor`] runs one process per
-//!   service and restarts the ones that exit.
+//!   service and restarts the ones that exit, keeping their state in
+//!   [`supervision`] for the control plane.
 
 // Libraries do not print: the binary decides what people see.
 #![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
@@ -27,10 +29,12 @@ pub mod http_util;
 pub mod k8s;
 pub mod leases;
 pub mod limits;
+pub mod millis;
 pub mod resources;
 mod serve;
 pub mod service;
 pub mod single;
+pub mod supervision;
 pub mod supervisor;
 pub mod topology;
 pub mod tree;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::topology::Millis;
+use crate::millis::Millis;
 
 /// Effective caps of one service.
 #[derive(Clone, Debug, PartialEq, Eq)]

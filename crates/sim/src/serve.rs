@@ -1,6 +1,7 @@
 //! Serving services and the control plane, shared by every mode (the
 //! accept loop with back-off is `squall_http::accept_loop`).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -74,4 +75,11 @@ pub(crate) async fn serve_control(
         });
     })
     .await;
+}
+
+/// Binds a listener, naming what it is for in the error.
+pub(crate) async fn bind(what: &str, addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{what}: cannot bind {addr}: {e}")))
 }

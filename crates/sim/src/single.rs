@@ -7,10 +7,10 @@ use std::sync::{Arc, RwLock};
 
 use tokio::sync::watch;
 
+use crate::serve::bind;
 use crate::serve::serve_service;
 use crate::service::Service;
 use crate::topology::Topology;
-use crate::up::bind;
 
 /// Port a service listens on when the topology gives none and no address
 /// is passed (the port in generated Kubernetes manifests).

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
@@ -16,9 +16,11 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::control::Control;
+use crate::serve::bind;
 use crate::serve::serve_control;
+use crate::supervision::Supervision;
 use crate::topology::Topology;
-use crate::up::{SimOptions, bind};
+use crate::up::SimOptions;
 
 /// Environment variable naming the supervisor's pid, so a child can check
 /// that the parent-death signal was armed before its parent could die.
@@ -61,41 +63,6 @@ pub enum SupervisorEvent {
         /// The spawn error.
         error: String,
     },
-}
-
-/// Process state of one service.
-#[derive(Clone, Debug, Default)]
-pub struct ChildState {
-    /// Current pid (0 between a crash and the restart).
-    pub pid: u32,
-    /// Restarts so far.
-    pub restarts: u32,
-}
-
-/// Process state of every supervised service, shown by the control plane.
-#[derive(Default)]
-pub struct Supervision {
-    children: Mutex<BTreeMap<String, ChildState>>,
-}
-
-impl Supervision {
-    /// The state of one service.
-    pub fn get(&self, name: &str) -> Option<ChildState> {
-        self.children
-            .lock()
-            .expect("supervision lock")
-            .get(name)
-            .cloned()
-    }
-
-    fn update(&self, name: &str, f: impl FnOnce(&mut ChildState)) {
-        f(self
-            .children
-            .lock()
-            .expect("supervision lock")
-            .entry(name.to_string())
-            .or_default());
-    }
 }
 
 /// A supervised topology.

@@ -5,11 +5,10 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, RwLock};
 
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::control::Control;
-use crate::serve::{serve_control, serve_service};
+use crate::serve::{bind, serve_control, serve_service};
 use crate::service::Service;
 use crate::topology::Topology;
 
@@ -105,11 +104,4 @@ pub async fn up(topology: &Topology, opts: &SimOptions) -> std::io::Result<Runni
         handles: services,
         shutdown: tx,
     })
-}
-
-/// Binds a listener, naming what it is for in the error.
-pub(crate) async fn bind(what: &str, addr: SocketAddr) -> std::io::Result<TcpListener> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|e| std::io::Error::new(e.kind(), format!("{what}: cannot bind {addr}: {e}")))
 }

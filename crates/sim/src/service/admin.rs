@@ -22,7 +22,7 @@ use super::Service;
 use crate::fault::{Fault, FaultError};
 use crate::http_util::{self, Body};
 use crate::leases::{lease_end, stop_flag_at_end};
-use crate::topology::Millis;
+use crate::millis::Millis;
 use crate::tree::FaultSpec;
 
 /// Body of `PUT /_sim/faults`.
