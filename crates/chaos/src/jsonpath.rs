@@ -48,24 +48,6 @@ enum Operand {
 #[error("{0}")]
 pub struct JsonPathError(pub String);
 
-impl From<String> for JsonPathError {
-    fn from(s: String) -> Self {
-        JsonPathError(s)
-    }
-}
-
-impl From<&str> for JsonPathError {
-    fn from(s: &str) -> Self {
-        JsonPathError(s.to_string())
-    }
-}
-
-impl From<JsonPathError> for String {
-    fn from(e: JsonPathError) -> Self {
-        e.0
-    }
-}
-
 impl Path {
     /// Parses a path; the error says where it stopped.
     pub fn parse(s: &str) -> Result<Path, JsonPathError> {

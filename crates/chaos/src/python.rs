@@ -40,24 +40,6 @@ pub fn py_eq(a: &Value, b: &Value) -> bool {
 #[error("{0}")]
 pub struct NotComparable(pub String);
 
-impl From<String> for NotComparable {
-    fn from(s: String) -> Self {
-        NotComparable(s)
-    }
-}
-
-impl From<&str> for NotComparable {
-    fn from(s: &str) -> Self {
-        NotComparable(s.to_string())
-    }
-}
-
-impl From<NotComparable> for String {
-    fn from(e: NotComparable) -> Self {
-        e.0
-    }
-}
-
 /// Python `<`/`>` on JSON values; mixed kinds are a `TypeError`.
 pub fn py_cmp(a: &Value, b: &Value) -> Result<Ordering, NotComparable> {
     compare(a, b).map_err(NotComparable)

@@ -24,24 +24,6 @@ impl Dur {
 #[error("{0}")]
 pub struct DurationError(pub String);
 
-impl From<String> for DurationError {
-    fn from(s: String) -> Self {
-        DurationError(s)
-    }
-}
-
-impl From<&str> for DurationError {
-    fn from(s: &str) -> Self {
-        DurationError(s.to_string())
-    }
-}
-
-impl From<DurationError> for String {
-    fn from(e: DurationError) -> Self {
-        e.0
-    }
-}
-
 /// Parses `300ms`, `2s`, `1m 30s`, `1.5s` or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, DurationError> {
     duration_of(s).map_err(DurationError)

@@ -20,24 +20,6 @@ pub struct FeederData {
 #[error("{0}")]
 pub struct FeederError(pub String);
 
-impl From<String> for FeederError {
-    fn from(s: String) -> Self {
-        FeederError(s)
-    }
-}
-
-impl From<&str> for FeederError {
-    fn from(s: &str) -> Self {
-        FeederError(s.to_string())
-    }
-}
-
-impl From<FeederError> for String {
-    fn from(e: FeederError) -> Self {
-        e.0
-    }
-}
-
 impl FeederData {
     /// Reads `path`; the first row names the columns, and at least one data row is required.
     pub fn load(path: &Path, mode: FeederMode) -> Result<Self, FeederError> {

@@ -22,24 +22,6 @@ pub type Vars = HashMap<String, String>;
 #[error("{0}")]
 pub struct TemplateError(pub String);
 
-impl From<String> for TemplateError {
-    fn from(s: String) -> Self {
-        TemplateError(s)
-    }
-}
-
-impl From<&str> for TemplateError {
-    fn from(s: &str) -> Self {
-        TemplateError(s.to_string())
-    }
-}
-
-impl From<TemplateError> for String {
-    fn from(e: TemplateError) -> Self {
-        e.0
-    }
-}
-
 impl Template {
     /// Compiles `s`; `$${` escapes a literal `${`. An unclosed `${` is an error.
     pub fn parse(s: &str) -> Result<Self, TemplateError> {

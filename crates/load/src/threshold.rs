@@ -109,24 +109,6 @@ pub struct Verdict {
 #[error("{0}")]
 pub struct ThresholdError(pub String);
 
-impl From<String> for ThresholdError {
-    fn from(s: String) -> Self {
-        ThresholdError(s)
-    }
-}
-
-impl From<&str> for ThresholdError {
-    fn from(s: &str) -> Self {
-        ThresholdError(s.to_string())
-    }
-}
-
-impl From<ThresholdError> for String {
-    fn from(e: ThresholdError) -> Self {
-        e.0
-    }
-}
-
 impl Threshold {
     /// Compiles `spec` for metric key `key`; `names` are the plan's request names.
     pub fn compile(

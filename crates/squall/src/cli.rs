@@ -61,5 +61,5 @@ pub(crate) fn at_least_one_u64(s: &str) -> Result<u64, String> {
 }
 
 pub(crate) fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    squall_load::duration::parse_duration(s).map_err(String::from)
+    squall_load::duration::parse_duration(s).map_err(|e| e.to_string())
 }
