@@ -433,7 +433,10 @@ async fn events(
             if let Ok(runs) = s.store.runs(Some(&id), Some(version), 1).await
                 && let Some(r) = runs.into_iter().next()
                 && r.created_ms >= since
+                && r.status.is_final()
             {
+                // Ended before this loop saw it in flight (a start its
+                // checks refused): its stored events say how.
                 break r.id;
             }
             tokio::select! {

@@ -39,11 +39,19 @@ pub enum StoreError {
 pub struct Store {
     pool: AnyPool,
     backend: &'static str,
+    /// This server's id, recorded on its runs (see [`Store::owner`]).
+    owner: String,
 }
 
 /// The schema, in order. Never edit one that has shipped: add the next.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../../migrations/0001_init.sql")),
+    (
+        2,
+        "run owner",
+        include_str!("../../migrations/0002_run_owner.sql"),
+    ),
+];
 
 /// The migrations embedded in the binary, for sqlx's migrator.
 #[derive(Debug)]
@@ -69,11 +77,12 @@ impl MigrationSource<'static> for Embedded {
 }
 
 impl Store {
-    /// Opens `url` (`postgres://...`), or the SQLite file `squall.db` in
+    /// Opens `url` (`postgres://...`, or `sqlite://FILE` in tests), or the SQLite file `squall.db` in
     /// `data_dir` when `url` is `None`, and applies the migrations.
     pub async fn open(url: Option<&str>, data_dir: &Path) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let (url, backend) = match url {
+            Some(u) if u.starts_with("sqlite:") => (u.to_string(), "sqlite"),
             Some(u) => (u.to_string(), "postgres"),
             None => (
                 format!("sqlite://{}?mode=rwc", data_dir.join("squall.db").display()),
@@ -105,7 +114,19 @@ impl Store {
             .connect(&url)
             .await?;
         Migrator::new(Embedded).await?.run(&pool).await?;
-        Ok(Store { pool, backend })
+        let owner = instance_id(data_dir)?;
+        Ok(Store {
+            pool,
+            backend,
+            owner,
+        })
+    }
+
+    /// This server's id: made once and kept in `DATA/instance-id`, so a
+    /// server restarted on the same data directory recovers its own runs
+    /// and no other server's.
+    pub fn owner(&self) -> &str {
+        &self.owner
     }
 
     /// `sqlite` or `postgres`.
@@ -117,6 +138,21 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The id in `DATA/instance-id`, made on first use.
+fn instance_id(data_dir: &Path) -> Result<String, StoreError> {
+    let file = data_dir.join("instance-id");
+    if let Ok(id) = std::fs::read_to_string(&file)
+        && !id.trim().is_empty()
+    {
+        return Ok(id.trim().to_string());
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    std::fs::create_dir_all(data_dir)
+        .and_then(|()| std::fs::write(&file, &id))
+        .map_err(|e| StoreError::Corrupt(format!("{}: {e}", file.display())))?;
+    Ok(id)
 }
 
 /// Milliseconds since the Unix epoch.
@@ -212,5 +248,26 @@ mod tests {
         }
         numbers.sort();
         assert_eq!(numbers, (2..=9).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn a_server_closes_only_its_own_runs() {
+        let db = tempfile::tempdir().unwrap();
+        let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        // Two servers, one database (the SQLite file of the first), as two
+        // servers share one PostgreSQL database.
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            db.path().join("shared.db").display()
+        );
+        let a = Store::open(Some(&url), a_dir.path()).await.unwrap();
+        let b = Store::open(Some(&url), b_dir.path()).await.unwrap();
+        assert_ne!(a.owner(), b.owner());
+        let e = a.create_experiment("e", "doc").await.unwrap();
+        let run = a.create_run(&e.id, 1).await.unwrap();
+        assert!(b.unfinished_runs().await.unwrap().is_empty(), "not b's");
+        assert_eq!(a.unfinished_runs().await.unwrap()[0].id, run.id);
+        let again = Store::open(Some(&url), a_dir.path()).await.unwrap();
+        assert_eq!(again.owner(), a.owner(), "the id outlives a restart");
     }
 }

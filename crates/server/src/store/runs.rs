@@ -120,12 +120,13 @@ impl Store {
             created_ms: now_ms(),
             ended_ms: None,
         };
-        sqlx::query("INSERT INTO runs (id, experiment_id, version, status, created_ms) VALUES ($1, $2, $3, $4, $5)")
+        sqlx::query("INSERT INTO runs (id, experiment_id, version, status, created_ms, owner) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&row.id)
             .bind(&row.experiment_id)
             .bind(row.version)
             .bind(row.status.as_str())
             .bind(row.created_ms)
+            .bind(&self.owner)
             .execute(&self.pool)
             .await?;
         Ok(row)
@@ -222,11 +223,15 @@ impl Store {
         )
     }
 
-    /// Runs left `starting` or `running` by a server that is gone.
+    /// Runs this server (or one from before owners were kept) left
+    /// `starting` or `running`: another server sharing the database closes
+    /// its own.
     pub async fn unfinished_runs(&self) -> Result<Vec<RunRow>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM runs WHERE status IN ('starting', 'running') ORDER BY created_ms"
+            "SELECT {COLUMNS} FROM runs WHERE status IN ('starting', 'running') \
+             AND (owner IS NULL OR owner = $1) ORDER BY created_ms"
         ))
+        .bind(&self.owner)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(run).collect()
