@@ -437,8 +437,10 @@ fn open_run_dir(
     Ok((dir, files))
 }
 
-/// The report in its forms, each written whole (temporary file + rename).
-fn write_report(dir: &Path, report: &RunReport, summary: &str) -> Result<(), ExecuteError> {
+/// The report in its forms (`report.json`, `report.html`, the Grafana
+/// dashboard, `summary.txt`), each written whole (temporary file +
+/// rename); also used by `squall serve` for a run a crash cut short.
+pub fn write_report(dir: &Path, report: &RunReport, summary: &str) -> Result<(), ExecuteError> {
     write_atomic(
         &dir.join("report.json"),
         &serde_json::to_string_pretty(report).expect("plain data"),

@@ -14,9 +14,9 @@ pub struct Outgoing {
     pub data: Value,
 }
 
-/// The client-facing form of an engine event (`None`: nothing to say).
-pub fn from_engine(e: &Event) -> Option<Outgoing> {
-    Some(match e {
+/// The client-facing form of an engine event.
+pub fn from_engine(e: &Event) -> Outgoing {
+    match e {
         Event::Second { phase, row } => Outgoing {
             name: "second",
             data: {
@@ -45,5 +45,5 @@ pub fn from_engine(e: &Event) -> Option<Outgoing> {
             name: "running",
             data: json!({ "dir": dir.display().to_string() }),
         },
-    })
+    }
 }

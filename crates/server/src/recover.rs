@@ -41,7 +41,10 @@ pub async fn interrupted_runs(store: &Store) -> Result<Vec<RunRow>, StoreError> 
                 if let Some(dir) = &run.dir {
                     // Best effort: the run directory may be gone; the
                     // database keeps the seconds either way.
-                    let _ = write_report(Path::new(dir), &report_of(run, &events));
+                    let dir = Path::new(dir);
+                    let report = report_of(run, &events);
+                    let summary = squall_executor::outcome::summary_text(&report, dir);
+                    let _ = squall_executor::execute::write_report(dir, &report, &summary);
                 }
                 let code = i64::from(squall_executor::outcome::exit::INTERRUPTED);
                 (
@@ -126,17 +129,4 @@ fn report_of(run: &RunRow, events: &[StoredEvent]) -> RunReport {
         timeline,
         ..RunReport::default()
     }
-}
-
-fn write_report(dir: &Path, report: &RunReport) -> std::io::Result<()> {
-    let json = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
-    for (name, text) in [
-        ("report.json", json),
-        ("report.html", squall_report::html::render(report)),
-    ] {
-        let tmp = dir.join(format!("{name}.tmp"));
-        std::fs::write(&tmp, text)?;
-        std::fs::rename(&tmp, dir.join(name))?;
-    }
-    Ok(())
 }

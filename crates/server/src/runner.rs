@@ -379,9 +379,8 @@ impl Runner {
                 let w = warning(&format!("cannot record the run directory: {err}"));
                 self.publish(&run_id, &live, &mut seq, w).await;
             }
-            if let Some(out) = from_engine(&e) {
-                self.publish(&run_id, &live, &mut seq, out).await;
-            }
+            self.publish(&run_id, &live, &mut seq, from_engine(&e))
+                .await;
         }
         let ending = match run.await {
             Ok(Ok(done)) => {

@@ -25,47 +25,60 @@ fn file_name(text: &str) -> &'static Path {
     })
 }
 
+/// A document that passed its check.
+pub(super) struct Checked {
+    /// What people should know (ignored keys, what `--allow-commands` would refuse...).
+    pub(super) warnings: Vec<String>,
+    /// The document as JSON, for the start's policy checks.
+    pub(super) doc: serde_json::Value,
+}
+
 /// Checks a document: its warnings, or a 400 listing every problem. On a
 /// blocking thread: compiling a workload resolves its host names.
-pub(super) async fn checked(text: &str, allow_commands: bool) -> Result<Vec<String>, ApiError> {
+pub(super) async fn checked(text: &str, allow_commands: bool) -> Result<Checked, ApiError> {
     let text = text.to_string();
     tokio::task::spawn_blocking(move || check_blocking(&text, allow_commands))
         .await
         .map_err(|e| ApiError::Internal(format!("the check failed: {e}")))?
 }
 
-fn check_blocking(text: &str, allow_commands: bool) -> Result<Vec<String>, ApiError> {
+fn check_blocking(text: &str, allow_commands: bool) -> Result<Checked, ApiError> {
     let file = file_name(text);
-    if !allow_commands
-        && let Ok((_, doc)) = squall_executor::document::parse(file, text)
-        && let Some(why) = crate::policy::sim_file(&doc)
-    {
+    let doc = match squall_executor::document::parse(file, text) {
+        Ok((_, doc)) => doc,
+        Err(e) => return Err(invalid(vec![e.to_string()])),
+    };
+    if !allow_commands && let Some(why) = crate::policy::sim_file(&doc) {
         return Err(ApiError::Forbidden {
             message: why.clone(),
             errors: vec![why],
         });
     }
-    match check_document(file, text) {
-        Ok(mut warnings) => {
-            if !allow_commands && let Ok((_, doc)) = squall_executor::document::parse(file, text) {
-                warnings.extend(
-                    crate::policy::needs_commands(&doc)
-                        .into_iter()
-                        .map(|w| format!("{w} (it would be refused at start)")),
-                );
-            }
-            Ok(warnings)
-        }
-        Err(ExecuteError::Invalid(errors)) => Err(ApiError::Bad {
-            message: format!(
-                "the experiment is not valid ({} problem{})",
-                errors.len(),
-                if errors.len() == 1 { "" } else { "s" }
-            ),
-            field: Some("document".into()),
-            errors,
-        }),
-        Err(e) => Err(ApiError::bad(Some("document"), e.to_string())),
+    let mut warnings = match check_document(file, text) {
+        Ok(w) => w,
+        Err(ExecuteError::Invalid(errors)) => return Err(invalid(errors)),
+        Err(e) => return Err(ApiError::bad(Some("document"), e.to_string())),
+    };
+    if !allow_commands {
+        warnings.extend(
+            crate::policy::needs_commands(&doc)
+                .into_iter()
+                .map(|w| format!("{w} (it would be refused at start)")),
+        );
+    }
+    Ok(Checked { warnings, doc })
+}
+
+/// A 400 listing every located problem of the document.
+fn invalid(errors: Vec<String>) -> ApiError {
+    ApiError::Bad {
+        message: format!(
+            "the experiment is not valid ({} problem{})",
+            errors.len(),
+            if errors.len() == 1 { "" } else { "s" }
+        ),
+        field: Some("document".into()),
+        errors,
     }
 }
 
@@ -99,7 +112,7 @@ pub(super) async fn validate(State(s): State<Shared>, b: Bytes) -> Result<Respon
         ));
     }
     Ok(match checked(&text, s.allow_commands).await {
-        Ok(warnings) => {
+        Ok(Checked { warnings, .. }) => {
             Json(json!({"valid": true, "errors": [], "warnings": warnings})).into_response()
         }
         Err(ApiError::Bad {
@@ -138,7 +151,7 @@ pub(super) async fn create(State(s): State<Shared>, b: Bytes) -> Result<Response
     let req: NewExperiment = body::object(&b)?;
     let name = body::name("name", &req.name)?;
     body::no_nul(Some("document"), &req.document)?;
-    let warnings = checked(&req.document, s.allow_commands).await?;
+    let warnings = checked(&req.document, s.allow_commands).await?.warnings;
     let e = s.store.create_experiment(&name, &req.document).await?;
     let mut view = views::experiment(&e, 1, None);
     view["warnings"] = warnings.into();
@@ -163,15 +176,27 @@ pub(super) async fn delete(
     State(s): State<Shared>,
     UrlPath(id): UrlPath<String>,
 ) -> Result<Response, ApiError> {
-    if s.runner.busy(&id) {
+    remove_experiment(&s, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Refuses a change to an experiment while one of its runs is in flight.
+pub(super) fn not_busy(s: &Shared, id: &str) -> Result<(), ApiError> {
+    if s.runner.busy(id) {
         return Err(ApiError::Conflict(format!(
             "experiment {id} has a run in progress; stop it first"
         )));
     }
-    if !s.store.delete_experiment(&id).await? {
+    Ok(())
+}
+
+/// Deletes an experiment with its versions and runs (both APIs' route).
+pub(super) async fn remove_experiment(s: &Shared, id: &str) -> Result<(), ApiError> {
+    not_busy(s, id)?;
+    if !s.store.delete_experiment(id).await? {
         return Err(ApiError::NotFound(format!("no experiment {id}")));
     }
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(())
 }
 
 pub(super) async fn versions(
@@ -216,7 +241,7 @@ pub(super) async fn new_version(
     let warnings = match &req.document {
         Some(d) => {
             body::no_nul(Some("document"), d)?;
-            checked(d, s.allow_commands).await?
+            checked(d, s.allow_commands).await?.warnings
         }
         None => Vec::new(),
     };
@@ -252,11 +277,7 @@ pub(super) async fn delete_version(
     UrlPath((id, version)): UrlPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     let v = find_version(&s, &id, &version).await?;
-    if s.runner.busy(&id) {
-        return Err(ApiError::Conflict(format!(
-            "experiment {id} has a run in progress; stop it first"
-        )));
-    }
+    not_busy(&s, &id)?;
     // Here a resource never vanishes as a side effect (MiSArch's route
     // deletes the experiment with its last version; this one refuses).
     match s.store.delete_version(&id, v.version, false).await? {
@@ -297,7 +318,7 @@ pub(super) async fn put_document(
 ) -> Result<Response, ApiError> {
     let v = find_version(&s, &id, &version).await?;
     let text = body::text(b)?;
-    let warnings = checked(&text, s.allow_commands).await?;
+    let warnings = checked(&text, s.allow_commands).await?.warnings;
     if !s.store.set_document(&id, v.version, &text).await? {
         return Err(ApiError::Conflict(format!(
             "version {} has been run and is frozen; create a new version (POST /api/v1/experiments/{id}/versions)",

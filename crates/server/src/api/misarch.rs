@@ -15,6 +15,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::experiments::{find_version, not_busy, remove_experiment};
 use super::runs::start_version;
 use super::{ApiError, Shared, body};
 use crate::store::{Part, RunStatus};
@@ -71,6 +72,18 @@ fn uuid(s: &str) -> Result<String, ApiError> {
     uuid::Uuid::parse_str(s)
         .map(|u| u.to_string())
         .map_err(|_| ApiError::bad(Some("testUUID"), format!("{s:?} is not a UUID")))
+}
+
+/// The experiment and version a MiSArch path names (a UUID, `vN`).
+fn key(id: &str, version: &str) -> Result<(String, i64), ApiError> {
+    Ok((uuid(id)?, body::version(version)?))
+}
+
+/// The same, for a version that must exist (404 otherwise, as on `/api/v1`).
+async fn existing(s: &Shared, id: &str, version: &str) -> Result<(String, i64), ApiError> {
+    let id = uuid(id)?;
+    let v = find_version(s, &id, version).await?;
+    Ok((id, v.version))
 }
 
 #[derive(Deserialize)]
@@ -189,8 +202,7 @@ async fn new_version(
     State(s): State<Shared>,
     UrlPath((id, version)): UrlPath<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let id = uuid(&id)?;
-    let from = body::version(&version)?;
+    let (id, from) = key(&id, &version)?;
     let v =
         s.store.new_version(&id, from, None).await?.ok_or_else(|| {
             ApiError::NotFound(format!("experiment {id} has no version {version}"))
@@ -211,15 +223,7 @@ async fn delete_experiment(
     State(s): State<Shared>,
     UrlPath(id): UrlPath<String>,
 ) -> Result<Response, ApiError> {
-    let id = uuid(&id)?;
-    if s.runner.busy(&id) {
-        return Err(ApiError::Conflict(format!(
-            "experiment {id} has a run in progress; stop it first"
-        )));
-    }
-    if !s.store.delete_experiment(&id).await? {
-        return Err(ApiError::NotFound(format!("no experiment {id}")));
-    }
+    remove_experiment(&s, &uuid(&id)?).await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -227,13 +231,8 @@ async fn delete_version(
     State(s): State<Shared>,
     UrlPath((id, version)): UrlPath<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let id = uuid(&id)?;
-    let v = body::version(&version)?;
-    if s.runner.busy(&id) {
-        return Err(ApiError::Conflict(format!(
-            "experiment {id} has a run in progress; stop it first"
-        )));
-    }
+    let (id, v) = key(&id, &version)?;
+    not_busy(&s, &id)?;
     if s.store.delete_version(&id, v, true).await? != crate::store::Deleted::Gone {
         return Err(ApiError::NotFound(format!(
             "experiment {id} has no version {version}"
@@ -244,13 +243,7 @@ async fn delete_version(
 
 /// A stored part, or what a version has when it was never PUT.
 async fn part(s: &Shared, id: &str, version: &str, part: Part) -> Result<String, ApiError> {
-    let id = uuid(id)?;
-    let v = body::version(version)?;
-    if s.store.version(&id, v).await?.is_none() {
-        return Err(ApiError::NotFound(format!(
-            "experiment {id} has no version {version}"
-        )));
-    }
+    let (id, v) = existing(s, id, version).await?;
     Ok(match s.store.part(&id, v, part).await? {
         Some(t) => t,
         None => match part {
@@ -268,8 +261,7 @@ async fn put_part(
     p: Part,
     b: Bytes,
 ) -> Result<Response, ApiError> {
-    let id = uuid(id)?;
-    let v = body::version(version)?;
+    let (id, v) = key(id, version)?;
     let t = body::text(b)?;
     match p {
         Part::Config => check_config(&body::json::<Value>(&Bytes::from(t.clone()))?)?,
@@ -391,8 +383,7 @@ async fn stop(
     State(s): State<Shared>,
     UrlPath((id, v)): UrlPath<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let id = uuid(&id)?;
-    let v = body::version(&v)?;
+    let (id, v) = key(&id, &v)?;
     // Unlike the original, stopping reverts every fault (the engine's stop).
     if let Some(run) = s.runner.live_run(&id, v) {
         s.runner.stop(&run);
@@ -408,13 +399,7 @@ async fn events(
     UrlPath((id, v)): UrlPath<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let id = uuid(&id)?;
-    let version = body::version(&v)?;
-    if s.store.version(&id, version).await?.is_none() {
-        return Err(ApiError::NotFound(format!(
-            "experiment {id} has no version {v}"
-        )));
-    }
+    let (id, version) = existing(&s, &id, &v).await?;
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -490,8 +475,7 @@ async fn register(
     UrlPath((id, v)): UrlPath<(String, String)>,
     Query(q): Query<ClientQuery>,
 ) -> Result<Response, ApiError> {
-    let id = uuid(&id)?;
-    let v = body::version(&v)?;
+    let (id, v) = key(&id, &v)?;
     let client = q
         .client
         .filter(|c| !c.is_empty() && c.chars().count() <= 100 && !c.chars().any(char::is_control))
@@ -501,11 +485,7 @@ async fn register(
                 "client (the component's name, 1 to 100 characters) is required",
             )
         })?;
-    if s.store.version(&id, v).await?.is_none() {
-        return Err(ApiError::NotFound(format!(
-            "experiment {id} has no version v{v}"
-        )));
-    }
+    find_version(&s, &id, &v.to_string()).await?;
     if !s.runner.register(&id, v, client) {
         return Err(ApiError::TooMany(format!(
             "v{v} of {id} has {} registered clients, the most kept",
@@ -525,8 +505,7 @@ async fn trigger_state(
     State(s): State<Shared>,
     UrlPath((id, v)): UrlPath<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let id = uuid(&id)?;
-    let v = body::version(&v)?;
+    let (id, v) = key(&id, &v)?;
     let Some(run) = s.runner.live_run(&id, v) else {
         return Ok(text("false"));
     };
@@ -552,8 +531,7 @@ async fn gatling_metrics(
     b: Bytes,
     file: &'static str,
 ) -> Result<Response, ApiError> {
-    let id = uuid(&id)?;
-    let v = body::version(&v)?;
+    let (id, v) = key(&id, &v)?;
     let run = s
         .runner
         .live_run(&id, v)

@@ -55,10 +55,7 @@ pub(super) async fn of_version(
 /// Starts a run of a stored version (shared with MiSArch's start routes).
 pub(super) async fn start_version(s: &Shared, id: &str, version: &str) -> Result<RunRow, ApiError> {
     let v = find_version(s, id, version).await?;
-    checked(&v.document, s.allow_commands).await?;
-    let (_, doc) =
-        squall_executor::document::parse(std::path::Path::new("experiment"), &v.document)
-            .map_err(|e| ApiError::bad(Some("document"), e.to_string()))?;
+    let doc = checked(&v.document, s.allow_commands).await?.doc;
     if !s.allow_commands {
         let refused = crate::policy::needs_commands(&doc);
         if !refused.is_empty() {
