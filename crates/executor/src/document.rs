@@ -122,6 +122,9 @@ pub enum SimSpec {
         /// The topology file.
         topology: String,
     },
+    /// The topology itself (`{services: [...]}`), so a stored experiment
+    /// carries its system with it (the UI's topology editor writes this).
+    Inline(serde_json::Value),
 }
 
 /// The warm-up: the workload's scenarios at a constant level.

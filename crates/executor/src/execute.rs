@@ -130,7 +130,7 @@ pub async fn execute(
     // The simulated system first: its addresses go into the document.
     let sim = match &raw.sim {
         None => None,
-        Some(spec) => Some(start_sim(&req.file, spec, req.seed).await?),
+        Some(spec) => Some(start_sim(&req.file, &req.text, spec, req.seed).await?),
     };
     let urls: BTreeMap<String, String> = sim
         .as_ref()
@@ -318,7 +318,7 @@ pub fn check_document(file: &Path, text: &str) -> Result<Vec<String>, ExecuteErr
         document::parse(file, text).map_err(|e| ExecuteError::Invalid(vec![e.to_string()]))?;
     let urls: BTreeMap<String, String> = match &raw.sim {
         None => BTreeMap::new(),
-        Some(spec) => load_topology(file, spec)?
+        Some(spec) => load_topology(file, text, spec)?
             .services
             .iter()
             .enumerate()
@@ -400,10 +400,11 @@ fn report_of(
 /// Starts the simulated system the experiment names, in this process.
 async fn start_sim(
     file: &Path,
+    text: &str,
     spec: &SimSpec,
     seed: u64,
 ) -> Result<squall_sim::RunningSim, ExecuteError> {
-    let topology = load_topology(file, spec)?;
+    let topology = load_topology(file, text, spec)?;
     let opts = SimOptions {
         seed,
         ..Default::default()
@@ -457,10 +458,16 @@ pub fn write_report(dir: &Path, report: &RunReport, summary: &str) -> Result<(),
     write_atomic(&dir.join("summary.txt"), summary)
 }
 
-fn load_topology(file: &Path, spec: &SimSpec) -> Result<Topology, ExecuteError> {
+/// The simulated system a document's `sim` names: the built-in shop, a
+/// topology file (relative to `file`), or one written inline in `text`.
+pub fn load_topology(file: &Path, text: &str, spec: &SimSpec) -> Result<Topology, ExecuteError> {
     let path = match spec {
         SimSpec::Named(n) if n == "demo" || n == "shop" => {
             return Topology::parse(Path::new("<shop topology>"), squall_sim::SHOP)
+                .map_err(|e| ExecuteError::Invalid(vec![e.to_string()]));
+        }
+        SimSpec::Inline(v) => {
+            return Topology::from_value(file, text, v.clone())
                 .map_err(|e| ExecuteError::Invalid(vec![e.to_string()]));
         }
         SimSpec::Named(p) | SimSpec::File { topology: p } => p,

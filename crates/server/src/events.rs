@@ -41,6 +41,24 @@ pub fn from_engine(e: &Event) -> Outgoing {
             name: kind.as_str(),
             data: json!({ "t": t, "text": text }),
         },
+        Event::Fault { t, fault, active } => {
+            let (kind, text) = squall_executor::event::fault_note(fault, *active);
+            Outgoing {
+                name: kind.as_str(),
+                data: json!({
+                    "t": t,
+                    "text": text,
+                    "fault": fault.name,
+                    "type": fault.kind,
+                    "target": fault.target,
+                    "planned_start_s": fault.planned_start_s,
+                    "planned_end_s": fault.planned_end_s,
+                    "injected_s": fault.injected_s,
+                    "reverted_s": fault.reverted_s,
+                    "error": fault.error,
+                }),
+            }
+        }
         Event::RunDir(dir) => Outgoing {
             name: "running",
             data: json!({ "dir": dir.display().to_string() }),

@@ -23,6 +23,10 @@ pub fn sim_file(doc: &Value) -> Option<String> {
     if sim.as_str().is_some_and(|s| BUILT_IN_SIMS.contains(&s)) {
         return None;
     }
+    // A topology written inline reads nothing from disk.
+    if sim.as_object().is_some_and(|o| !o.contains_key("topology")) {
+        return None;
+    }
     Some(format!(
         "sim: squall serve reads no topology file for a caller; use a built-in system ({}) \
          or start the server with --allow-commands",

@@ -212,6 +212,26 @@ impl Topology {
         validate(file, text, spec)
     }
 
+    /// Validates a topology written inside another document (an
+    /// experiment's `sim: {services: ...}`): `file` and `text` are that
+    /// document's, so errors point into it; fields are named from `sim`.
+    pub fn from_value(
+        file: &Path,
+        text: &str,
+        value: serde_json::Value,
+    ) -> Result<Self, TopologyError> {
+        let spec: TopologySpec = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            let at = line_of(text, "sim:", 1);
+            TopologyError::Invalid(vec![format!(
+                "{}:{at}: sim.{path}: {}",
+                file.display(),
+                strip(&e.into_inner().to_string())
+            )])
+        })?;
+        validate(file, text, spec)
+    }
+
     /// The service called `name`.
     pub fn service(&self, name: &str) -> Option<&ServiceSpec> {
         self.services.iter().find(|s| s.name == name)

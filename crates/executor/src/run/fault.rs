@@ -47,10 +47,10 @@ pub(super) async fn run_fault(
         }
     };
     rec.injected_s = Some(since(t0));
-    let _ = events.send(Event::Note {
+    let _ = events.send(Event::Fault {
         t: since(t0),
-        kind: EntryKind::Fault,
-        text: format!("{} injected", f.name),
+        fault: rec.clone(),
+        active: true,
     });
     tokio::select! {
         _ = tokio::time::sleep_until(end) => {}
@@ -64,10 +64,10 @@ pub(super) async fn run_fault(
             ))
         }
     }
-    let _ = events.send(Event::Note {
+    let _ = events.send(Event::Fault {
         t: since(t0),
-        kind: EntryKind::Revert,
-        text: format!("{} reverted", f.name),
+        fault: rec.clone(),
+        active: false,
     });
     rec
 }

@@ -17,7 +17,7 @@ use super::{ApiError, Shared, body, views};
 use crate::store::{Deleted, VersionRow};
 
 /// The name problems are reported under (`experiment.yaml:3:5: ...`).
-fn file_name(text: &str) -> &'static Path {
+pub(super) fn file_name(text: &str) -> &'static Path {
     Path::new(if text.trim_start().starts_with('{') {
         "experiment.json"
     } else {
@@ -112,8 +112,9 @@ pub(super) async fn validate(State(s): State<Shared>, b: Bytes) -> Result<Respon
         ));
     }
     Ok(match checked(&text, s.allow_commands).await {
-        Ok(Checked { warnings, .. }) => {
-            Json(json!({"valid": true, "errors": [], "warnings": warnings})).into_response()
+        Ok(Checked { warnings, doc }) => {
+            Json(json!({"valid": true, "errors": [], "warnings": warnings, "document": doc}))
+                .into_response()
         }
         Err(ApiError::Bad {
             errors, message, ..

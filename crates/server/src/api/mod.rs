@@ -9,6 +9,8 @@ mod openapi;
 mod problem;
 mod runs;
 mod sse;
+mod topology;
+mod ui;
 mod views;
 
 use std::sync::Arc;
@@ -40,6 +42,22 @@ pub struct AppState {
     pub allow_commands: bool,
     /// Hosts beyond loopback runs may address (empty: no limit).
     pub allowed_targets: Vec<String>,
+    /// Whether calls need the token (the health check says so, so the UI
+    /// asks for it before its first call instead of after a 401).
+    pub token_required: bool,
+    /// Documents people start new experiments from (`GET /api/v1/templates`).
+    pub templates: Vec<Template>,
+}
+
+/// A document to start an experiment from.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Template {
+    /// Short name (`demo-quick`).
+    pub id: String,
+    /// What it is.
+    pub title: String,
+    /// The document.
+    pub document: String,
 }
 
 /// Shared state as handlers receive it.
@@ -51,6 +69,7 @@ pub fn router(state: Shared, access: Arc<Access>, cors_origins: &[String]) -> Ro
         .route("/health", get(health))
         .route("/openapi.json", get(openapi::document))
         .route("/validate", post(experiments::validate))
+        .route("/templates", get(templates))
         .route(
             "/experiments",
             get(experiments::list).post(experiments::create),
@@ -70,6 +89,10 @@ pub fn router(state: Shared, access: Arc<Access>, cors_origins: &[String]) -> Ro
         .route(
             "/experiments/{id}/versions/{version}/document",
             get(experiments::document).put(experiments::put_document),
+        )
+        .route(
+            "/experiments/{id}/versions/{version}/topology",
+            get(topology::get),
         )
         .route(
             "/experiments/{id}/versions/{version}/runs",
@@ -100,6 +123,7 @@ pub fn router(state: Shared, access: Arc<Access>, cors_origins: &[String]) -> Ro
     Router::new()
         .nest("/api/v1", api)
         .merge(misarch::routes())
+        .merge(ui::routes())
         .fallback(not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -118,11 +142,16 @@ async fn not_found() -> ApiError {
     ApiError::NotFound("no such route (the API is described at /api/v1/openapi.json)".into())
 }
 
+async fn templates(State(s): State<Shared>) -> Response {
+    axum::Json(&s.templates).into_response()
+}
+
 async fn health(State(s): State<Shared>) -> Response {
     axum::Json(serde_json::json!({
         "status": "ok",
         "database": s.store.backend(),
         "runs_in_flight": s.runner.in_flight(),
+        "token_required": s.token_required,
         "version": env!("CARGO_PKG_VERSION"),
     }))
     .into_response()
@@ -135,15 +164,19 @@ struct Door {
 }
 
 /// Host check for every request; the token for all but the health check
-/// (probes reach it without one) and CORS preflights (browsers send no
-/// credentials there). A request that changes something and comes from a
+/// (probes reach it without one), CORS preflights (browsers send no
+/// credentials there) and the UI's static files (they hold no data; the
+/// page asks for the token). A request that changes something and comes from a
 /// web page of another origin is refused: on loopback without a token, a
 /// page could otherwise POST to the API (a "simple" cross-site request
 /// needs no preflight).
 async fn door(State(door): State<Arc<Door>>, req: Request, next: Next) -> Response {
     let authority = req.uri().authority().map(|a| a.as_str().to_string());
     let headers = req.headers();
-    let open = req.method() == Method::OPTIONS || req.uri().path() == "/api/v1/health";
+    let path = req.uri().path();
+    let open = req.method() == Method::OPTIONS
+        || path == "/api/v1/health"
+        || (req.method() == Method::GET && ui::is_ui_path(path));
     let checked = if open {
         door.access.check_host(headers, authority.as_deref())
     } else {

@@ -53,8 +53,8 @@ pub(crate) struct RunCommon {
     pub metrics: crate::metrics_server::MetricsArgs,
 }
 
-const DEMO: &str = include_str!("../../assets/demo-experiment.yaml");
-const DEMO_QUICK: &str = include_str!("../../assets/demo-experiment-quick.yaml");
+pub(super) const DEMO: &str = include_str!("../../assets/demo-experiment.yaml");
+pub(super) const DEMO_QUICK: &str = include_str!("../../assets/demo-experiment-quick.yaml");
 
 pub(crate) async fn run(args: RunArgs) -> Result<u8> {
     let text = std::fs::read_to_string(&args.experiment)
@@ -174,6 +174,10 @@ fn render(e: &Event, quiet: bool, tty: bool, w: &mut Window) {
     match e {
         Event::Warning(text) => eprintln!("squall: warning: {text}"),
         Event::Note { t, kind, text } => eprintln!("[{t:>7.2}s] {kind:<6} {text}"),
+        Event::Fault { t, fault, active } => {
+            let (kind, text) = squall_executor::event::fault_note(fault, *active);
+            eprintln!("[{t:>7.2}s] {kind:<6} {text}")
+        }
         Event::Second { phase, row } if !quiet => {
             let start = *w.start_s.get_or_insert(row.start_s);
             w.requests += row.requests;

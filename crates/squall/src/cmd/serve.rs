@@ -113,6 +113,8 @@ pub(crate) async fn run(args: ServeArgs) -> Result<u8> {
         runner: runner.clone(),
         allow_commands: args.allow_commands,
         allowed_targets: args.allow_targets.clone(),
+        token_required: access.has_token(),
+        templates: templates(),
     });
     let router = squall_server::api::router(state, Arc::new(access), &args.cors_origins);
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -151,3 +153,29 @@ pub(crate) async fn run(args: ServeArgs) -> Result<u8> {
     store.close().await;
     Ok(exit::OK)
 }
+
+/// What the UI offers to start an experiment from: the demo shop's
+/// experiments (the ones `squall demo` runs).
+fn templates() -> Vec<squall_server::api::Template> {
+    let t = |id: &str, title: &str, document: &str| squall_server::api::Template {
+        id: id.into(),
+        title: title.into(),
+        document: document.into(),
+    };
+    vec![
+        t(
+            "demo-quick",
+            "Demo shop, quick: a slow payment service and an error burst (about 25 s)",
+            super::run::DEMO_QUICK,
+        ),
+        t(
+            "demo",
+            "Demo shop: the full `squall demo` experiment (about 2 min)",
+            super::run::DEMO,
+        ),
+        t("empty", "A blank experiment against the demo shop", EMPTY),
+    ]
+}
+
+/// The smallest useful experiment: the shop, a steady load, one goal.
+const EMPTY: &str = "title: New experiment\nsim: demo\nworkload:\n  base_url: ${sim.gateway}\n  scenarios:\n    - name: browse\n      steps:\n        - request: {name: home, url: /}\n  load:\n    model: open\n    max_vus: 100\n    stages:\n      - {rate: 20, for: 20s}\ngoals:\n  - {name: p95 under 200 ms, metric: http_req_duration, condition: p(95)<200ms}\n";

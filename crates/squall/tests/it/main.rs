@@ -17,3 +17,4 @@ mod run_trust;
 mod serve;
 mod sim;
 mod sim_modes;
+mod ui;

@@ -40,17 +40,6 @@ pub(crate) fn goal<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_j
         .unwrap_or_else(|| panic!("no goal {name:?} in {}", report["goals"]))
 }
 
-fn chromium() -> Option<PathBuf> {
-    [
-        "/usr/bin/chromium",
-        "/usr/bin/chromium-browser",
-        "/usr/bin/google-chrome",
-    ]
-    .iter()
-    .map(PathBuf::from)
-    .find(|p| p.exists())
-}
-
 /// Renders the page in headless Chromium: a screenshot and the DOM, and no
 /// console errors.
 fn render_in_chromium(html: &Path, dir: &Path) -> String {
