@@ -132,7 +132,7 @@ paths = {
  "/runs/{run}": {"get": op("One run", {**ok(ref("Run")), **errs(404, 503)}, [RUN], opid="getRun")},
  "/runs/{run}/stop": {"post": op("Stop a run: every fault reverted, the report of what ran written", {**ok(ref("Stopping"), "202", "Stopping"), **errs(404, 409, 503)}, [RUN], opid="stopRun")},
  "/runs/{run}/events": {"get": op("Live events (SSE): stored ones after Last-Event-ID, then new ones until `ended`",
-     {"200": {"description": "text/event-stream; event names: waiting, t0, running, warning, phase, fault, revert, abort, hypothesis, activity, rollback, error, second, goal, ended", "content": {"text/event-stream": {"schema": {"type": "object", "required": ["id", "event", "data"], "properties": {"id": {"type": "string"}, "event": {"type": "string"}, "data": {"type": "string", "description": "JSON"}}}}}}, **errs(404, 503)},
+     {"200": {"description": "text/event-stream; event names: waiting, t0, running, warning, phase, fault, revert, abort, hypothesis, activity, rollback, error, second, goals, goal, ended", "content": {"text/event-stream": {"schema": {"type": "object", "required": ["id", "event", "data"], "properties": {"id": {"type": "string"}, "event": {"type": "string"}, "data": {"type": "string", "description": "JSON"}}}}}}, **errs(404, 503)},
      [RUN, {"name": "Last-Event-ID", "in": "header", "required": False, "schema": {"type": "string"}}], opid="runEvents")},
  "/runs/{run}/metrics": {"get": op("Every second measured so far", {**ok(arr(ref("Second"))), **errs(404, 503)}, [RUN], opid="runMetrics")},
  "/runs/{run}/report": {"get": op("The run report (report.json)", {**ok({"type": "object"}), **errs(404, 503)}, [RUN], opid="runReport")},

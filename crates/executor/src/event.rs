@@ -27,6 +27,14 @@ pub enum Event {
         /// In force (true) or reverted (false).
         active: bool,
     },
+    /// Every goal judged on what was measured so far (each second of the
+    /// main run).
+    Goals {
+        /// Seconds since the main run's start.
+        t: f64,
+        /// In the document's order.
+        goals: Vec<LiveGoal>,
+    },
     /// Something happened (`phase`, `fault`, `revert`, `abort`, `error`...).
     Note {
         /// Seconds since the main run's start.
@@ -36,6 +44,36 @@ pub enum Event {
         /// Text.
         text: String,
     },
+}
+
+/// A goal on the data so far.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct LiveGoal {
+    /// As in the report.
+    pub name: String,
+    /// Holding, not holding, or not judged yet.
+    pub status: LiveStatus,
+    /// The window it judges is over: only the end's evaluation (on the
+    /// same data) can follow.
+    pub settled: bool,
+    /// The figure measured so far.
+    pub observed: Option<f64>,
+    /// The bound it is held to.
+    pub bound: f64,
+    /// How it was judged.
+    pub detail: String,
+}
+
+/// Where a goal stands while the run goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LiveStatus {
+    /// Holds on the data so far.
+    Passing,
+    /// Does not hold on the data so far.
+    Failing,
+    /// No data for its window yet, or a recovery still within its time.
+    Pending,
 }
 
 /// A fault event as the timeline words it: `fault` / `NAME injected`, or

@@ -59,6 +59,10 @@ pub fn from_engine(e: &Event) -> Outgoing {
                 }),
             }
         }
+        Event::Goals { t, goals } => Outgoing {
+            name: "goals",
+            data: json!({ "t": t, "goals": goals }),
+        },
         Event::RunDir(dir) => Outgoing {
             name: "running",
             data: json!({ "dir": dir.display().to_string() }),

@@ -31,12 +31,14 @@ export async function runView(id) {
 
   const goalsBody = h("tbody");
   const goalRows = new Map();
-  for (const g of planned) {
-    const tr = h("tr", { "data-goal": g.name }, h("td", {}, g.name), h("td", {}, h("code", {}, g.condition)), h("td", { class: "n" }, "–"), h("td", {}, badge("pending")));
-    goalRows.set(g.name, tr);
+  const addGoalRow = (name, condition) => {
+    const tr = h("tr", { "data-goal": name }, h("td", {}, name), h("td", {}, h("code", {}, condition)), h("td", { class: "n" }, "–"), h("td", {}, badge("pending")));
     goalsBody.append(tr);
-  }
+    goalRows.set(name, tr);
+    return tr;
+  };
   const goals = h("table", { id: "goals" }, h("thead", {}, h("tr", {}, h("th", {}, "goal"), h("th", {}, "condition"), h("th", { class: "n" }, "measured"), h("th", {}, "result"))), goalsBody);
+  for (const g of planned) addGoalRow(g.name, g.condition);
   const timeline = h("ul", { class: "timeline", id: "timeline" });
   const note = (t, kind, text) => timeline.append(h("li", {}, h("span", { class: "t" }, t === null || t === undefined ? "" : `${t.toFixed(1)} s`), h("span", { class: `kind ${kind}` }, kind), text));
 
@@ -84,10 +86,21 @@ export async function runView(id) {
       case "waiting": setBanner("waiting", `waiting for ${data.clients.join(", ")} to register (up to ${data.timeout_s} s)`); break;
       case "t0": note(null, "t0", `start instant ${when(data.t0_unix_ms)}`); break;
       case "running": setBanner("running", "running"); break;
+      case "goals":
+        for (const g of data.goals) {
+          const tr = goalRows.get(g.name) || addGoalRow(g.name, "");
+          const last = tr.dataset.status;
+          if (last !== g.status) { tr.dataset.status = g.status; tr.dataset.since = String(data.t); }
+          fill(tr.children[2], g.observed === null || g.observed === undefined ? "–" : num(g.observed, 2));
+          fill(tr.children[3], badge(g.status), " ", h("span", { class: "muted small" },
+            g.status === "pending" ? "no data for its window yet"
+              : `${g.settled ? "window over" : "so far"}, since ${Number(tr.dataset.since).toFixed(0)} s`));
+        }
+        break;
       case "goal": {
-        let tr = goalRows.get(data.name);
-        if (!tr) { tr = h("tr", { "data-goal": data.name }, h("td", {}, data.name), h("td", {}, h("code", {}, data.condition)), h("td", { class: "n" }), h("td", {})); goalsBody.append(tr); goalRows.set(data.name, tr); }
+        const tr = goalRows.get(data.name) || addGoalRow(data.name, data.condition);
         fill(tr.children[2], data.observed === null || data.observed === undefined ? "–" : num(data.observed, 2));
+        tr.dataset.final = "1";
         fill(tr.children[3], badge(data.no_data ? "no data" : data.passed ? "passed" : "failed"), data.detail ? h("span", { class: "muted small" }, ` ${data.detail}`) : null);
         break;
       }
@@ -98,7 +111,7 @@ export async function runView(id) {
         fill(links, h("a", { href: `/api/v1/runs/${id}/report.html`, target: "_blank", rel: "noopener", id: "report-link" }, "Full report"),
           h("a", { href: `#/topology/${run.experiment_id}/${run.version}/run/${id}` }, "Topology"),
           h("a", { href: `#/e/${run.experiment_id}/v/${run.version}/runs` }, "All runs of this version"));
-        for (const tr of goalRows.values()) if (tr.querySelector(".badge.pending")) fill(tr.children[3], badge("not judged"));
+        for (const tr of goalRows.values()) if (!tr.dataset.final) fill(tr.children[3], badge("not judged"), " ", h("span", { class: "muted small" }, "the run ended before its verdict"));
         break;
       }
       default: break;

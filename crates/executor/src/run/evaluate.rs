@@ -7,6 +7,7 @@ use squall_metrics::Interval;
 use squall_report::PercentilesMs;
 use squall_report::run_report::{GoalRecord, PhaseFigures};
 
+use crate::event::{LiveGoal, LiveStatus};
 use crate::goals::{self, Goal, Phase};
 use crate::phases::PhaseBook;
 use crate::prepare::{Prepared, PreparedFault};
@@ -35,6 +36,54 @@ pub(super) fn goals_and_phases(
         }
     }
     (records, phases)
+}
+
+/// Every goal judged on what was measured up to `t_s` (seconds into the
+/// main run), for the live view: a goal whose window is over is
+/// `settled`; one without data yet, or a recovery still within its time,
+/// is pending. The verdict is still the end's evaluation, on the whole run.
+pub(super) fn goals_so_far(
+    p: &Prepared,
+    book: &PhaseBook,
+    rows: &[SecondRow],
+    baseline: Option<&(Interval, Duration)>,
+    t_s: f64,
+) -> Vec<LiveGoal> {
+    let names: Vec<String> = p.faults.iter().map(|f| f.name.clone()).collect();
+    p.goals
+        .iter()
+        .map(|g| {
+            let r = goal(g, book, rows, &p.faults, &names, baseline, t_s);
+            let settled = match g {
+                Goal::Condition { phase, .. } => match *phase {
+                    Phase::Warmup => true,
+                    Phase::Overall | Phase::After(_) => false,
+                    Phase::Before(i) => t_s >= p.faults[i].at.as_secs_f64(),
+                    Phase::During(i) => t_s >= p.faults[i].end().as_secs_f64(),
+                },
+                Goal::Recovery { fault, within, .. } => {
+                    // Found, or past its time plus the three seconds it needs.
+                    let deadline = p.faults[*fault].end().as_secs_f64() + within.as_secs_f64() + 3.0;
+                    (!r.no_data && r.passed) || t_s >= deadline
+                }
+            };
+            let pending = r.no_data || (matches!(g, Goal::Recovery { .. }) && !settled);
+            LiveGoal {
+                name: r.name,
+                status: if pending {
+                    LiveStatus::Pending
+                } else if r.passed {
+                    LiveStatus::Passing
+                } else {
+                    LiveStatus::Failing
+                },
+                settled: settled && !pending,
+                observed: r.observed,
+                bound: r.bound,
+                detail: r.detail,
+            }
+        })
+        .collect()
 }
 
 pub(super) fn figures(phase: &str, iv: &Interval, seconds: f64) -> PhaseFigures {

@@ -215,7 +215,12 @@ pub async fn run(
                 phase: book.phase_at(row.end_s),
                 row: row.clone(),
             });
+            let t = row.end_s;
             rows.push(row);
+            if !p.goals.is_empty() {
+                let goals = evaluate::goals_so_far(p, &book, &rows, baseline.as_ref(), t);
+                let _ = events.send(Event::Goals { t, goals });
+            }
             let gate_failed = chaos_watch
                 .failed_before
                 .load(std::sync::atomic::Ordering::SeqCst);

@@ -174,6 +174,8 @@ fn render(e: &Event, quiet: bool, tty: bool, w: &mut Window) {
     match e {
         Event::Warning(text) => eprintln!("squall: warning: {text}"),
         Event::Note { t, kind, text } => eprintln!("[{t:>7.2}s] {kind:<6} {text}"),
+        // The terminal shows goals once, judged at the end.
+        Event::Goals { .. } => {}
         Event::Fault { t, fault, active } => {
             let (kind, text) = squall_executor::event::fault_note(fault, *active);
             eprintln!("[{t:>7.2}s] {kind:<6} {text}")
