@@ -8,7 +8,8 @@
 // only after the elements it must show were found. Exits non-zero with a
 // message on the first failed check; writes results.json at the end.
 //
-// Env: SQUALL_URL (the server), SQUALL_TOKEN, SQUALL_UI_ARTIFACTS, CHROMIUM.
+// Env: SQUALL_URL (the server, through a squall proxy), SQUALL_PROXY_API and
+// SQUALL_PROXY_NAME (that proxy), SQUALL_TOKEN, SQUALL_UI_ARTIFACTS, CHROMIUM.
 
 import { chromium } from "playwright-core";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -41,6 +42,8 @@ page.setDefaultTimeout(60_000);
 page.on("console", (m) => {
   if (m.type() !== "error" && m.type() !== "warning") return;
   if (current === "token" && m.text().includes("status of 401")) return;
+  // ...the refused connections while the test holds the network down...
+  if (current === "network drop" && m.text().includes("net::ERR_")) return;
   // ...and the 400 of the topology the flow breaks on purpose.
   if (current === "topology error" && m.text().includes("status of 400")) return;
   problems.push(`${current}: console ${m.type()}: ${m.text()}`);
@@ -123,9 +126,29 @@ try {
   const run1 = /#\/run\/([^/]+)/.exec(page.url())[1];
   await page.locator("rect.band.open").first().waitFor({ timeout: 60_000 });
   check((await page.textContent("#k-faults")) === "1", "one fault in force");
+  // The goal on the slow payment's window turns red while it is in force.
+  await page.locator('tr[data-goal="p95 within 1.5x warm-up while payment is slow"] .badge.failing').waitFor({ timeout: 60_000 });
   await shot("04-run-fault-open", "rect.band.open", "#goals", "#timeline li");
+  // A network drop: the browser reaches the server through a squall
+  // proxy, which the test takes down (every connection closed, new ones
+  // refused) and brings back; the stream resumes after the last event.
+  step("network drop");
+  const proxy = (enabled) => fetch(`${process.env.SQUALL_PROXY_API}/proxies/${process.env.SQUALL_PROXY_NAME}`, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ enabled }),
+  }).then((r) => check(r.ok, `the proxy answers ${r.status}`));
+  await proxy(false);
+  await page.locator("#conn", { hasText: "reconnecting" }).waitFor({ timeout: 20_000 });
+  await page.waitForTimeout(2_500);
+  await proxy(true);
+  await page.locator("#conn", { hasText: "live" }).waitFor({ timeout: 20_000 });
+  step("run 1 after the drop");
   await page.locator('rect.band:not(.open)[data-fault="slow payment"]').first().waitFor({ timeout: 60_000 });
   await page.locator("#report-link").waitFor({ timeout: 90_000 });
+  // Every second the server measured is on the chart once: none lost in
+  // the drop, none doubled by the replay.
+  const seconds = await page.evaluate(async ([id, t]) => (await (await fetch(`/api/v1/runs/${id}/metrics`, { headers: { Authorization: `Bearer ${t}` } })).json()).length, [run1, token]);
+  const points = Number(await page.getAttribute("#run-charts figure:first-child", "data-points"));
+  check(seconds > 10 && points === seconds, `the chart has every second once (${points} points, ${seconds} seconds)`);
   const verdict1 = await page.textContent("#run-state");
   check(/passed|failed/.test(verdict1), `run 1 has a verdict: ${verdict1}`);
   const judged = await page.locator("#goals .badge.passed, #goals .badge.failed").count();
@@ -192,6 +215,19 @@ try {
   await page.locator("#diff .add").first().waitFor();
   check(await page.locator("#diff .del", { hasText: "sim: demo" }).count() === 1, "the diff shows the replaced sim line");
   await shot("11-diff", "#diff .add", "#diff .del");
+
+  // Delete: a scratch experiment made from the blank template goes away.
+  step("delete");
+  await page.goto(`${base}/#/`);
+  await page.fill("#new-name", "Scratch");
+  await page.selectOption("#new-template", "empty");
+  await page.click("#new-experiment button[type=submit]");
+  await page.locator("#document").waitFor();
+  await page.goto(`${base}/#/`);
+  await page.locator("#experiments tr", { hasText: "Scratch" }).waitFor();
+  await page.click('#experiments button[aria-label="delete Scratch"]');
+  await page.locator("#experiments tr", { hasText: "Scratch" }).waitFor({ state: "detached" });
+  check(await page.locator("#experiments tbody tr").count() === 1, "one experiment left");
 
   // 10. A phone-sized screen; and how fast the start page loads again.
   step("phone");

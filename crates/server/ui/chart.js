@@ -94,6 +94,7 @@ export class TimeChart {
       parts.push(s("line", { class: "cursor", x1: x, x2: x, y1: T, y2: H - B }));
     }
     fill(this.svg, ...parts);
+    this.el.dataset.points = String(this.series[0] ? this.series[0].points.length : 0);
     this.drawLegend();
   }
 

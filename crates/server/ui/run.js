@@ -131,7 +131,7 @@ export async function runView(id) {
       h("div", { class: "muted small" }, `started ${when(run.created_ms)}`),
       banner,
       h("div", { class: "kpis" }, kElapsed, kRps, kP95, kErr, kFaults),
-      h("div", { class: "charts" }, charts.map((c) => c.el)),
+      h("div", { class: "charts", id: "run-charts" }, charts.map((c) => c.el)),
       h("h2", {}, "Goals"), h("div", { class: "table-wrap" }, goals),
       h("h2", {}, "Timeline"), timeline),
   };

@@ -63,7 +63,8 @@ pub(super) fn goals_so_far(
                 },
                 Goal::Recovery { fault, within, .. } => {
                     // Found, or past its time plus the three seconds it needs.
-                    let deadline = p.faults[*fault].end().as_secs_f64() + within.as_secs_f64() + 3.0;
+                    let deadline =
+                        p.faults[*fault].end().as_secs_f64() + within.as_secs_f64() + 3.0;
                     (!r.no_data && r.passed) || t_s >= deadline
                 }
             };

@@ -7,7 +7,9 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use crate::fault_util::Agent;
 use crate::serve_util::Server;
+use crate::sim_util::http;
 use crate::util::{chromium, repo_root, tempdir};
 
 const TOKEN: &str = "ui-test-token-5c2f";
@@ -30,13 +32,27 @@ fn the_web_ui_goes_from_create_to_comparison_in_chromium() {
     );
     let data = tempdir();
     let server = Server::start(data.path(), &[], &[("SQUALL_TOKEN", TOKEN)]);
+    // The browser goes through a proxy the flow takes down for a while.
+    let agent = Agent::start(&data.path().join("proxy"));
+    let upstream = server.base.trim_start_matches("http://");
+    let made = http(
+        "POST",
+        &agent.url("/proxies"),
+        Some(&format!(
+            r#"{{"name": "ui", "listen": "127.0.0.1:0", "upstream": "{upstream}"}}"#
+        )),
+    )
+    .json();
+    let via = format!("http://{}", made["listen"].as_str().expect("listen"));
     let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ui-artifacts");
     let _ = std::fs::remove_dir_all(&artifacts);
 
     let out = std::process::Command::new("node")
         .arg("flow.mjs")
         .current_dir(&ui)
-        .env("SQUALL_URL", &server.base)
+        .env("SQUALL_URL", &via)
+        .env("SQUALL_PROXY_API", &agent.api)
+        .env("SQUALL_PROXY_NAME", "ui")
         .env("SQUALL_TOKEN", TOKEN)
         .env("SQUALL_UI_ARTIFACTS", &artifacts)
         .env("CHROMIUM", &browser)
