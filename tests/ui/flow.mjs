@@ -109,7 +109,8 @@ try {
   const rate = page.locator('table[data-form="workload.load.stages"] input[data-col="rate"]').nth(1);
   check((await rate.inputValue()) === "40", "the second stage holds 40/s");
   await rate.fill("30");
-  await shot("03-forms", 'table[data-form="faults"]', 'table[data-form="goals"]');
+  check(await page.locator("#plan-chart rect.band").count() === 2, "the two faults on the planned timeline");
+  await shot("03-forms", 'table[data-form="faults"]', "#plan-chart path", 'table[data-form="goals"]');
   await page.click("#apply-forms");
   await page.click("#tab-document");
   const edited = await page.inputValue("#document");
@@ -155,6 +156,15 @@ try {
   check(judged === 5, `the five goals are judged (${judged})`);
   check(await page.locator("#goals .badge.pending").count() === 0, "no goal is left pending");
   await shot("05-run-ended", "#report-link", "#goals .badge.passed", 'rect.band[data-fault="catalog errors"]');
+  // The report inside the page, and its HTML form as a download (a link
+  // could not carry the token).
+  await page.locator("#report-faults tbody tr").nth(1).waitFor();
+  check(await page.locator("#report-phases tbody tr").count() === 7, "overall and before/during/after each fault");
+  const [saved] = await Promise.all([page.waitForEvent("download"), page.click('#report-files button[data-file="report.html"]')]);
+  check(saved.suggestedFilename() === "report.html", "report.html is downloaded");
+  const html = await (await import("node:fs/promises")).readFile(await saved.path(), "utf8");
+  check(html.includes("<!DOCTYPE html>") && html.includes("slow payment"), "the downloaded report is the run's");
+  await shot("05b-run-report", "#report-faults", "#report-phases", "#report-files button");
 
   // 6. A second run, stopped while a fault is in force: the revert shows.
   step("run 2 stopped");
@@ -162,6 +172,12 @@ try {
   await page.click("#start");
   await page.locator("rect.band.open").first().waitFor({ timeout: 60_000 });
   const run2 = /#\/run\/([^/]+)/.exec(page.url())[1];
+  // The topology shows the fault on its service while it is in force.
+  await page.goto(`${base}/#/topology/${expId}/1/run/${run2}`);
+  await page.locator('g.node.faulted[data-service="payment"]').waitFor();
+  await shot("06a-topology-live", 'g.node.faulted[data-service="payment"]');
+  await page.goto(`${base}/#/run/${run2}`);
+  await page.locator("#stop:enabled").waitFor();
   await page.click("#stop");
   await page.locator("#run-state.stopping").waitFor();
   await page.locator("#timeline .kind.revert").first().waitFor();
@@ -250,6 +266,12 @@ try {
   process.exit(1);
 }
 const leaked = urls.filter((u) => u.includes(token));
+// Nothing but this server (and blob: downloads): the UI needs no network.
+const elsewhere = urls.filter((u) => !u.startsWith(base) && !u.startsWith("blob:") && !u.startsWith("data:") && u !== "about:blank");
+if (elsewhere.length) {
+  console.error(`ui flow failed: requests beyond the server: ${elsewhere.join(", ")}`);
+  process.exit(1);
+}
 writeFileSync(join(out, "results.json"), JSON.stringify({ ok: true, problems, shots, timings, requests: urls.length, token_in_url: leaked }, null, 2));
 await browser.close();
 console.log(`ui flow: done (${shots.length} screenshots, ${problems.length} console problems)`);

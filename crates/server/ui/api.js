@@ -77,6 +77,25 @@ export async function api(method, path, body) {
   return { data, status: r.status, location: r.headers.get("location") };
 }
 
+/**
+ * Saves an API resource as a file. A plain link cannot carry the token
+ * (it would have to go in the URL), so the file is fetched with it and
+ * handed to the browser as a download.
+ */
+export async function download(path, filename) {
+  let r = await send("GET", path);
+  while (r.status === 401) { await askToken("That token was refused."); r = await send("GET", path); }
+  if (!r.ok) throw new ApiError(r.status, await r.json().catch(() => ({ title: r.statusText })));
+  const url = URL.createObjectURL(await r.blob());
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 /** GET returning the JSON. */
 export async function get(path) {
   return (await api("GET", path)).data;

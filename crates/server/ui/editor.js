@@ -8,6 +8,7 @@ import { api, get } from "./api.js";
 import { emit, setBlock } from "./yaml.js";
 import { diffLines } from "./diff.js";
 import { runsTable } from "./experiments.js";
+import { TimeChart } from "./chart.js";
 
 export async function experimentView(id, version, tab) {
   const [exp, versions] = await Promise.all([get(`/api/v1/experiments/${id}`), get(`/api/v1/experiments/${id}/versions`)]);
@@ -161,6 +162,19 @@ function formsPane(editor) {
   const doc = editor.state.parsed;
   if (!doc) return h("p", { class: "notice" }, "The document is not valid yet: fix it in the Document tab first (the forms edit a valid document).");
   const tables = FORMS.map((f) => rowsEditor(f, dig(doc, f.path) || []));
+  const plan = new TimeChart("Planned load and faults (from the forms)", [{ label: "planned level", color: "#2458d6" }], (v) => num(v, 0));
+  plan.el.id = "plan-chart";
+  const redraw = () => {
+    const [stages, faults] = [tables[0].value(), tables[1].value()];
+    plan.series[0].points = plannedLevels(stages);
+    plan.setBands(faults.map((f) => {
+      const at = seconds(f.at) ?? 0, len = seconds(f.for) ?? 0;
+      return { label: f.name || (f.fault && f.fault.type) || "fault", start: at, end: at + len };
+    }));
+  };
+  for (const t of tables) t.el.addEventListener("input", redraw);
+  for (const t of tables) t.el.addEventListener("click", () => setTimeout(redraw));
+  redraw();
   const msg = h("div", { role: "status" });
   const apply = h("button", {
     class: "primary", id: "apply-forms", disabled: editor.frozen,
@@ -182,7 +196,43 @@ function formsPane(editor) {
         : "Written into the document's text (the rest is untouched). Check and save it in the Document tab."));
     },
   }, "Apply to document");
-  return h("div", { id: "forms" }, ...tables.map((t) => t.el), h("div", { class: "row" }, apply), msg);
+  return h("div", { id: "forms" }, plan.el, ...tables.map((t) => t.el), h("div", { class: "row" }, apply), msg);
+}
+
+/** Seconds in a duration as written (`300ms`, `4s`, `1m30s`, a number of seconds). */
+export function seconds(d) {
+  if (typeof d === "number") return d;
+  if (typeof d !== "string" || !d.trim()) return null;
+  const unit = { ms: 0.001, s: 1, m: 60, h: 3600 };
+  let total = 0, rest = d.trim();
+  const part = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)/;
+  while (rest) {
+    const m = part.exec(rest);
+    if (!m) return null;
+    total += Number(m[1]) * unit[m[2]];
+    rest = rest.slice(m[0].length).trim();
+  }
+  return total;
+}
+
+/** The planned level (arrivals/s or users) over time, from the stages. */
+function plannedLevels(stages) {
+  const pts = [];
+  let t = 0, level = 0;
+  for (const st of stages) {
+    if (st.ramp_to !== undefined) {
+      const d = seconds(st.over) ?? 0;
+      const from = st.from ?? level;
+      pts.push([t, from], [t + d, Number(st.ramp_to)]);
+      t += d; level = Number(st.ramp_to);
+    } else if (st.rate !== undefined || st.users !== undefined) {
+      const d = seconds(st.for) ?? 0;
+      level = Number(st.rate ?? st.users);
+      pts.push([t, level], [t + d, level]);
+      t += d;
+    }
+  }
+  return pts;
 }
 
 function rowsEditor(form, items) {

@@ -5,7 +5,7 @@
 // connection resumes after the last event seen, so no second is lost.
 
 import { h, fill, badge, ms, pct, num, dur, errorBox, when } from "./dom.js";
-import { api, get, follow } from "./api.js";
+import { api, get, follow, download } from "./api.js";
 import { TimeChart, FaultWindows } from "./chart.js";
 
 export async function runView(id) {
@@ -53,6 +53,7 @@ export async function runView(id) {
     },
   }, "Stop");
   const links = h("span", { class: "row", id: "run-links" });
+  const reportBox = h("div", { id: "report" });
   const conn = document.getElementById("conn");
   const setBanner = (cls, text) => { banner.className = `banner ${cls}`; banner.textContent = text; };
 
@@ -108,9 +109,10 @@ export async function runView(id) {
         stopBtn.disabled = true;
         const verdict = data.verdict || data.status;
         setBanner(verdict, `${data.status}: ${verdict}${data.error ? ` — ${data.error}` : ""}`);
-        fill(links, h("a", { href: `/api/v1/runs/${id}/report.html`, target: "_blank", rel: "noopener", id: "report-link" }, "Full report"),
+        fill(links, h("a", { href: "#report", id: "report-link" }, "Report"),
           h("a", { href: `#/topology/${run.experiment_id}/${run.version}/run/${id}` }, "Topology"),
           h("a", { href: `#/e/${run.experiment_id}/v/${run.version}/runs` }, "All runs of this version"));
+        showReport(id, reportBox).catch((e) => fill(reportBox, errorBox(e)));
         for (const tr of goalRows.values()) if (!tr.dataset.final) fill(tr.children[3], badge("not judged"), " ", h("span", { class: "muted small" }, "the run ended before its verdict"));
         break;
       }
@@ -133,8 +135,35 @@ export async function runView(id) {
       h("div", { class: "kpis" }, kElapsed, kRps, kP95, kErr, kFaults),
       h("div", { class: "charts", id: "run-charts" }, charts.map((c) => c.el)),
       h("h2", {}, "Goals"), h("div", { class: "table-wrap" }, goals),
-      h("h2", {}, "Timeline"), timeline),
+      h("h2", {}, "Timeline"), timeline,
+      reportBox),
   };
+}
+
+/** The finished run's report: faults as planned and as confirmed, figures per phase, its files. */
+async function showReport(id, box) {
+  const [rep, files] = await Promise.all([get(`/api/v1/runs/${id}/report`), get(`/api/v1/runs/${id}/files`)]);
+  const at = (v) => (v === null || v === undefined ? "–" : `${v.toFixed(1)} s`);
+  const faults = h("table", { id: "report-faults" },
+    h("thead", {}, h("tr", {}, ["fault", "type", "target", "planned", "in force", "reverted", "error"].map((x) => h("th", {}, x)))),
+    h("tbody", {}, rep.faults.length ? rep.faults.map((f) => h("tr", {}, h("td", {}, f.name), h("td", {}, f.kind), h("td", {}, f.target),
+      h("td", {}, `${at(f.planned_start_s)} – ${at(f.planned_end_s)}`), h("td", { class: "n" }, at(f.injected_s)), h("td", { class: "n" }, at(f.reverted_s)),
+      h("td", { class: f.error ? "ko" : "" }, f.error || ""))) : h("tr", {}, h("td", { colspan: 7, class: "muted" }, "no faults"))));
+  const phases = h("table", { id: "report-phases" },
+    h("thead", {}, h("tr", {}, h("th", {}, "phase"), ["seconds", "requests", "req/s", "errors", "p50", "p95", "p99"].map((x) => h("th", { class: "n" }, x)))),
+    h("tbody", {}, rep.phases.map((p) => h("tr", {}, h("td", {}, p.phase), h("td", { class: "n" }, num(p.seconds, 1)), h("td", { class: "n" }, p.requests),
+      h("td", { class: "n" }, p.requests ? num(p.rps, 1) : "–"), h("td", { class: "n" }, p.requests ? pct(p.error_rate) : "–"),
+      ...["p50", "p95", "p99"].map((k) => h("td", { class: "n" }, p.requests ? ms(p.latency_ms[k]) : "–"))))));
+  const save = (name) => h("button", {
+    "data-file": name,
+    onclick: (ev) => download(`/api/v1/runs/${id}/files/${encodeURIComponent(name)}`, name).catch((e) => ev.target.after(errorBox(e))),
+  }, name);
+  fill(box, h("h2", {}, "Report"),
+    h("p", { class: "muted small" }, `${rep.verdict} · main run ${num(rep.duration_s, 1)} s${rep.ended_early ? ` · ended early: ${rep.ended_early}` : ""}`),
+    ...(rep.invalid_because || []).map((w) => h("p", { class: "ko" }, `invalid: ${w}`)),
+    h("h3", {}, "Faults"), h("div", { class: "table-wrap" }, faults),
+    h("h3", {}, "Phases (from merged histograms)"), h("div", { class: "table-wrap" }, phases),
+    h("h3", {}, "Files"), h("div", { class: "row", id: "report-files" }, files.map((f) => save(f.name))));
 }
 
 /** The goals the document declares, shown pending until judged. */

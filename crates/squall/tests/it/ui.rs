@@ -84,7 +84,7 @@ fn the_web_ui_goes_from_create_to_comparison_in_chromium() {
         "the token must never be in a URL"
     );
     let shots = results["shots"].as_array().unwrap();
-    assert_eq!(shots.len(), 12, "{results}");
+    assert_eq!(shots.len(), 14, "{results}");
     for s in shots {
         let file = Path::new(s["file"].as_str().unwrap());
         let bytes = std::fs::read(file).unwrap();
