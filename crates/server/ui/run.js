@@ -10,8 +10,9 @@ import { TimeChart, FaultWindows } from "./chart.js";
 
 export async function runView(id) {
   const run = await get(`/api/v1/runs/${id}`);
-  const exp = await get(`/api/v1/experiments/${run.experiment_id}`).catch(() => ({ name: run.experiment_id }));
-  const planned = await plannedGoals(run).catch(() => []);
+  const [exp, planned] = await Promise.all([
+    get(`/api/v1/experiments/${run.experiment_id}`).catch(() => ({ name: run.experiment_id })),
+    plannedGoals(run).catch(() => [])]);
 
   const banner = h("div", { class: `banner ${run.status}`, id: "run-state", role: "status", "aria-live": "polite" }, `${run.status}`);
   const kpi = (label, idName) => { const b = h("b", { id: idName }, "–"); return [h("div", { class: "kpi" }, b, h("span", {}, label)), b]; };

@@ -410,6 +410,31 @@ mod tests {
             .to_string()
     }
 
+    /// A topology written inside an experiment is checked like a file,
+    /// with errors pointing into the experiment.
+    #[test]
+    fn inline_topologies_are_checked_like_files() {
+        let doc =
+            "title: x\nsim:\n  services:\n    - name: a\n      calls: [{call: b}]\n    - name: b\n";
+        let value = serde_json::json!({"services": [{"name": "a", "calls": [{"call": "b"}]}, {"name": "b"}]});
+        let t = Topology::from_value(Path::new("e.yaml"), doc, value).unwrap();
+        assert_eq!(t.services.len(), 2);
+
+        let bad = serde_json::json!({"services": [{"name": "a", "calls": [{"call": "nope"}]}]});
+        let e = Topology::from_value(Path::new("e.yaml"), doc, bad)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("e.yaml:"), "{e}");
+        assert!(e.contains("no service named \"nope\""), "{e}");
+
+        let typo = serde_json::json!({"services": [{"name": "a", "latncy": 3}]});
+        let e = Topology::from_value(Path::new("e.yaml"), doc, typo)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("e.yaml:2: sim.services[0]"), "{e}");
+        assert!(e.contains("latncy"), "{e}");
+    }
+
     #[test]
     fn parses_calls_latency_and_limits() {
         let t = Topology::parse(

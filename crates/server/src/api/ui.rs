@@ -128,5 +128,13 @@ mod tests {
             }
         }
         assert!(INDEX.contains("/ui/app.js"));
+        for (name, media, _) in ASSETS {
+            if *media == "text/javascript" && *name != "app.js" {
+                assert!(
+                    INDEX.contains(&format!("<link rel=\"modulepreload\" href=\"/ui/{name}\">")),
+                    "index.html does not preload {name}"
+                );
+            }
+        }
     }
 }

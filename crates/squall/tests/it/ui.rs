@@ -141,3 +141,20 @@ fn the_web_ui_goes_from_create_to_comparison_in_chromium() {
     assert_eq!(topo["source"], "inline", "{topo}");
     assert_eq!(topo["services"][0]["latency_ms"]["base"], 5.0, "{topo}");
 }
+
+/// The UI's YAML block writer and line diff (node's test runner).
+#[test]
+fn the_ui_modules_pass_their_unit_tests() {
+    let out = std::process::Command::new("node")
+        .args(["--test", "yaml.test.mjs"])
+        .current_dir(repo_root().join("tests/ui"))
+        .output()
+        .expect("run node");
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{log}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(log.contains("# pass 6"), "{log}");
+}
