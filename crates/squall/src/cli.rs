@@ -31,6 +31,10 @@ pub(crate) enum Command {
     /// The experiment executor as a service: stored, versioned experiments,
     /// runs started and stopped over HTTP, live events, reports (127.0.0.1:8888).
     Serve(crate::cmd::serve::ServeArgs),
+    /// Experiments in sequence, resumable, with reports (JSON, HTML, JUnit) in a
+    /// directory or S3-compatible storage.
+    #[command(subcommand)]
+    Suite(crate::cmd::suite::SuiteCommand),
     /// Start a simulated shop and run an experiment on it with load and faults (no setup).
     Demo(crate::cmd::run::DemoArgs),
     /// A TCP proxy that injects network faults, driven by Toxiproxy's HTTP API

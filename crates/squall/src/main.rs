@@ -48,6 +48,7 @@ fn main() -> ExitCode {
             cli::Command::Demo(args) => cmd::run::demo(args).await,
             cli::Command::Serve(args) => cmd::serve::run(args).await,
             cli::Command::Chaos(c) => cmd::chaos::run(c).await,
+            cli::Command::Suite(c) => cmd::suite::run(c).await,
             cli::Command::Proxy(args) => cmd::fault::proxy(args).await,
             cli::Command::Fault(c) => cmd::fault::fault(c).await,
         }

@@ -8,3 +8,4 @@ pub(crate) mod load;
 pub(crate) mod run;
 pub(crate) mod serve;
 pub(crate) mod sim;
+pub(crate) mod suite;

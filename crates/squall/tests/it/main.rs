@@ -17,4 +17,5 @@ mod run_trust;
 mod serve;
 mod sim;
 mod sim_modes;
+mod suite;
 mod ui;

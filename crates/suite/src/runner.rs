@@ -1,0 +1,491 @@
+//! Running a suite: each experiment in turn through the same engine as
+//! `squall run`, its run directory copied into the store, the state
+//! written after every transition, and at the end the suite report, the
+//! JUnit XML and last the manifest that marks the run complete.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use squall_executor::event::Event;
+use squall_executor::execute::{ExecuteError, Request, execute};
+use squall_executor::outcome::exit;
+use squall_report::run_report::RunReport;
+use tokio::sync::{mpsc, watch};
+
+use crate::spec::{self, OnFailure, OnInterrupt, Suite};
+use crate::state::{Attempt, ItemState, ItemStatus, SCHEMA, SuiteState, SuiteStatus, now_ms};
+use crate::store::{S3Settings, Store, StoreError};
+use crate::{report, source};
+
+/// Why a suite could not be run or resumed at all.
+#[derive(Debug, thiserror::Error)]
+pub enum SuiteError {
+    /// The suite file is invalid; every problem, located.
+    #[error("{}", .0.join("\n"))]
+    Invalid(Vec<String>),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// There is no such run, or it cannot be resumed.
+    #[error("{0}")]
+    NotResumable(String),
+}
+
+/// What the caller sees while a suite runs.
+#[derive(Debug)]
+pub enum SuiteEvent {
+    /// An experiment starts (`attempt` from 1).
+    Started {
+        /// Position, from 1.
+        index: usize,
+        /// Name.
+        name: String,
+        /// Attempt number.
+        attempt: u32,
+    },
+    /// An engine event of the experiment running.
+    Engine(Event),
+    /// An experiment ended.
+    Ended {
+        /// Position.
+        index: usize,
+        /// Name.
+        name: String,
+        /// How.
+        status: ItemStatus,
+        /// The run's verdict or why it could not run.
+        detail: String,
+    },
+    /// Waiting `pause` before the next experiment.
+    Pause(Duration),
+    /// An earlier run was picked up (`resume`): what happened to the
+    /// experiment a crash or a stop cut short.
+    Resumed(String),
+}
+
+/// How experiments are run.
+pub struct Settings {
+    /// Local directory for run directories while they are written.
+    pub runs_dir: PathBuf,
+    /// Load-engine threads.
+    pub threads: usize,
+    /// Seed.
+    pub seed: u64,
+    /// Flips to true to stop (Ctrl-C): the running experiment stops, the
+    /// suite is left `interrupted` for `resume`.
+    pub stop: watch::Receiver<bool>,
+    /// Squall's injectors for host and process faults.
+    pub agent: Option<Arc<squall_faults::Agent>>,
+    /// S3 settings for sources and the store.
+    pub s3: S3Settings,
+    /// Progress.
+    pub events: mpsc::UnboundedSender<SuiteEvent>,
+}
+
+/// A suite run's place in a store: `<suite>/<run id>/`.
+#[derive(Clone)]
+pub struct RunLocation {
+    /// The store.
+    pub store: Store,
+    /// `<suite>/<run id>`.
+    pub dir: String,
+}
+
+impl RunLocation {
+    fn key(&self, rel: &str) -> String {
+        format!("{}/{rel}", self.dir)
+    }
+
+    /// Where the run is, for people.
+    pub fn describe(&self) -> String {
+        self.store.describe(&self.dir)
+    }
+
+    async fn save(&self, state: &SuiteState) -> Result<(), StoreError> {
+        let text = serde_json::to_vec_pretty(state).expect("plain data");
+        self.store.put(&self.key("state.json"), text).await
+    }
+
+    /// The run's state.
+    pub async fn load(&self) -> Result<Option<SuiteState>, SuiteError> {
+        let Some(bytes) = self.store.get(&self.key("state.json")).await? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+            SuiteError::NotResumable(format!(
+                "{}: not a suite state: {e}",
+                self.store.describe(&self.key("state.json"))
+            ))
+        })
+    }
+}
+
+/// Starts a new run of the suite in `file`; returns its final state.
+pub async fn start(
+    store: Store,
+    file: &Path,
+    text: &str,
+    settings: &Settings,
+) -> Result<(RunLocation, SuiteState), SuiteError> {
+    let suite = spec::parse(file, text).map_err(SuiteError::Invalid)?;
+    let run_id = uuid::Uuid::now_v7().to_string();
+    let at = RunLocation {
+        store,
+        dir: format!("{}/{run_id}", suite.spec.name),
+    };
+    let items = suite
+        .spec
+        .experiments
+        .iter()
+        .zip(&suite.names)
+        .enumerate()
+        .map(|(i, (item, name))| ItemState {
+            index: i + 1,
+            name: name.clone(),
+            source: item.source.clone(),
+            status: ItemStatus::Pending,
+            attempts: Vec::new(),
+        })
+        .collect();
+    let state = SuiteState {
+        schema: SCHEMA.into(),
+        suite: suite.spec.name.clone(),
+        run_id,
+        suite_file: std::path::absolute(file)
+            .unwrap_or_else(|_| file.to_path_buf())
+            .display()
+            .to_string(),
+        suite_text: text.to_string(),
+        status: SuiteStatus::Running,
+        on_failure: suite.spec.on_failure,
+        on_interrupt: suite.spec.on_interrupt,
+        started_ms: now_ms(),
+        ended_ms: None,
+        resumed: 0,
+        items,
+    };
+    at.save(&state).await?;
+    let state = go(&at, state, &suite, settings).await?;
+    Ok((at, state))
+}
+
+/// Goes on with a run that was stopped or cut short: finished experiments
+/// are kept, the one that was running is re-run or failed as the suite's
+/// `on_interrupt` says, the rest run.
+pub async fn resume(at: RunLocation, settings: &Settings) -> Result<SuiteState, SuiteError> {
+    let mut state = at.load().await?.ok_or_else(|| {
+        SuiteError::NotResumable(format!(
+            "{}: no suite run here (no state.json)",
+            at.describe()
+        ))
+    })?;
+    if matches!(state.status, SuiteStatus::Passed | SuiteStatus::Failed) {
+        return Err(SuiteError::NotResumable(format!(
+            "{}: the suite run already ended ({:?}); start a new one",
+            at.describe(),
+            state.status
+        )));
+    }
+    let suite = spec::parse(Path::new(&state.suite_file), &state.suite_text)
+        .map_err(SuiteError::Invalid)?;
+    for item in state.items.iter_mut() {
+        if matches!(item.status, ItemStatus::Running | ItemStatus::Interrupted) {
+            if let Some(a) = item.attempts.last_mut()
+                && a.status == ItemStatus::Running
+            {
+                a.status = ItemStatus::Interrupted;
+                a.error = Some("cut short: squall stopped while it ran".into());
+                a.ended_ms = Some(now_ms());
+            }
+            let (status, what) = match state.on_interrupt {
+                OnInterrupt::Rerun => (ItemStatus::Pending, "runs again"),
+                OnInterrupt::Fail => (ItemStatus::Failed, "counts as failed"),
+            };
+            item.status = status;
+            let _ = settings.events.send(SuiteEvent::Resumed(format!(
+                "{} was cut short: it {what} (on_interrupt)",
+                item.name
+            )));
+        }
+    }
+    state.status = SuiteStatus::Running;
+    state.ended_ms = None;
+    state.resumed += 1;
+    at.save(&state).await?;
+    go(&at, state, &suite, settings).await
+}
+
+async fn go(
+    at: &RunLocation,
+    mut state: SuiteState,
+    suite: &Suite,
+    s: &Settings,
+) -> Result<SuiteState, SuiteError> {
+    let base = Path::new(&state.suite_file)
+        .parent()
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let mut first = true;
+    for i in 0..state.items.len() {
+        if state.items[i].status.is_final() {
+            continue;
+        }
+        let failed_before = state.items[..i]
+            .iter()
+            .any(|x| matches!(x.status, ItemStatus::Failed | ItemStatus::Error));
+        if failed_before && state.on_failure == OnFailure::Stop {
+            state.items[i].status = ItemStatus::Skipped;
+            at.save(&state).await?;
+            continue;
+        }
+        if !first && let Some(p) = suite.spec.pause {
+            let _ = s.events.send(SuiteEvent::Pause(p));
+            let mut stop = s.stop.clone();
+            tokio::select! {
+                _ = tokio::time::sleep(p) => {}
+                _ = stop.wait_for(|v| *v) => {}
+            }
+        }
+        first = false;
+        if *s.stop.borrow() {
+            break;
+        }
+        let spec_item = &suite.spec.experiments[i];
+        let retries = spec_item.retries.unwrap_or(suite.spec.retries);
+        loop {
+            let number = state.items[i].attempts.len() as u32 + 1;
+            state.items[i].status = ItemStatus::Running;
+            state.items[i].attempts.push(Attempt {
+                number,
+                status: ItemStatus::Running,
+                verdict: None,
+                exit_code: None,
+                error: None,
+                started_ms: now_ms(),
+                ended_ms: None,
+                stored_at: None,
+            });
+            at.save(&state).await?;
+            let name = state.items[i].name.clone();
+            let _ = s.events.send(SuiteEvent::Started {
+                index: i + 1,
+                name: name.clone(),
+                attempt: number,
+            });
+            let folder = format!("{}/attempt-{number}", state.items[i].folder());
+            let outcome = run_one(at, &folder, spec_item, &base, s).await;
+            let a = state.items[i].attempts.last_mut().expect("just pushed");
+            a.ended_ms = Some(now_ms());
+            let (status, detail, retryable) = match outcome {
+                Ok(o) => {
+                    a.verdict = Some(o.verdict.clone());
+                    a.exit_code = Some(o.exit_code);
+                    a.stored_at = Some(at.key(&folder));
+                    let status = match o.exit_code {
+                        exit::PASSED => ItemStatus::Passed,
+                        exit::INTERRUPTED => ItemStatus::Interrupted,
+                        _ => ItemStatus::Failed,
+                    };
+                    (status, o.verdict, status == ItemStatus::Failed)
+                }
+                Err((why, retryable)) => {
+                    a.error = Some(why.clone());
+                    (ItemStatus::Error, why, retryable)
+                }
+            };
+            a.status = status;
+            state.items[i].status = status;
+            at.save(&state).await?;
+            let _ = s.events.send(SuiteEvent::Ended {
+                index: i + 1,
+                name,
+                status,
+                detail,
+            });
+            if !retryable || number > retries || *s.stop.borrow() {
+                break;
+            }
+        }
+        if *s.stop.borrow() {
+            break;
+        }
+    }
+    state.status = if *s.stop.borrow() {
+        SuiteStatus::Interrupted
+    } else {
+        state.verdict()
+    };
+    if state.status != SuiteStatus::Running {
+        state.ended_ms = Some(now_ms());
+    }
+    at.save(&state).await?;
+    if matches!(state.status, SuiteStatus::Passed | SuiteStatus::Failed) {
+        finish(at, &state).await?;
+    }
+    Ok(state)
+}
+
+struct RunOutcome {
+    verdict: String,
+    exit_code: u8,
+}
+
+/// Reads, runs and stores one experiment. An error says whether another
+/// attempt could help (an unreadable source could; an invalid one not).
+async fn run_one(
+    at: &RunLocation,
+    folder: &str,
+    item: &spec::ItemSpec,
+    base: &Path,
+    s: &Settings,
+) -> Result<RunOutcome, (String, bool)> {
+    let (name, text) = source::read(&item.source, base, &s.s3)
+        .await
+        .map_err(|e| (e, true))?;
+    let text = source::with_vars(&text, &item.vars)
+        .map_err(|e| (format!("{name}: {}", e.join("; ")), false))?;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let forward = s.events.clone();
+    let pump = tokio::spawn(async move {
+        while let Some(e) = rx.recv().await {
+            let _ = forward.send(SuiteEvent::Engine(e));
+        }
+    });
+    let req = Request {
+        file: PathBuf::from(&name),
+        text,
+        runs_dir: s.runs_dir.clone(),
+        threads: s.threads,
+        seed: s.seed,
+        stop: s.stop.clone(),
+        live: None,
+        agent: s.agent.clone(),
+    };
+    let result = execute(req, tx).await;
+    let _ = pump.await;
+    let done = match result {
+        Ok(d) => d,
+        Err(ExecuteError::Invalid(errors)) => {
+            return Err((format!("{name} is not valid: {}", errors.join("; ")), false));
+        }
+        Err(e) => return Err((format!("{name}: {e}"), true)),
+    };
+    copy_dir(at, folder, &done.dir).await.map_err(|e| {
+        (
+            format!(
+                "the run ended ({}) but could not be stored: {e}",
+                done.report.verdict
+            ),
+            true,
+        )
+    })?;
+    Ok(RunOutcome {
+        verdict: done.report.verdict.clone(),
+        exit_code: done.report.exit_code,
+    })
+}
+
+/// Copies a run directory's files into the store (`report.json` last, so
+/// an attempt with a report has all its files).
+async fn copy_dir(at: &RunLocation, folder: &str, dir: &Path) -> Result<(), StoreError> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| StoreError::Io {
+            what: dir.display().to_string(),
+            reason: e.to_string(),
+        })?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort_by_key(|p| p.file_name().is_some_and(|n| n == "report.json"));
+    for f in files {
+        let name = f
+            .file_name()
+            .expect("a file")
+            .to_string_lossy()
+            .into_owned();
+        let bytes = tokio::fs::read(&f).await.map_err(|e| StoreError::Io {
+            what: f.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        at.store
+            .put(&at.key(&format!("{folder}/{name}")), bytes)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The reports of a run's items (the attempts that count), by index.
+pub async fn item_reports(
+    at: &RunLocation,
+    state: &SuiteState,
+) -> Result<BTreeMap<usize, RunReport>, StoreError> {
+    let mut out = BTreeMap::new();
+    for item in &state.items {
+        let Some(stored) = item.last().and_then(|a| a.stored_at.clone()) else {
+            continue;
+        };
+        let rel = stored
+            .strip_prefix(&format!("{}/", at.dir))
+            .unwrap_or(&stored);
+        if let Some(bytes) = at.store.get(&at.key(&format!("{rel}/report.json"))).await?
+            && let Ok(r) = serde_json::from_slice(&bytes)
+        {
+            out.insert(item.index, r);
+        }
+    }
+    Ok(out)
+}
+
+/// The suite report, the JUnit XML, and last the manifest (every object
+/// with its size, and the verdict): a run is complete once it exists.
+async fn finish(at: &RunLocation, state: &SuiteState) -> Result<(), StoreError> {
+    let reports = item_reports(at, state).await?;
+    let summary = report::summary(state, &reports);
+    at.store
+        .put(
+            &at.key("suite-report.json"),
+            serde_json::to_vec_pretty(&summary).expect("plain data"),
+        )
+        .await?;
+    at.store
+        .put(
+            &at.key("suite-report.html"),
+            report::html(&summary).into_bytes(),
+        )
+        .await?;
+    at.store
+        .put(
+            &at.key("junit.xml"),
+            crate::junit::render(state, &reports).into_bytes(),
+        )
+        .await?;
+    let objects: Vec<serde_json::Value> = at
+        .store
+        .list(&at.dir)
+        .await?
+        .into_iter()
+        .map(|(k, size)| serde_json::json!({"key": k, "bytes": size}))
+        .collect();
+    let manifest = serde_json::json!({
+        "schema": "squall-suite-manifest/1",
+        "suite": state.suite,
+        "run_id": state.run_id,
+        "verdict": state.status,
+        "ended_ms": state.ended_ms,
+        "objects": objects,
+    });
+    match at
+        .store
+        .put_new(
+            &at.key("manifest.json"),
+            serde_json::to_vec_pretty(&manifest).expect("plain data"),
+        )
+        .await
+    {
+        Ok(()) | Err(StoreError::Exists(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
