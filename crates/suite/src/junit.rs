@@ -108,6 +108,22 @@ pub fn render(state: &SuiteState, reports: &BTreeMap<usize, RunReport>) -> Strin
                 });
             }
         }
+        // A failed experiment always shows as a failure, even one whose
+        // goals all held (a deviated hypothesis, an abort) or that has no
+        // goals (a Chaos Toolkit experiment).
+        if item.status == ItemStatus::Failed
+            && !cases
+                .iter()
+                .any(|c| matches!(c.outcome, Outcome::Failure { .. }))
+        {
+            let verdict = last
+                .and_then(|a| a.verdict.clone())
+                .unwrap_or_else(|| "failed".into());
+            cases[0].outcome = Outcome::Failure {
+                message: format!("the experiment failed: {verdict}"),
+                detail: format!("verdict: {verdict}"),
+            };
+        }
         let (f, e, s) = cases
             .iter()
             .fold((0, 0, 0), |(f, e, s), c| match c.outcome {

@@ -370,3 +370,87 @@ fn a_suite_reads_and_writes_s3_and_resumes_after_kill_9_without_rerunning_what_c
     let again = suite(dir, &["resume", &run, store[0], store[1]], &env);
     assert_eq!(again.status.code(), Some(2), "{}", text(&again));
 }
+
+/// Plain Chaos Toolkit files run in a suite as `squall chaos run` runs
+/// them (their journal stored), sources come from URLs, and a hypothesis
+/// not met before the method fails the experiment (Chaos Toolkit itself
+/// calls that run `completed` and exits 0).
+#[test]
+fn chaos_toolkit_files_and_urls_run_in_a_suite() {
+    let d = tempdir();
+    let dir = d.path();
+    let probe = |path: &str| {
+        format!(
+            r#"{{"title": "ctk {path}", "description": "d", "configuration": {{"word": "hello"}},
+  "steady-state-hypothesis": {{"title": "h", "probes": [{{"type": "probe", "name": "p", "tolerance": 0,
+    "provider": {{"type": "process", "path": "{path}", "arguments": "${{word}}"}}}}]}},
+  "method": [{{"type": "action", "name": "a", "provider": {{"type": "process", "path": "true"}}}}]}}"#
+        )
+    };
+    write(dir, "good.json", &probe("echo"));
+    write(dir, "bad.json", &probe("false"));
+    let mut http = std::process::Command::new(python())
+        .args([
+            "-m",
+            "http.server",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+        ])
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(http.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let port = first
+        .split("port ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no port in {first:?}"))
+        .to_string();
+    write(
+        dir,
+        "ctk.yaml",
+        &format!(
+            "name: ctk\nexperiments:\n  - {{name: over-http, source: 'http://127.0.0.1:{port}/good.json', vars: {{word: bye}}}}\n  - source: bad.json\n  - {{name: missing, source: 'http://127.0.0.1:{port}/none.json'}}\n"
+        ),
+    );
+    let out = suite(dir, &["run", "ctk.yaml", "--store", "store"], &[]);
+    let _ = http.kill();
+    let _ = http.wait();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let st = state(&dir.join("store/ctk"));
+    let items = st["items"].as_array().unwrap();
+    assert_eq!(items[0]["status"], "passed", "{st}");
+    assert_eq!(items[1]["status"], "failed", "{st}");
+    assert_eq!(
+        items[1]["attempts"][0]["verdict"],
+        "hypothesis not met before the method"
+    );
+    assert_eq!(items[2]["status"], "error", "{st}");
+    assert!(
+        items[2]["attempts"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("404"),
+        "{st}"
+    );
+    let run = dir.join("store/ctk").join(st["run_id"].as_str().unwrap());
+    let journal: Value = serde_json::from_str(
+        &std::fs::read_to_string(run.join("items/01-over-http/attempt-1/journal.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(journal["status"], "completed");
+    // The variable reached the probe.
+    assert_eq!(
+        journal["steady_states"]["before"]["probes"][0]["output"]["stdout"],
+        "bye\n"
+    );
+    let junit = std::fs::read_to_string(run.join("junit.xml")).unwrap();
+    assert!(junit.contains("failures=\"1\" errors=\"1\""), "{junit}");
+}
