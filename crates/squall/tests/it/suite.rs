@@ -454,3 +454,59 @@ fn chaos_toolkit_files_and_urls_run_in_a_suite() {
     let junit = std::fs::read_to_string(run.join("junit.xml")).unwrap();
     assert!(junit.contains("failures=\"1\" errors=\"1\""), "{junit}");
 }
+
+/// Ctrl-C stops the running experiment (its faults reverted, its report
+/// written), leaves the suite `interrupted`, and `resume` goes on.
+#[test]
+fn ctrl_c_leaves_a_suite_interrupted_and_resume_finishes_it() {
+    let d = tempdir();
+    let dir = d.path();
+    write(dir, "long.yaml", &experiment("long", 6, PASS));
+    write(dir, "ok.yaml", &experiment("ok", 2, PASS));
+    write(
+        dir,
+        "s.yaml",
+        "name: s\nexperiments:\n  - source: long.yaml\n  - source: ok.yaml\n",
+    );
+    let mut child = squall()
+        .args(["suite", "run", "s.yaml", "--store", "store"])
+        .current_dir(dir)
+        .env("SQUALL_STATE_DIR", dir.join("state"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    while let Some(Ok(line)) = lines.next() {
+        if line.contains("main run starts") {
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    std::thread::spawn(move || for _ in lines {});
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let st = state(&dir.join("store/s"));
+    assert_eq!(st["status"], "interrupted", "{st}");
+    assert_eq!(st["items"][0]["status"], "interrupted", "{st}");
+    assert_eq!(
+        st["items"][0]["attempts"][0]["verdict"], "interrupted",
+        "{st}"
+    );
+    assert_eq!(st["items"][1]["status"], "pending", "{st}");
+    let run = format!("s/{}", st["run_id"].as_str().unwrap());
+    let out = suite(dir, &["resume", &run, "--store", "store"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let st = state(&dir.join("store/s"));
+    assert_eq!(st["status"], "passed", "{st}");
+    assert_eq!(
+        st["items"][0]["attempts"].as_array().unwrap().len(),
+        2,
+        "{st}"
+    );
+}
