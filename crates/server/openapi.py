@@ -17,6 +17,7 @@ arr = lambda s: {"type": "array", "items": s}
 ID = {"name": "id", "in": "path", "required": True, "description": "Experiment id (a UUID).", "schema": {"type": "string"}}
 MAXV = 9007199254740991
 VER = {"name": "version", "in": "path", "required": True, "description": "Version number (1, 2, ...).", "schema": {"type": "integer", "minimum": 1, "maximum": MAXV}}
+SID = {"name": "id", "in": "path", "required": True, "description": "Suite run id.", "schema": {"type": "string"}}
 RUN = {"name": "run", "in": "path", "required": True, "description": "Run id.", "schema": {"type": "string"}}
 LIMIT = {"name": "limit", "in": "query", "required": False, "description": "At most this many (default 100).", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}
 LOC = {"Location": {"description": "The new resource.", "schema": {"type": "string"}}}
@@ -79,6 +80,10 @@ schemas = {
     "Validation": {"type": "object", "required": ["valid", "errors", "warnings"],
         "properties": {"valid": {"type": "boolean"}, "errors": arr({"type": "string"}), "warnings": arr({"type": "string"}),
             "document": {"type": "object", "description": "When valid: the document as JSON (what the UI's forms edit)."}}},
+    "Suite": {"type": "object", "required": ["id", "name", "status", "running_here", "created_ms", "state", "links"],
+        "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "status": {"type": "string", "enum": ["running", "passed", "failed", "interrupted"]},
+            "running_here": {"type": "boolean"}, "created_ms": {"type": "integer"}, "ended_ms": int_or_null,
+            "state": {"type": "object", "description": "The suite run's state (as state.json): each experiment's status and attempts."}, "links": links}},
     "Template": {"type": "object", "required": ["id", "title", "document"],
         "properties": {"id": {"type": "string"}, "title": {"type": "string"}, "document": {"type": "string"}}},
     "Topology": {"type": "object", "required": ["source", "yaml", "services"],
@@ -128,6 +133,20 @@ paths = {
    "get": op("Runs of a version, newest first", {**ok(arr(ref("Run"))), **errs(400, 404, 503)}, [ID, VER, LIMIT], opid="listVersionRuns"),
    "post": op("Start a run of a version", {**created_with_links(ref("Run"), RUN_LINKS), **errs(400, 403, 404, 409, 429, 503)}, [ID, VER], opid="startRun",
        desc="409 while a run of the same version is in flight; 429 at --max-runs; 403 when the document needs --allow-commands.")},
+ "/suites": {
+   "get": op("Suite runs, newest first", {**ok(arr(ref("Suite"))), **errs(400, 503)}, [LIMIT], opid="listSuites"),
+   "post": op("Start a suite (the body is the suite file, YAML)", {**ok(ref("Suite"), "201", "Created", LOC), **errs(400, 403, 413, 503)},
+       body={"required": True, "description": "A suite file as `squall suite run` reads it; sources are stored experiments (`experiment:ID` or `experiment:ID/vN`), URLs or s3:// (paths need --allow-commands).",
+             "content": {"text/plain": {"schema": {"type": "string"}}}}, opid="startSuite",
+       desc="Every experiment is read and checked before the suite starts (400 with located problems; 403 for what needs --allow-commands or --allow-target).")},
+ "/suites/{id}": {"get": op("One suite run with its state", {**ok(ref("Suite")), **errs(404, 503)}, [SID], opid="getSuite")},
+ "/suites/{id}/stop": {"post": op("Stop a suite run (left interrupted; resume goes on)", {**ok(ref("Stopping"), "202", "Stopping"), **errs(404, 409, 503)}, [SID], opid="stopSuite")},
+ "/suites/{id}/resume": {"post": op("Resume a stopped suite run", {"202": {"description": "Resuming", "content": {"application/json": {"schema": {"type": "object"}}}}, **errs(400, 403, 404, 409, 503)}, [SID], opid="resumeSuite")},
+ "/suites/{id}/events": {"get": op("Live events (SSE): experiment, experiment_ended, state, pause, resumed, fault, revert, phase, ..., ended",
+     {"200": {"description": "text/event-stream", "content": {"text/event-stream": {"schema": {"type": "object"}}}}, **errs(404, 503)},
+     [SID, {"name": "Last-Event-ID", "in": "header", "required": False, "schema": {"type": "string"}}], opid="suiteEvents")},
+ "/suites/{id}/junit.xml": {"get": op("The suite run's JUnit XML (once it ended)", {"200": {"description": "JUnit XML", "content": {"application/xml": {"schema": {"type": "string"}}}}, **errs(404, 503)}, [SID], opid="suiteJunit")},
+ "/suites/{id}/report": {"get": op("The suite report (suite-report.json, once it ended)", {**ok({"type": "object"}), **errs(404, 503)}, [SID], opid="suiteReport")},
  "/runs": {"get": op("All runs, newest first", {**ok(arr(ref("Run"))), **errs(400, 503)}, [LIMIT], opid="listRuns")},
  "/runs/{run}": {"get": op("One run", {**ok(ref("Run")), **errs(404, 503)}, [RUN], opid="getRun")},
  "/runs/{run}/stop": {"post": op("Stop a run: every fault reverted, the report of what ran written", {**ok(ref("Stopping"), "202", "Stopping"), **errs(404, 409, 503)}, [RUN], opid="stopRun")},

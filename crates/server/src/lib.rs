@@ -11,6 +11,7 @@
 //! - [`events`]: engine events as clients see them (SSE names and payloads).
 //! - [`recover`]: runs a crash left in flight, closed at start.
 //! - [`policy`]: what a document started over HTTP may not do without a flag.
+//! - [`suites`]: suites of experiments run by the server (`squall suite`'s state machine).
 //! - [`api`]: the routes, the door (Host, token, CORS) and the error shape.
 
 // Libraries do not print: the binary decides what people see.
@@ -22,6 +23,7 @@ pub mod policy;
 pub mod recover;
 pub mod runner;
 pub mod store;
+pub mod suites;
 
 use std::sync::Arc;
 

@@ -82,6 +82,12 @@ pub struct Settings {
     pub s3: S3Settings,
     /// Progress.
     pub events: mpsc::UnboundedSender<SuiteEvent>,
+    /// Experiments already read, by their `source` as written (a server
+    /// resolves and checks every source before the suite starts).
+    pub documents: BTreeMap<String, String>,
+    /// Receives the state after every transition (a server keeps it in
+    /// its database too).
+    pub on_state: Option<mpsc::UnboundedSender<SuiteState>>,
 }
 
 /// A suite run's place in a store: `<suite>/<run id>/`.
@@ -129,6 +135,20 @@ pub async fn start(
     text: &str,
     settings: &Settings,
 ) -> Result<(RunLocation, SuiteState), SuiteError> {
+    let (at, state, suite) = prepare(store, file, text).await?;
+    save(&at, &state, settings).await?;
+    let state = go(&at, state, &suite, settings).await?;
+    Ok((at, state))
+}
+
+/// A new run of the suite in `file`, its state written (every experiment
+/// pending), not started: [`run`] starts it. A server answers with the
+/// run's id in between.
+pub async fn prepare(
+    store: Store,
+    file: &Path,
+    text: &str,
+) -> Result<(RunLocation, SuiteState, Suite), SuiteError> {
     let suite = spec::parse(file, text).map_err(SuiteError::Invalid)?;
     let run_id = uuid::Uuid::now_v7().to_string();
     let at = RunLocation {
@@ -167,8 +187,17 @@ pub async fn start(
         items,
     };
     at.save(&state).await?;
-    let state = go(&at, state, &suite, settings).await?;
-    Ok((at, state))
+    Ok((at, state, suite))
+}
+
+/// Runs a prepared suite to its end (or until stopped).
+pub async fn run(
+    at: &RunLocation,
+    state: SuiteState,
+    suite: &Suite,
+    settings: &Settings,
+) -> Result<SuiteState, SuiteError> {
+    go(at, state, suite, settings).await
 }
 
 /// Goes on with a run that was stopped or cut short: finished experiments
@@ -213,8 +242,17 @@ pub async fn resume(at: RunLocation, settings: &Settings) -> Result<SuiteState, 
     state.status = SuiteStatus::Running;
     state.ended_ms = None;
     state.resumed += 1;
-    at.save(&state).await?;
+    save(&at, &state, settings).await?;
     go(&at, state, &suite, settings).await
+}
+
+/// Writes the state to the store (and hands it to `on_state`).
+async fn save(at: &RunLocation, state: &SuiteState, s: &Settings) -> Result<(), StoreError> {
+    at.save(state).await?;
+    if let Some(tx) = &s.on_state {
+        let _ = tx.send(state.clone());
+    }
+    Ok(())
 }
 
 async fn go(
@@ -237,7 +275,7 @@ async fn go(
             .any(|x| matches!(x.status, ItemStatus::Failed | ItemStatus::Error));
         if failed_before && state.on_failure == OnFailure::Stop {
             state.items[i].status = ItemStatus::Skipped;
-            at.save(&state).await?;
+            save(at, &state, s).await?;
             continue;
         }
         if !first && let Some(p) = suite.spec.pause {
@@ -267,7 +305,7 @@ async fn go(
                 ended_ms: None,
                 stored_at: None,
             });
-            at.save(&state).await?;
+            save(at, &state, s).await?;
             let name = state.items[i].name.clone();
             let _ = s.events.send(SuiteEvent::Started {
                 index: i + 1,
@@ -297,7 +335,7 @@ async fn go(
             };
             a.status = status;
             state.items[i].status = status;
-            at.save(&state).await?;
+            save(at, &state, s).await?;
             let _ = s.events.send(SuiteEvent::Ended {
                 index: i + 1,
                 name,
@@ -320,7 +358,7 @@ async fn go(
     if state.status != SuiteStatus::Running {
         state.ended_ms = Some(now_ms());
     }
-    at.save(&state).await?;
+    save(at, &state, s).await?;
     if matches!(state.status, SuiteStatus::Passed | SuiteStatus::Failed) {
         finish(at, &state).await?;
     }
@@ -341,9 +379,12 @@ async fn run_one(
     base: &Path,
     s: &Settings,
 ) -> Result<RunOutcome, (String, bool)> {
-    let (name, text) = source::read(&item.source, base, &s.s3)
-        .await
-        .map_err(|e| (e, true))?;
+    let (name, text) = match s.documents.get(&item.source) {
+        Some(text) => (item.source.clone(), text.clone()),
+        None => source::read(&item.source, base, &s.s3)
+            .await
+            .map_err(|e| (e, true))?,
+    };
     let text = source::with_vars(&text, &item.vars)
         .map_err(|e| (format!("{name}: {}", e.join("; ")), false))?;
     let doc: Option<serde_json::Value> = if text.trim_start().starts_with('{') {
@@ -397,7 +438,7 @@ async fn run_one(
 
 /// A Chaos Toolkit experiment without squall's parts (no workload): run
 /// as `squall chaos run` runs it.
-fn is_plain_chaos(doc: &serde_json::Value) -> bool {
+pub fn is_plain_chaos(doc: &serde_json::Value) -> bool {
     doc.get("workload").is_none()
         && (doc.get("method").is_some() || doc.get("steady-state-hypothesis").is_some())
 }

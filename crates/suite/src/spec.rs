@@ -171,6 +171,10 @@ fn valid_name(s: &str) -> bool {
 
 /// `checkout` for `dir/checkout.yaml` or `s3://b/x/checkout.json`.
 fn stem(source: &str) -> String {
+    // A stored experiment in `squall serve`: `experiment:ID` or `experiment:ID/vN`.
+    if let Some(rest) = source.strip_prefix("experiment:") {
+        return rest.replace("/v", "-v");
+    }
     let last = source.rsplit('/').next().unwrap_or(source);
     let last = last.split(['?', '#']).next().unwrap_or(last);
     last.rsplit_once('.')

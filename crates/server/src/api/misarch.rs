@@ -429,7 +429,8 @@ async fn events(
                 _ = tx.closed() => return,
             }
         };
-        let mut events = super::sse::follow(s.clone(), run, 0);
+        let live = s.runner.follow(&run);
+        let mut events = super::sse::follow(s.clone(), run, 0, live);
         loop {
             let e = tokio::select! {
                 e = events.recv() => e,

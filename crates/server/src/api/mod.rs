@@ -9,6 +9,7 @@ mod openapi;
 mod problem;
 mod runs;
 mod sse;
+mod suites;
 mod topology;
 mod ui;
 mod views;
@@ -28,6 +29,7 @@ use crate::runner::Runner;
 use crate::store::Store;
 
 pub use problem::ApiError;
+pub use suites::resume_cut_short;
 
 /// The largest request body (an experiment document, a MiSArch part).
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -38,6 +40,10 @@ pub struct AppState {
     pub store: Store,
     /// The runs in flight.
     pub runner: Arc<Runner>,
+    /// The suites in flight.
+    pub suites: Arc<crate::suites::Suites>,
+    /// Where suite runs keep their files (`<data>/suites`).
+    pub suites_dir: std::path::PathBuf,
     /// Whether documents may run code or act on processes here.
     pub allow_commands: bool,
     /// Hosts beyond loopback runs may address (empty: no limit).
@@ -98,6 +104,13 @@ pub fn router(state: Shared, access: Arc<Access>, cors_origins: &[String]) -> Ro
             "/experiments/{id}/versions/{version}/runs",
             get(runs::of_version).post(runs::start),
         )
+        .route("/suites", get(suites::list).post(suites::start))
+        .route("/suites/{id}", get(suites::get))
+        .route("/suites/{id}/stop", post(suites::stop))
+        .route("/suites/{id}/resume", post(suites::resume))
+        .route("/suites/{id}/events", get(suites::events))
+        .route("/suites/{id}/junit.xml", get(suites::junit))
+        .route("/suites/{id}/report", get(suites::report))
         .route("/runs", get(runs::list))
         .route("/runs/{run}", get(runs::get))
         .route("/runs/{run}/stop", post(runs::stop))

@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 
 use super::runs::find;
 use super::{ApiError, Shared};
+use crate::runner::Follow;
 use crate::store::StoredEvent;
 
 /// Events buffered per client before the feeder waits for it.
@@ -26,12 +27,19 @@ pub(super) async fn events(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     find(&s, &id).await?;
+    let live = s.runner.follow(&id);
+    Ok(stream(s, id, &headers, live))
+}
+
+/// The SSE response for the events of a run or a suite run: stored ones
+/// after `Last-Event-ID`, then `live` ones (none when it ended).
+pub(super) fn stream(s: Shared, id: String, headers: &HeaderMap, live: Option<Follow>) -> Response {
     let after = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<i64>().ok())
         .unwrap_or(0);
-    let rx = follow(s, id, after);
+    let rx = follow(s, id, after, live);
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         let e = rx.recv().await?;
         let sse = Event::default()
@@ -40,17 +48,22 @@ pub(super) async fn events(
             .data(e.data);
         Some((Ok::<_, Infallible>(sse), rx))
     });
-    Ok(Sse::new(stream)
+    Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
-        .into_response())
+        .into_response()
 }
 
 /// The run's events after `after`, then live ones until the run ends.
-pub(super) fn follow(s: Shared, run_id: String, after: i64) -> mpsc::Receiver<StoredEvent> {
+pub(super) fn follow(
+    s: Shared,
+    run_id: String,
+    after: i64,
+    live: Option<Follow>,
+) -> mpsc::Receiver<StoredEvent> {
     let (tx, rx) = mpsc::channel(CLIENT_BUFFER);
+    // The caller subscribed before the stored events are read: nothing
+    // falls between.
     tokio::spawn(async move {
-        // Subscribe before reading the stored events: nothing falls between.
-        let live = s.runner.follow(&run_id);
         let mut last = after;
         if !replay(&s, &run_id, &mut last, &tx).await {
             return;

@@ -6,6 +6,7 @@
 mod events;
 mod experiments;
 mod runs;
+mod suites;
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -19,6 +20,7 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 pub use events::StoredEvent;
 pub use experiments::{Deleted, ExperimentRow, Part, VersionRow};
 pub use runs::{RunRow, RunStatus, Summary};
+pub use suites::SuiteRow;
 
 /// A storage failure (the database, not the caller, is at fault).
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +52,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "run owner",
         include_str!("../../migrations/0002_run_owner.sql"),
+    ),
+    (
+        3,
+        "suites",
+        include_str!("../../migrations/0003_suites.sql"),
     ),
 ];
 

@@ -98,6 +98,17 @@ pub(crate) async fn run(args: ServeArgs) -> Result<u8> {
             run.id, run.experiment_id, run.version
         );
     }
+    let suites_dir = data_dir.join("suites");
+    let suites = squall_server::suites::Suites::new(
+        store.clone(),
+        squall_server::suites::SuitesConfig {
+            dir: suites_dir.clone(),
+            runs_dir: data_dir.join("suite-runs"),
+            threads: args.threads,
+            seed: args.seed,
+        },
+        agent.clone(),
+    );
     let runner = Runner::new(
         store.clone(),
         RunnerConfig {
@@ -111,11 +122,18 @@ pub(crate) async fn run(args: ServeArgs) -> Result<u8> {
     let state = Arc::new(squall_server::api::AppState {
         store: store.clone(),
         runner: runner.clone(),
+        suites: suites.clone(),
+        suites_dir,
         allow_commands: args.allow_commands,
         allowed_targets: args.allow_targets.clone(),
         token_required: access.has_token(),
         templates: templates(),
     });
+    // reqwest (suite sources from URLs and S3) uses rustls with ring.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    for note in squall_server::api::resume_cut_short(state.clone()).await {
+        eprintln!("squall serve: {note}");
+    }
     let router = squall_server::api::router(state, Arc::new(access), &args.cors_origins);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -137,14 +155,20 @@ pub(crate) async fn run(args: ServeArgs) -> Result<u8> {
     // No new connection, and no new run on the ones still open.
     let _ = stop_tx.send(true);
     let _ = server.await;
-    let n = runner.in_flight();
+    let n = runner.in_flight() + suites.in_flight();
+    suites.stop_all();
     if n > 0 {
         eprintln!(
             "squall serve: stopping {n} run(s): reverting faults, writing reports (Ctrl-C again to quit at once)"
         );
     }
+    let suites_done = async {
+        while suites.in_flight() > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    };
     tokio::select! {
-        _ = runner.stop_all() => {}
+        _ = async { tokio::join!(runner.stop_all(), suites_done) } => {}
         _ = signals.next() => {
             eprintln!("squall serve: quitting; the next start closes the runs left in flight");
             return Ok(exit::ERROR);

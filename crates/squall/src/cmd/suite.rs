@@ -240,6 +240,8 @@ async fn settings(opts: &RunOpts, s3: S3Settings) -> (Settings, tokio::task::Joi
         agent: Some(crate::cmd::fault::run_agent().await),
         s3,
         events: tx,
+        documents: Default::default(),
+        on_state: None,
     };
     (settings, printer)
 }

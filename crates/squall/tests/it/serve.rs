@@ -792,3 +792,97 @@ fn a_run_waits_for_its_clients_and_publishes_one_start_instant() {
         "{ended}"
     );
 }
+
+/// Suites in `squall serve`: a suite of stored experiments started over
+/// HTTP, followed over SSE, its state and JUnit read back; a path on the
+/// server's disk refused without --allow-commands; a server killed with
+/// `kill -9` mid-suite resumes the suite at its next start without
+/// re-running the experiment that completed.
+#[test]
+fn suites_of_stored_experiments_run_stream_and_resume_after_kill_9() {
+    let data = tempdir();
+    let mut server = Server::start(data.path(), &[], &[]);
+    let id = server.create("short", &short_experiment(20));
+    let suite = format!(
+        "name: api-gate\nexperiments:\n  - {{name: first, source: 'experiment:{id}'}}\n  - {{name: second, source: 'experiment:{id}/v1'}}\n"
+    );
+    let r = server.call("POST", "/api/v1/suites", Some(&suite));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let suite_id = r.json()["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        r.header("location").unwrap(),
+        format!("/api/v1/suites/{suite_id}")
+    );
+
+    // Killed while the second experiment runs.
+    let seen = crate::serve_util::read_sse(
+        &server.base,
+        &format!("/api/v1/suites/{suite_id}/events"),
+        None,
+        None,
+        Duration::from_secs(60),
+        |e| e.name == "experiment" && e.json()["name"] == "second",
+    );
+    assert!(
+        seen.iter()
+            .any(|e| e.name == "experiment_ended" && e.json()["status"] == "passed"),
+        "{seen:?}"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    server.kill9();
+
+    let server = Server::start(data.path(), &[], &[]);
+    let events = crate::serve_util::read_sse(
+        &server.base,
+        &format!("/api/v1/suites/{suite_id}/events"),
+        None,
+        None,
+        Duration::from_secs(90),
+        |_| false,
+    );
+    let ended = events.last().expect("events");
+    assert_eq!(ended.name, "ended", "{events:?}");
+    assert_eq!(ended.json()["status"], "passed", "{events:?}");
+    assert!(
+        events.iter().any(|e| e.name == "resumed"),
+        "the resume is in the stream: {events:?}"
+    );
+    // Ids follow on from before the crash, each once.
+    let ids: Vec<i64> = events.iter().filter_map(|e| e.id).collect();
+    assert!(ids.windows(2).all(|w| w[1] == w[0] + 1), "{ids:?}");
+
+    let got = server
+        .call("GET", &format!("/api/v1/suites/{suite_id}"), None)
+        .json();
+    assert_eq!(got["status"], "passed", "{got}");
+    let items = got["state"]["items"].as_array().unwrap();
+    assert_eq!(items[0]["attempts"].as_array().unwrap().len(), 1, "{got}");
+    assert_eq!(items[1]["attempts"].as_array().unwrap().len(), 2, "{got}");
+    assert_eq!(items[1]["attempts"][0]["status"], "interrupted", "{got}");
+    let junit = server.call("GET", &format!("/api/v1/suites/{suite_id}/junit.xml"), None);
+    assert_eq!(junit.status, 200);
+    assert!(
+        junit.body.contains("<testsuite name=\"api-gate.second\""),
+        "{}",
+        junit.body
+    );
+    let listed = server.call("GET", "/api/v1/suites", None).json();
+    assert_eq!(listed[0]["id"], suite_id);
+
+    // A file of the server's disk is refused; an unknown experiment is a 400.
+    let r = server.call(
+        "POST",
+        "/api/v1/suites",
+        Some("name: x\nexperiments:\n  - source: /etc/hostname\n"),
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = server.call(
+        "POST",
+        "/api/v1/suites",
+        Some("name: x\nexperiments:\n  - source: 'experiment:nope'\n"),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("experiments[0].source"), "{}", r.body);
+    let r = server.call("POST", &format!("/api/v1/suites/{suite_id}/resume"), None);
+    assert_eq!(r.status, 409, "{}", r.body);
+}
