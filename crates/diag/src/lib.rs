@@ -72,3 +72,38 @@ mod tests {
         assert_eq!(Problem::whole("m").under("chaos").to_string(), "chaos: m");
     }
 }
+
+/// Where a YAML document could not be read into its type: the location
+/// (`3:5:`, empty when the parser gave none), the field path
+/// (`faults[1].at`, `.` for the root) and the message without either.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct YamlError {
+    /// `line:column:` or empty.
+    pub loc: String,
+    /// The field.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Reads YAML into `T`, naming the field and place of the first problem.
+pub fn from_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, YamlError> {
+    let de = yaml_serde::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let loc = inner
+            .location()
+            .map(|l| format!("{}:{}:", l.line(), l.column()))
+            .unwrap_or_default();
+        let full = inner.to_string();
+        // The parser repeats both: `path: message at line L column C`.
+        let msg = full.split(" at line ").next().unwrap_or(&full);
+        let message = msg
+            .strip_prefix(&path)
+            .and_then(|m| m.strip_prefix(": "))
+            .unwrap_or(msg)
+            .to_string();
+        YamlError { loc, path, message }
+    })
+}

@@ -193,20 +193,8 @@ impl Topology {
                 )])
             })?
         } else {
-            let de = yaml_serde::Deserializer::from_str(text);
-            serde_path_to_error::deserialize(de).map_err(|e| {
-                let path = e.path().to_string();
-                let inner = e.into_inner();
-                let loc = inner
-                    .location()
-                    .map(|l| format!("{}:{}:", l.line(), l.column()))
-                    .unwrap_or_default();
-                let msg = strip(&inner.to_string());
-                let msg = msg
-                    .strip_prefix(&format!("{path}: "))
-                    .unwrap_or(&msg)
-                    .to_string();
-                TopologyError::Invalid(vec![format!("{f}:{loc} {path}: {msg}")])
+            squall_diag::from_yaml(text).map_err(|e| {
+                TopologyError::Invalid(vec![format!("{f}:{} {}: {}", e.loc, e.path, e.message)])
             })?
         };
         validate(file, text, spec)

@@ -100,22 +100,8 @@ pub struct Suite {
 /// Reads and checks a suite file; every problem, located.
 pub fn parse(file: &Path, text: &str) -> Result<Suite, Vec<String>> {
     let f = file.display();
-    let de = yaml_serde::Deserializer::from_str(text);
-    let spec: SuiteSpec = serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let loc = inner
-            .location()
-            .map(|l| format!("{}:{}:", l.line(), l.column()))
-            .unwrap_or_default();
-        let msg = inner.to_string();
-        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-        let msg = msg
-            .strip_prefix(&format!("{path}: "))
-            .unwrap_or(&msg)
-            .to_string();
-        vec![format!("{f}:{loc} {path}: {msg}")]
-    })?;
+    let spec: SuiteSpec = squall_diag::from_yaml(text)
+        .map_err(|e| vec![format!("{f}:{} {}: {}", e.loc, e.path, e.message)])?;
     let mut errors = Vec::new();
     let line = |needle: &str| {
         text.lines()

@@ -102,18 +102,7 @@ pub fn parse_document<T: serde::de::DeserializeOwned>(
                 ),
             ));
         }
-        let de = yaml_serde::Deserializer::from_str(text);
-        serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            let loc = inner
-                .location()
-                .map(|l| format!("{}:{}:", l.line(), l.column()))
-                .unwrap_or_default();
-            let msg = strip_location(&inner.to_string());
-            let msg = strip_path(&msg, &path).to_string();
-            invalid(loc, path, msg)
-        })
+        squall_diag::from_yaml(text).map_err(|e| invalid(e.loc, e.path, e.message))
     }
 }
 
@@ -162,13 +151,6 @@ fn strip_location(msg: &str) -> String {
         Some(i) => msg[..i].to_string(),
         None => msg.to_string(),
     }
-}
-
-/// YAML errors repeat the field path (`a.b: message`); keep just the message.
-fn strip_path<'a>(msg: &'a str, path: &str) -> &'a str {
-    msg.strip_prefix(path)
-        .and_then(|m| m.strip_prefix(": "))
-        .unwrap_or(msg)
 }
 
 #[cfg(test)]
