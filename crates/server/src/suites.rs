@@ -22,7 +22,8 @@ use crate::store::{Store, StoreError, StoredEvent, SuiteRow};
 pub struct SuitesConfig {
     /// `<data>/suites`: the store (`<suite>/<run id>/...`).
     pub dir: PathBuf,
-    /// `<data>/suite-runs`: run directories while they are written.
+    /// `<data>/suite-runs`: run directories while they are written (each
+    /// is deleted once copied into the store).
     pub runs_dir: PathBuf,
     /// Load-engine threads.
     pub threads: usize,
@@ -92,7 +93,7 @@ impl Suites {
     pub async fn start(
         self: &Arc<Self>,
         text: &str,
-        documents: BTreeMap<String, String>,
+        documents: BTreeMap<usize, String>,
     ) -> Result<SuiteRow, SuiteStartError> {
         let (at, state, suite) =
             runner::prepare(self.files(), std::path::Path::new("suite.yaml"), text)
@@ -111,7 +112,7 @@ impl Suites {
             ended_ms: None,
         };
         self.store.insert_suite(&row).await?;
-        self.launch(at, state, suite, documents, false);
+        self.launch(at, state, suite, documents, false)?;
         Ok(row)
     }
 
@@ -119,15 +120,13 @@ impl Suites {
     pub async fn resume(
         self: &Arc<Self>,
         row: &SuiteRow,
-        documents: BTreeMap<String, String>,
+        documents: BTreeMap<usize, String>,
     ) -> Result<(), SuiteStartError> {
-        if self
-            .live
-            .lock()
-            .expect("not poisoned")
-            .contains_key(&row.id)
-        {
-            return Err(SuiteStartError::Busy(row.id.clone()));
+        if row.owner != self.store.owner() {
+            return Err(SuiteStartError::Ended(format!(
+                "suite run {} belongs to another server (it resumes it)",
+                row.id
+            )));
         }
         if row.status == "passed" || row.status == "failed" {
             return Err(SuiteStartError::Ended(format!(
@@ -144,28 +143,32 @@ impl Suites {
             store: self.files(),
             dir: format!("{}/{}", state.suite, state.run_id),
         };
-        self.launch(at, state, suite, documents, true);
-        Ok(())
+        self.launch(at, state, suite, documents, true)
     }
 
+    /// Runs it in a task; refused when it runs already (checked and
+    /// registered under one lock, so two resumes cannot both start it).
     fn launch(
         self: &Arc<Self>,
         at: RunLocation,
         state: SuiteState,
         suite: squall_suite::spec::Suite,
-        documents: BTreeMap<String, String>,
+        documents: BTreeMap<usize, String>,
         resume: bool,
-    ) {
+    ) -> Result<(), SuiteStartError> {
         let id = state.run_id.clone();
         let (stop_tx, stop_rx) = watch::channel(false);
         let live = Arc::new(LiveSuite {
             stop: stop_tx,
             events: broadcast::channel(1024).0,
         });
-        self.live
-            .lock()
-            .expect("not poisoned")
-            .insert(id.clone(), live.clone());
+        {
+            let mut map = self.live.lock().expect("not poisoned");
+            if map.contains_key(&id) {
+                return Err(SuiteStartError::Busy(id));
+            }
+            map.insert(id.clone(), live.clone());
+        }
         let me = self.clone();
         tokio::spawn(async move {
             let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
@@ -180,6 +183,7 @@ impl Suites {
                 events: ev_tx,
                 documents,
                 on_state: Some(st_tx),
+                remove_run_dirs: true,
             };
             // One writer of the stored events, in order.
             let pump = {
@@ -187,17 +191,24 @@ impl Suites {
                 let (id, live) = (id.clone(), live.clone());
                 tokio::spawn(async move {
                     let mut seq = me.store.next_event_seq(&id).await.unwrap_or(1) - 1;
+                    let mut states_open = true;
                     loop {
+                        // State first: the runner writes the state before
+                        // it tells what happened.
                         tokio::select! {
+                            biased;
+                            s = st_rx.recv(), if states_open => match s {
+                                Some(s) => {
+                                    me.save(&s).await;
+                                    me.publish(&id, &live, &mut seq, "state", brief(&s)).await;
+                                }
+                                None => states_open = false,
+                            },
                             e = ev_rx.recv() => match e {
                                 Some(e) => if let Some((name, data)) = outgoing(&e) {
                                     me.publish(&id, &live, &mut seq, name, data).await;
                                 },
                                 None => break,
-                            },
-                            s = st_rx.recv() => if let Some(s) = s {
-                                me.save(&s).await;
-                                me.publish(&id, &live, &mut seq, "state", brief(&s)).await;
                             },
                         }
                     }
@@ -208,6 +219,7 @@ impl Suites {
                     seq
                 })
             };
+            let files = at.clone();
             let result = if resume {
                 runner::resume(at, &settings).await
             } else {
@@ -219,18 +231,26 @@ impl Suites {
                 Ok(s) => json!({ "status": status_name(s.status), "error": null }),
                 Err(e) => json!({ "status": "interrupted", "error": e.to_string() }),
             };
-            if result.is_err()
-                && let Ok(Some(row)) = me.store.suite(&id).await
-            {
-                // The suite's files could not be written: it stops here.
-                let _ = me
-                    .store
-                    .update_suite(&id, "interrupted", &row.state, None)
-                    .await;
+            if result.is_err() {
+                // The row follows the suite's own state file (it may have
+                // ended before a crash the database did not see); without
+                // one, the suite stops here.
+                match files.load().await {
+                    Ok(Some(st)) if st.status != SuiteStatus::Running => me.save(&st).await,
+                    _ => {
+                        if let Ok(Some(row)) = me.store.suite(&id).await {
+                            let _ = me
+                                .store
+                                .update_suite(&id, "interrupted", &row.state, None)
+                                .await;
+                        }
+                    }
+                }
             }
             me.publish(&id, &live, &mut seq, "ended", ended).await;
             me.live.lock().expect("not poisoned").remove(&id);
         });
+        Ok(())
     }
 
     async fn save(&self, s: &SuiteState) {

@@ -19,9 +19,11 @@ const routes = [
 ];
 
 let leave = null;
+let navigation = 0;
 
 async function route() {
   if (leave) { leave(); leave = null; }
+  const mine = ++navigation;
   const view = document.getElementById("view");
   const hash = location.hash || "#/";
   for (const [re, make] of routes) {
@@ -29,6 +31,8 @@ async function route() {
     if (!m) continue;
     try {
       const out = await make(m);
+      // Navigated away while it loaded: close what it opened (streams).
+      if (mine !== navigation) { if (out.leave) out.leave(); return; }
       fill(view, out.el);
       leave = out.leave || null;
       document.title = out.title ? `${out.title} · squall` : "squall";

@@ -79,7 +79,9 @@ function documentEditor(base, initial, frozen) {
   const gutter = h("div", { class: "gutter", "aria-hidden": "true" });
   const problems = h("ul", { class: "problems", id: "problems", "aria-live": "polite" });
   const saved = h("span", { class: "muted small", role: "status", id: "save-state" });
-  const state = { parsed: null, valid: false, text: initial, bad: new Set() };
+  // `parsed` is the document as the server read `checked` (the text it
+  // checked): the forms edit it only while that is still the text.
+  const state = { parsed: null, valid: false, checked: null, text: initial, bad: new Set() };
   let timer = null, seq = 0;
 
   const drawGutter = () => {
@@ -104,7 +106,8 @@ function documentEditor(base, initial, frozen) {
     }
     if (mine !== seq) return;
     state.valid = out.valid;
-    state.parsed = out.valid ? out.document : state.parsed;
+    state.parsed = out.valid ? out.document : null;
+    state.checked = text;
     state.bad = new Set();
     const items = out.errors.map((e) => {
       const m = /:(\d+)(?::(\d+))?:/.exec(e);
@@ -159,8 +162,9 @@ function dig(obj, path) { return path.reduce((o, k) => (o && typeof o === "objec
 
 /** Tables for the common parts; "Apply" writes them into the document's text. */
 function formsPane(editor) {
+  const current = () => editor.state.valid && editor.state.checked === editor.area.value;
   const doc = editor.state.parsed;
-  if (!doc) return h("p", { class: "notice" }, "The document is not valid yet: fix it in the Document tab first (the forms edit a valid document).");
+  if (!doc || !current()) return h("p", { class: "notice", id: "forms-wait" }, "The document is not valid, or not checked yet: fix it in the Document tab first (the forms edit a valid, checked document).");
   const tables = FORMS.map((f) => rowsEditor(f, dig(doc, f.path) || []));
   const plan = new TimeChart("Planned load and faults (from the forms)", [{ label: "planned level", color: "#2458d6" }], (v) => num(v, 0));
   plan.el.id = "plan-chart";
@@ -179,6 +183,10 @@ function formsPane(editor) {
   const apply = h("button", {
     class: "primary", id: "apply-forms", disabled: editor.frozen,
     onclick: () => {
+      if (!current()) {
+        fill(msg, h("p", { class: "notice" }, "The document changed since these forms were filled: open the Forms tab again."));
+        return;
+      }
       let text = editor.area.value, rewritten = false;
       const whole = JSON.parse(JSON.stringify(doc));
       for (const t of tables) {

@@ -30,14 +30,22 @@ export async function runView(id) {
   const charts = [latency, throughput, errors, util];
   const windows = new FaultWindows();
 
+  // Goals by position in the document: names need not be unique (two
+  // unnamed goals with one condition in different phases share a name).
   const goalsBody = h("tbody");
-  const goalRows = new Map();
+  const goalRows = [];
   const addGoalRow = (name, condition) => {
     const tr = h("tr", { "data-goal": name }, h("td", {}, name), h("td", {}, h("code", {}, condition)), h("td", { class: "n" }, "–"), h("td", {}, badge("pending")));
     goalsBody.append(tr);
-    goalRows.set(name, tr);
+    goalRows.push(tr);
     return tr;
   };
+  const goalRow = (i, name, condition) => {
+    const tr = goalRows[i] || addGoalRow(name, condition || "");
+    if (tr.dataset.goal !== name) { tr.dataset.goal = name; fill(tr.children[0], name); }
+    return tr;
+  };
+  let judged = 0;
   const goals = h("table", { id: "goals" }, h("thead", {}, h("tr", {}, h("th", {}, "goal"), h("th", {}, "condition"), h("th", { class: "n" }, "measured"), h("th", {}, "result"))), goalsBody);
   for (const g of planned) addGoalRow(g.name, g.condition);
   const timeline = h("ul", { class: "timeline", id: "timeline" });
@@ -89,18 +97,19 @@ export async function runView(id) {
       case "t0": note(null, "t0", `start instant ${when(data.t0_unix_ms)}`); break;
       case "running": setBanner("running", "running"); break;
       case "goals":
-        for (const g of data.goals) {
-          const tr = goalRows.get(g.name) || addGoalRow(g.name, "");
+        data.goals.forEach((g, i) => {
+          const tr = goalRow(i, g.name);
           const last = tr.dataset.status;
           if (last !== g.status) { tr.dataset.status = g.status; tr.dataset.since = String(data.t); }
           fill(tr.children[2], g.observed === null || g.observed === undefined ? "–" : num(g.observed, 2));
           fill(tr.children[3], badge(g.status), " ", h("span", { class: "muted small" },
             g.status === "pending" ? "no data for its window yet"
               : `${g.settled ? "window over" : "so far"}, since ${Number(tr.dataset.since).toFixed(0)} s`));
-        }
+        });
         break;
       case "goal": {
-        const tr = goalRows.get(data.name) || addGoalRow(data.name, data.condition);
+        // The engine sends the verdicts in the document's order.
+        const tr = goalRow(judged++, data.name, data.condition);
         fill(tr.children[2], data.observed === null || data.observed === undefined ? "–" : num(data.observed, 2));
         tr.dataset.final = "1";
         fill(tr.children[3], badge(data.no_data ? "no data" : data.passed ? "passed" : "failed"), data.detail ? h("span", { class: "muted small" }, ` ${data.detail}`) : null);
@@ -114,7 +123,7 @@ export async function runView(id) {
           h("a", { href: `#/topology/${run.experiment_id}/${run.version}/run/${id}` }, "Topology"),
           h("a", { href: `#/e/${run.experiment_id}/v/${run.version}/runs` }, "All runs of this version"));
         showReport(id, reportBox).catch((e) => fill(reportBox, errorBox(e)));
-        for (const tr of goalRows.values()) if (!tr.dataset.final) fill(tr.children[3], badge("not judged"), " ", h("span", { class: "muted small" }, "the run ended before its verdict"));
+        for (const tr of goalRows) if (!tr.dataset.final) fill(tr.children[3], badge("not judged"), " ", h("span", { class: "muted small" }, "the run ended before its verdict"));
         break;
       }
       default: break;

@@ -83,7 +83,7 @@ export function setBlock(text, path, yamlBody) {
     }
     let end = at + 1;
     while (end < to && (!meaningful(lines[end]) || indentOf(lines[end]) > childIndent ||
-      (indentOf(lines[end]) === childIndent && lines[end].trimStart().startsWith("- ") && lines[at].trim().endsWith(":")))) end++;
+      (indentOf(lines[end]) === childIndent && lines[end].trimStart().startsWith("- ") && lines[at].replace(/\s+#.*$/, "").trim().endsWith(":")))) end++;
     while (end > at + 1 && !meaningful(lines[end - 1])) end--;
     if (last) {
       lines.splice(at, end - at, ...block(key, yamlBody, childIndent));

@@ -82,12 +82,16 @@ pub struct Settings {
     pub s3: S3Settings,
     /// Progress.
     pub events: mpsc::UnboundedSender<SuiteEvent>,
-    /// Experiments already read, by their `source` as written (a server
-    /// resolves and checks every source before the suite starts).
-    pub documents: BTreeMap<String, String>,
+    /// Experiments already read (before `vars`), by their position in the
+    /// suite from 0 (a server resolves and checks every source before the
+    /// suite starts).
+    pub documents: BTreeMap<usize, String>,
     /// Receives the state after every transition (a server keeps it in
     /// its database too).
     pub on_state: Option<mpsc::UnboundedSender<SuiteState>>,
+    /// Deletes each run directory once it is copied into the store (a
+    /// server keeps only the store's copy).
+    pub remove_run_dirs: bool,
 }
 
 /// A suite run's place in a store: `<suite>/<run id>/`.
@@ -211,6 +215,15 @@ pub async fn resume(at: RunLocation, settings: &Settings) -> Result<SuiteState, 
         ))
     })?;
     if matches!(state.status, SuiteStatus::Passed | SuiteStatus::Failed) {
+        // Ended, but squall may have died before its reports and manifest
+        // were written: write them (again; every write is whole).
+        if at.store.get(&at.key("manifest.json")).await?.is_none() {
+            finish(&at, &state).await?;
+            let _ = settings.events.send(SuiteEvent::Resumed(
+                "the suite had ended; its reports and manifest were written now".into(),
+            ));
+            return Ok(state);
+        }
         return Err(SuiteError::NotResumable(format!(
             "{}: the suite run already ended ({:?}); start a new one",
             at.describe(),
@@ -313,7 +326,7 @@ async fn go(
                 attempt: number,
             });
             let folder = format!("{}/attempt-{number}", state.items[i].folder());
-            let outcome = run_one(at, &folder, spec_item, &base, s).await;
+            let outcome = run_one(at, &folder, i, spec_item, &base, s).await;
             let a = state.items[i].attempts.last_mut().expect("just pushed");
             a.ended_ms = Some(now_ms());
             let (status, detail, retryable) = match outcome {
@@ -342,7 +355,13 @@ async fn go(
                 status,
                 detail,
             });
-            if !retryable || number > retries || *s.stop.borrow() {
+            // Attempts a crash or a stop cut short do not use up retries.
+            let used = state.items[i]
+                .attempts
+                .iter()
+                .filter(|a| matches!(a.status, ItemStatus::Failed | ItemStatus::Error))
+                .count() as u32;
+            if !retryable || used > retries || *s.stop.borrow() {
                 break;
             }
         }
@@ -375,11 +394,12 @@ struct RunOutcome {
 async fn run_one(
     at: &RunLocation,
     folder: &str,
+    index: usize,
     item: &spec::ItemSpec,
     base: &Path,
     s: &Settings,
 ) -> Result<RunOutcome, (String, bool)> {
-    let (name, text) = match s.documents.get(&item.source) {
+    let (name, text) = match s.documents.get(&index) {
         Some(text) => (item.source.clone(), text.clone()),
         None => source::read(&item.source, base, &s.s3)
             .await
@@ -421,7 +441,11 @@ async fn run_one(
         }
         Err(e) => return Err((format!("{name}: {e}"), true)),
     };
-    copy_dir(at, folder, &done.dir).await.map_err(|e| {
+    let copied = copy_dir(at, folder, &done.dir).await;
+    if copied.is_ok() && s.remove_run_dirs {
+        let _ = std::fs::remove_dir_all(&done.dir);
+    }
+    copied.map_err(|e| {
         (
             format!(
                 "the run ended ({}) but could not be stored: {e}",

@@ -40,7 +40,10 @@ pub async fn read(source: &str, base: &Path, s3: &S3Settings) -> Result<(String,
 }
 
 async fn fetch(url: &str) -> Result<Vec<u8>, String> {
+    // No redirects: a server checks the URL's host before it reads it,
+    // and a redirect would take it elsewhere.
     let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
         .build()
         .map_err(|e| format!("{url}: {e}"))?;
@@ -49,6 +52,12 @@ async fn fetch(url: &str) -> Result<Vec<u8>, String> {
         .send()
         .await
         .map_err(|e| format!("{url}: {e}"))?;
+    if r.status().is_redirection() {
+        return Err(format!(
+            "{url}: HTTP {} (redirects are not followed; give the final URL)",
+            r.status()
+        ));
+    }
     if !r.status().is_success() {
         return Err(format!("{url}: HTTP {}", r.status()));
     }

@@ -186,14 +186,19 @@ impl Store {
                     .try_collect()
                     .await
                     .map_err(|e| self.io(dir, e))?;
-                let strip = if prefix.is_empty() {
-                    0
-                } else {
-                    prefix.len() + 1
-                };
+                // Keys as object_store normalised them (it rewrites `a//b`).
+                let root = format!("{}/", ObjectPath::from(prefix.as_str()).as_ref());
                 metas
                     .into_iter()
-                    .map(|m| (m.location.as_ref()[strip..].to_string(), m.size))
+                    .map(|m| {
+                        let k = m.location.as_ref();
+                        let rel = if prefix.is_empty() {
+                            k
+                        } else {
+                            k.strip_prefix(&root).unwrap_or(k)
+                        };
+                        (rel.to_string(), m.size)
+                    })
                     .collect()
             }
         };

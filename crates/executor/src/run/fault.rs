@@ -57,18 +57,25 @@ pub(super) async fn run_fault(
         _ = cancel.wait_for(|c| *c) => {}
     }
     match undo(&f, &client, &agent, held).await {
-        Ok(()) => rec.reverted_s = Some(since(t0)),
+        Ok(()) => {
+            rec.reverted_s = Some(since(t0));
+            // Only a confirmed revert closes the fault's window.
+            let _ = events.send(Event::Fault {
+                t: since(t0),
+                fault: rec.clone(),
+                active: false,
+            });
+        }
         Err(e) => {
-            rec.error = Some(format!(
-                "revert failed (the lease still ends it at its deadline): {e}"
-            ))
+            let why = format!("revert failed (the lease still ends it at its deadline): {e}");
+            let _ = events.send(Event::Note {
+                t: since(t0),
+                kind: EntryKind::Error,
+                text: format!("{}: {why}", f.name),
+            });
+            rec.error = Some(why);
         }
     }
-    let _ = events.send(Event::Fault {
-        t: since(t0),
-        fault: rec.clone(),
-        active: false,
-    });
     rec
 }
 

@@ -57,10 +57,7 @@ fn view(r: &SuiteRow, live: bool) -> Value {
 }
 
 /// Reads and checks every experiment the suite names; located problems.
-pub(crate) async fn documents(
-    s: &Shared,
-    text: &str,
-) -> Result<BTreeMap<String, String>, ApiError> {
+pub(crate) async fn documents(s: &Shared, text: &str) -> Result<BTreeMap<usize, String>, ApiError> {
     let suite =
         squall_suite::spec::parse(std::path::Path::new("suite.yaml"), text).map_err(|errors| {
             ApiError::Bad {
@@ -77,7 +74,15 @@ pub(crate) async fn documents(
         let src = item.source.as_str();
         let text = if let Some(rest) = src.strip_prefix("experiment:") {
             let (id, version) = match rest.split_once("/v") {
-                Some((id, v)) => (id, v.parse::<i64>().ok()),
+                Some((id, v)) => match v.parse::<i64>() {
+                    Ok(v) => (id, Some(v)),
+                    Err(_) => {
+                        problems.push(format!(
+                            "{at}: {src:?}: expected experiment:ID or experiment:ID/vN"
+                        ));
+                        continue;
+                    }
+                },
                 None => (rest, None),
             };
             let v = match version {
@@ -94,12 +99,9 @@ pub(crate) async fn documents(
                     continue;
                 }
             }
-        } else if src.starts_with("http://")
-            || src.starts_with("https://")
-            || src.starts_with("s3://")
-            || s.allow_commands
-        {
-            // A URL or an object; a path only when callers are trusted.
+        } else if src.starts_with("http://") || src.starts_with("https://") || s.allow_commands {
+            // A URL; a path or an S3 object (read with the server's own
+            // credentials) only when callers are trusted.
             // URLs go only where runs may go (--allow-target).
             let outside =
                 crate::policy::targets_outside(&json!({ "source": src }), &s.allowed_targets);
@@ -118,11 +120,12 @@ pub(crate) async fn documents(
             }
         } else {
             refused.push(format!(
-                "{at}: {src:?}: squall serve reads no file of its disk for a caller; name a stored experiment (experiment:ID), a URL or s3://, or start the server with --allow-commands"
+                "{at}: {src:?}: squall serve reads no file of its disk and no S3 object with its credentials for a caller; name a stored experiment (experiment:ID) or a URL, or start the server with --allow-commands"
             ));
             continue;
         };
-        let text = match squall_suite::source::with_vars(&text, &item.vars) {
+        let raw = text;
+        let text = match squall_suite::source::with_vars(&raw, &item.vars) {
             Ok(t) => t,
             Err(e) => {
                 problems.extend(e.into_iter().map(|m| format!("experiments[{i}].{m}")));
@@ -155,12 +158,12 @@ pub(crate) async fn documents(
                 }
                 Err(e) => return Err(e),
             }
-            refused.extend(
-                crate::policy::targets_outside(&doc, &s.allowed_targets)
-                    .into_iter()
-                    .map(|p| format!("experiments[{i}]: {p}")),
-            );
         }
+        refused.extend(
+            crate::policy::targets_outside(&doc, &s.allowed_targets)
+                .into_iter()
+                .map(|p| format!("experiments[{i}]: {p}")),
+        );
         if !s.allow_commands {
             refused.extend(
                 crate::policy::needs_commands(&doc)
@@ -168,7 +171,7 @@ pub(crate) async fn documents(
                     .map(|p| format!("experiments[{i}]: {p}")),
             );
         }
-        out.insert(item.source.clone(), text);
+        out.insert(i, raw);
     }
     if !problems.is_empty() {
         return Err(ApiError::Bad {

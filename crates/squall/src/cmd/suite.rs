@@ -242,6 +242,7 @@ async fn settings(opts: &RunOpts, s3: S3Settings) -> (Settings, tokio::task::Joi
         events: tx,
         documents: Default::default(),
         on_state: None,
+        remove_run_dirs: false,
     };
     (settings, printer)
 }
