@@ -10,9 +10,12 @@ import { TimeChart, FaultWindows } from "./chart.js";
 
 export async function runView(id) {
   const run = await get(`/api/v1/runs/${id}`);
+  // A run that ended gets its goals from its events; a live one shows the
+  // document's goals pending until the engine judges them.
+  const live = ["starting", "running", "waiting"].includes(run.status);
   const [exp, planned] = await Promise.all([
     get(`/api/v1/experiments/${run.experiment_id}`).catch(() => ({ name: run.experiment_id })),
-    plannedGoals(run).catch(() => [])]);
+    live ? plannedGoals(run).catch(() => []) : []]);
 
   const banner = h("div", { class: `banner ${run.status}`, id: "run-state", role: "status", "aria-live": "polite" }, `${run.status}`);
   const kpi = (label, idName) => { const b = h("b", { id: idName }, "–"); return [h("div", { class: "kpi" }, b, h("span", {}, label)), b]; };
@@ -122,13 +125,16 @@ export async function runView(id) {
         fill(links, h("a", { href: "#report", id: "report-link" }, "Report"),
           h("a", { href: `#/topology/${run.experiment_id}/${run.version}/run/${id}` }, "Topology"),
           h("a", { href: `#/e/${run.experiment_id}/v/${run.version}/runs` }, "All runs of this version"));
-        showReport(id, reportBox).catch((e) => fill(reportBox, errorBox(e)));
+        if (!reportShown) showReport(id, reportBox).catch((e) => fill(reportBox, errorBox(e)));
         for (const tr of goalRows) if (!tr.dataset.final) fill(tr.children[3], badge("not judged"), " ", h("span", { class: "muted small" }, "the run ended before its verdict"));
         break;
       }
       default: break;
     }
   };
+  // An ended run's report is there already: fetch it beside the replay.
+  const reportShown = !live && run.ended_ms !== null;
+  if (reportShown) showReport(id, reportBox).catch((e) => fill(reportBox, errorBox(e)));
   const stop = follow(`/api/v1/runs/${id}/events`, onEvent, (st) => {
     conn.textContent = st === "live" ? "● live" : st === "reconnecting" ? "○ reconnecting…" : "";
   });
