@@ -161,7 +161,7 @@ pub async fn run(
         }
     });
     let opts = squall_chaos::RunOptions {
-        python: std::env::var("SQUALL_PYTHON").unwrap_or_else(|_| "python3".into()),
+        python: squall_chaos::provider::python::interpreter(),
         ..Default::default()
     };
     let journal = squall_chaos::run_experiment(&part, &opts, observer, rx).await;

@@ -6,8 +6,8 @@ use std::fmt::Write;
 
 use crate::run_report::{RunReport, SeriesPoint};
 
-/// Escapes text for HTML.
-fn esc(s: &str) -> String {
+/// Escapes text for HTML (also used by the suite report).
+pub fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -64,15 +64,6 @@ pub enum SuiteStartError {
     Store(#[from] StoreError),
 }
 
-fn status_name(s: SuiteStatus) -> &'static str {
-    match s {
-        SuiteStatus::Running => "running",
-        SuiteStatus::Passed => "passed",
-        SuiteStatus::Failed => "failed",
-        SuiteStatus::Interrupted => "interrupted",
-    }
-}
-
 impl Suites {
     /// Nothing in flight yet.
     pub fn new(store: Store, config: SuitesConfig, agent: Arc<squall_faults::Agent>) -> Arc<Self> {
@@ -198,10 +189,7 @@ impl Suites {
                         tokio::select! {
                             biased;
                             s = st_rx.recv(), if states_open => match s {
-                                Some(s) => {
-                                    me.save(&s).await;
-                                    me.publish(&id, &live, &mut seq, "state", brief(&s)).await;
-                                }
+                                Some(s) => me.record_state(&id, &live, &mut seq, &s).await,
                                 None => states_open = false,
                             },
                             e = ev_rx.recv() => match e {
@@ -213,8 +201,7 @@ impl Suites {
                         }
                     }
                     while let Ok(s) = st_rx.try_recv() {
-                        me.save(&s).await;
-                        me.publish(&id, &live, &mut seq, "state", brief(&s)).await;
+                        me.record_state(&id, &live, &mut seq, &s).await;
                     }
                     seq
                 })
@@ -228,7 +215,7 @@ impl Suites {
             drop(settings);
             let mut seq = pump.await.unwrap_or(0);
             let ended = match &result {
-                Ok(s) => json!({ "status": status_name(s.status), "error": null }),
+                Ok(s) => json!({ "status": s.status.as_str(), "error": null }),
                 Err(e) => json!({ "status": "interrupted", "error": e.to_string() }),
             };
             if result.is_err() {
@@ -253,13 +240,19 @@ impl Suites {
         Ok(())
     }
 
+    /// A new state: into the database, then to the stream.
+    async fn record_state(&self, id: &str, live: &LiveSuite, seq: &mut i64, s: &SuiteState) {
+        self.save(s).await;
+        self.publish(id, live, seq, "state", brief(s)).await;
+    }
+
     async fn save(&self, s: &SuiteState) {
         let ended = s.ended_ms.map(|m| m as i64);
         let _ = self
             .store
             .update_suite(
                 &s.run_id,
-                status_name(s.status),
+                s.status.as_str(),
                 &serde_json::to_string(s).expect("plain data"),
                 ended,
             )
@@ -353,7 +346,7 @@ fn outgoing(e: &SuiteEvent) -> Option<(&'static str, Value)> {
 /// The state in short: the suite's status and each experiment's.
 fn brief(s: &SuiteState) -> Value {
     json!({
-        "status": status_name(s.status),
+        "status": s.status.as_str(),
         "items": s.items.iter().map(|i| json!({
             "index": i.index,
             "name": i.name,

@@ -92,7 +92,7 @@ pub fn compare(a: &Summary, b: &Summary) -> Vec<String> {
             i.map(|i| {
                 i.verdict
                     .clone()
-                    .unwrap_or_else(|| format!("{:?}", i.status).to_lowercase())
+                    .unwrap_or_else(|| i.status.as_str().to_string())
             })
             .unwrap_or_else(|| "-".into())
         };

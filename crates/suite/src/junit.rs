@@ -73,7 +73,7 @@ pub fn render(state: &SuiteState, reports: &BTreeMap<usize, RunReport>) -> Strin
                     Outcome::Error {
                         message: last
                             .and_then(|a| a.error.clone())
-                            .unwrap_or_else(|| format!("{:?}", item.status).to_lowercase()),
+                            .unwrap_or_else(|| item.status.as_str().to_string()),
                     }
                 }
             },

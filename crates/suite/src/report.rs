@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
+use squall_report::html::esc;
 use squall_report::run_report::RunReport;
 
 use crate::state::{ItemStatus, SuiteState, SuiteStatus};
@@ -100,13 +101,6 @@ pub fn summary(state: &SuiteState, reports: &BTreeMap<usize, RunReport>) -> Summ
         resumed: state.resumed,
         items,
     }
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 fn opt<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {

@@ -496,7 +496,7 @@ async fn run_chaos(
         }
     });
     let opts = squall_chaos::RunOptions {
-        python: std::env::var("SQUALL_PYTHON").unwrap_or_else(|_| "python3".into()),
+        python: squall_chaos::provider::python::interpreter(),
         ..Default::default()
     };
     let journal = squall_chaos::run_experiment(doc, &opts, observer, rx).await;

@@ -40,7 +40,32 @@ pub enum ItemStatus {
     Skipped,
 }
 
+impl SuiteStatus {
+    /// As written in `state.json` and shown to people.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Passed => "passed",
+            Self::Failed => "failed",
+            Self::Interrupted => "interrupted",
+        }
+    }
+}
+
 impl ItemStatus {
+    /// As written in `state.json` and shown to people.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Passed => "passed",
+            Self::Failed => "failed",
+            Self::Error => "error",
+            Self::Interrupted => "interrupted",
+            Self::Skipped => "skipped",
+        }
+    }
+
     /// Done for good: a resumed suite does not run it again.
     pub fn is_final(self) -> bool {
         matches!(

@@ -111,6 +111,11 @@ pub async fn run(p: &Value, ctx: &Context) -> Result<Value, ProviderError> {
     }
 }
 
+/// The interpreter for `python` providers: `$SQUALL_PYTHON`, else `python3`.
+pub fn interpreter() -> String {
+    std::env::var("SQUALL_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

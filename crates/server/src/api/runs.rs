@@ -23,7 +23,8 @@ pub(super) struct ListQuery {
     limit: Option<i64>,
 }
 
-fn limit(q: &ListQuery) -> Result<i64, ApiError> {
+/// The `limit` of a list (default 100, at most `MAX_LIST`).
+pub(super) fn limit(q: &ListQuery) -> Result<i64, ApiError> {
     match q.limit {
         None => Ok(100),
         Some(n) if (1..=MAX_LIST).contains(&n) => Ok(n),

@@ -14,6 +14,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::experiments::checked;
+use super::runs::{ListQuery, limit};
 use super::{ApiError, Shared, body};
 use crate::store::SuiteRow;
 use crate::suites::SuiteStartError;
@@ -201,20 +202,11 @@ pub(super) async fn start(State(s): State<Shared>, b: Bytes) -> Result<Response,
     Ok(r)
 }
 
-#[derive(serde::Deserialize)]
-pub(super) struct ListQuery {
-    limit: Option<i64>,
-}
-
 pub(super) async fn list(
     State(s): State<Shared>,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad(Some("limit"), "must be 1..=1000"));
-    }
-    let rows = s.store.suites(limit).await?;
+    let rows = s.store.suites(limit(&q)?).await?;
     Ok(Json(
         rows.iter()
             .map(|r| view(r, s.suites.is_live(&r.id)))

@@ -218,5 +218,5 @@ async fn load_and_validate(file: &str, verify_tls: bool, vars: &Vars) -> Option<
 
 /// The interpreter for `python` providers.
 fn python() -> String {
-    std::env::var("SQUALL_PYTHON").unwrap_or_else(|_| "python3".into())
+    squall_chaos::provider::python::interpreter()
 }

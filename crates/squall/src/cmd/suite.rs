@@ -181,7 +181,7 @@ pub(crate) async fn run(cmd: SuiteCommand) -> Result<u8> {
                         "  {:>2}. {:<24} {:<12} {}",
                         i.index,
                         i.name,
-                        format!("{:?}", i.status).to_lowercase(),
+                        i.status.as_str(),
                         i.verdict.as_deref().or(i.error.as_deref()).unwrap_or("")
                     );
                 }
@@ -277,7 +277,7 @@ fn print_event(e: &SuiteEvent) {
             detail,
         } => eprintln!(
             "squall suite: [{index}] {name}: {} ({detail})",
-            format!("{status:?}").to_lowercase()
+            status.as_str()
         ),
         SuiteEvent::Pause(d) => eprintln!("squall suite: pause {}", humantime::format_duration(*d)),
         SuiteEvent::Resumed(m) => eprintln!("squall suite: {m}"),
@@ -293,7 +293,7 @@ fn finish(at: &RunLocation, state: &SuiteState) -> u8 {
             "  {:>2}. {:<24} {:<12} {}",
             i.index,
             i.name,
-            format!("{:?}", i.status).to_lowercase(),
+            i.status.as_str(),
             last.and_then(|a| a.verdict.clone().or(a.error.clone()))
                 .unwrap_or_default()
         );
