@@ -49,12 +49,29 @@ pub async fn call(
     body: Option<String>,
     timeout: Duration,
 ) -> Result<(u16, String), CallError> {
+    let token = crate::token_from(None).ok().flatten();
+    call_as(c, method, url, body, timeout, token.as_deref()).await
+}
+
+/// [`call`] with a token given by the caller (none: no `Authorization`).
+pub async fn call_as(
+    c: &HttpClient,
+    method: Method,
+    url: &str,
+    body: Option<String>,
+    timeout: Duration,
+    token: Option<&str>,
+) -> Result<(u16, String), CallError> {
     let fail = |reason: String| CallError {
         method: method.clone(),
         url: url.to_string(),
         reason,
     };
-    let req = with_token(Request::builder())
+    let mut b = Request::builder();
+    if let Some(t) = token {
+        b = b.header("authorization", format!("Bearer {t}"));
+    }
+    let req = b
         .method(method.clone())
         .uri(url)
         .header("content-type", "application/json")

@@ -177,9 +177,28 @@ impl Ctx<'_> {
     }
 }
 
+/// Where a plan's feeder CSV files are read from.
+#[derive(Clone, Copy, Debug)]
+pub enum Feeders<'a> {
+    /// From disk, relative to the plan file.
+    Disk,
+    /// Only from these texts, keyed by the path as the plan writes it (a
+    /// fleet generator: it never opens a file a remote plan names).
+    Given(&'a std::collections::BTreeMap<String, String>),
+}
+
 /// Validates and compiles a plan. `file` locates relative feeder paths and
 /// names the plan in errors.
 pub fn compile(plan: &Plan, file: &Path) -> Result<CompiledPlan, PlanError> {
+    compile_with(plan, file, Feeders::Disk)
+}
+
+/// [`compile`] with the feeder files taken from `feeders`.
+pub fn compile_with(
+    plan: &Plan,
+    file: &Path,
+    feeders: Feeders<'_>,
+) -> Result<CompiledPlan, PlanError> {
     let mut cx = Ctx {
         file,
         errors: Vec::new(),
@@ -224,7 +243,17 @@ pub fn compile(plan: &Plan, file: &Path) -> Result<CompiledPlan, PlanError> {
         let field = format!("scenarios[{si}]");
         let feeder = s.data.as_ref().and_then(|f| {
             let path = file.parent().unwrap_or(Path::new(".")).join(&f.csv);
-            match FeederData::load(&path, f.mode) {
+            let data = match feeders {
+                Feeders::Disk => FeederData::load(&path, f.mode),
+                Feeders::Given(texts) => match texts.get(&f.csv) {
+                    Some(text) => FeederData::parse(text, Path::new(&f.csv), f.mode),
+                    None => Err(crate::feeder::FeederError(format!(
+                        "{} was not sent with the plan",
+                        f.csv
+                    ))),
+                },
+            };
+            match data {
                 Ok(d) => Some(Arc::new(d)),
                 Err(e) => {
                     cx.err(&format!("{field}.data.csv"), e);

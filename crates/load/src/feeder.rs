@@ -26,9 +26,24 @@ impl FeederData {
         Self::read(path, mode).map_err(FeederError)
     }
 
+    /// Reads CSV text that arrived from elsewhere (a fleet coordinator);
+    /// `label` names it in errors.
+    pub fn parse(text: &str, label: &Path, mode: FeederMode) -> Result<Self, FeederError> {
+        Self::from_reader(csv::Reader::from_reader(text.as_bytes()), label, mode)
+            .map_err(FeederError)
+    }
+
     fn read(path: &Path, mode: FeederMode) -> Result<Self, String> {
-        let mut rdr = csv::Reader::from_path(path)
+        let rdr = csv::Reader::from_path(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        Self::from_reader(rdr, path, mode)
+    }
+
+    fn from_reader<R: std::io::Read>(
+        mut rdr: csv::Reader<R>,
+        path: &Path,
+        mode: FeederMode,
+    ) -> Result<Self, String> {
         let columns: Vec<String> = rdr
             .headers()
             .map_err(|e| format!("{}: {e}", path.display()))?

@@ -8,8 +8,9 @@ use crate::plan::{
     Defaults, LoadSpec, Model, Plan, RequestSpec, Scenario, Stage, Step, ThresholdSpec,
 };
 
-/// The flags of `squall load URL ...`.
-#[derive(Clone, Debug)]
+/// The flags of `squall load URL ...` (serializable: a fleet coordinator
+/// sends them to its generators).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct QuickSpec {
     /// Target URL.
     pub url: String,

@@ -14,6 +14,7 @@
 //! - [`interval`]: everything recorded during one time slice.
 //! - [`snapshot`]: a merged interval stamped with its place in the run.
 //! - [`wire`]: compact encoding of histograms for shipping and logs.
+//! - [`wire_snapshot`]: a snapshot as JSON with encoded histograms (fleets).
 
 // Libraries do not print: the binary decides what people see.
 #![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
@@ -24,9 +25,11 @@ pub mod interval;
 pub mod request_stats;
 pub mod snapshot;
 pub mod wire;
+pub mod wire_snapshot;
 
 pub use error_kind::ErrorKind;
 pub use histogram::{LatencyHistogram, Percentiles};
 pub use interval::{CheckStats, Interval, IterationStats};
 pub use request_stats::RequestStats;
 pub use snapshot::Snapshot;
+pub use wire_snapshot::WireSnapshot;

@@ -54,6 +54,10 @@ pub struct Summary {
     pub ended: String,
     /// A few distinct error messages, for diagnosis.
     pub error_samples: Vec<String>,
+    /// A fleet run: each generator's segment, seconds, utilization and
+    /// whether it was lost (absent for a single-process run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<serde_json::Value>,
 }
 
 impl Summary {
@@ -92,6 +96,7 @@ impl Summary {
             peak_utilization: 0.0,
             ended: "completed".into(),
             error_samples: Vec::new(),
+            fleet: None,
         }
     }
 

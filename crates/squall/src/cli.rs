@@ -35,6 +35,13 @@ pub(crate) enum Command {
     /// directory or S3-compatible storage.
     #[command(subcommand)]
     Suite(crate::cmd::suite::SuiteCommand),
+    /// A load generator of a fleet: connects to a coordinator (`squall load
+    /// --fleet`, `squall serve`), runs its segment of each run it is given
+    /// and reports every second.
+    Generator(crate::cmd::fleet::GeneratorArgs),
+    /// Fleet helpers: Kubernetes manifests for a fleet run.
+    #[command(subcommand)]
+    Fleet(crate::cmd::fleet::FleetCommand),
     /// Start a simulated shop and run an experiment on it with load and faults (no setup).
     Demo(crate::cmd::run::DemoArgs),
     /// A TCP proxy that injects network faults, driven by Toxiproxy's HTTP API

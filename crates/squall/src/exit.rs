@@ -6,6 +6,9 @@ pub(crate) const OK: u8 = 0;
 pub(crate) const ERROR: u8 = 1;
 /// Invalid input: bad flags, an invalid plan, a target URL that cannot be used.
 pub(crate) const INVALID_INPUT: u8 = 2;
+/// A fleet run failed as a fleet: a generator was lost (with `--on-lost
+/// fail`) or could not run its segment; the load sent was not the plan's.
+pub(crate) const FLEET_FAILED: u8 = 6;
 /// At least one threshold failed (including an abort-on-fail threshold).
 pub(crate) const THRESHOLDS_FAILED: u8 = 99;
 /// Stopped by Ctrl-C or SIGTERM (after writing the summary and outputs).

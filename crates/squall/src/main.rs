@@ -49,6 +49,8 @@ fn main() -> ExitCode {
             cli::Command::Serve(args) => cmd::serve::run(args).await,
             cli::Command::Chaos(c) => cmd::chaos::run(c).await,
             cli::Command::Suite(c) => cmd::suite::run(c).await,
+            cli::Command::Generator(args) => cmd::fleet::generator(args).await,
+            cli::Command::Fleet(c) => cmd::fleet::fleet(c).await,
             cli::Command::Proxy(args) => cmd::fault::proxy(args).await,
             cli::Command::Fault(c) => cmd::fault::fault(c).await,
         }

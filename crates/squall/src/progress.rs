@@ -23,7 +23,8 @@ pub(crate) struct Progress {
 }
 
 impl Progress {
-    pub(crate) fn new(quiet: bool, planned: Duration, label: &str, threads: usize) -> Self {
+    /// `engine` says what sends the load ("4 worker thread(s)", "a fleet of 3 generators").
+    pub(crate) fn new(quiet: bool, planned: Duration, label: &str, engine: &str) -> Self {
         let mode = if quiet {
             Mode::Quiet
         } else if std::io::stderr().is_terminal() {
@@ -45,7 +46,7 @@ impl Progress {
             warned_late: false,
             last_label: None,
         };
-        me.note(&format!("load: {label}, {threads} worker thread(s)"));
+        me.note(&format!("load: {label}, {engine}"));
         me
     }
 

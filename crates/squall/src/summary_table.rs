@@ -163,3 +163,36 @@ pub(crate) fn render(s: &Summary, label: &str, aborted_by: Option<&str>) -> Stri
     }
     o
 }
+
+/// The fleet's part of the summary: each generator and what happened to it.
+pub(crate) fn render_fleet(f: &squall_fleet::FleetSummary) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "\n  fleet: {} generators", f.count);
+    for g in &f.generators {
+        let state = if g.lost {
+            "LOST"
+        } else if g.ended {
+            "finished"
+        } else {
+            "did not finish"
+        };
+        let _ = writeln!(
+            o,
+            "    {}/{} {:<24} {:>4} s  utilization peak {:.2}{}  {state}",
+            g.index + 1,
+            f.count,
+            trunc(&g.name, 24),
+            g.seconds,
+            g.max_utilization,
+            if g.max_utilization > squall_fleet::coordinator::BUSY_ABOVE {
+                " (above 0.8)"
+            } else {
+                ""
+            },
+        );
+    }
+    if let Some(why) = &f.failure {
+        let _ = writeln!(o, "  fleet failed: {why}");
+    }
+    o
+}

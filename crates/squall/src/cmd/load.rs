@@ -96,13 +96,101 @@ pub(crate) struct LoadArgs {
     /// No live progress and no periodic lines; only the summary.
     #[arg(short = 'q', long)]
     pub quiet: bool,
+
+    #[command(flatten)]
+    pub fleet: crate::cmd::fleet::FleetArgs,
+}
+
+/// What sends the load: this process's threads or a fleet of generators.
+enum Source {
+    Local(squall_load::Run),
+    Fleet(squall_fleet::FleetRun),
+}
+
+/// Stops either kind of source.
+#[derive(Clone)]
+enum Stopper {
+    Local(squall_load::StopHandle),
+    Fleet(squall_fleet::FleetStop),
+}
+
+impl Stopper {
+    fn soft(&self) {
+        match self {
+            Stopper::Local(s) => s.soft(),
+            Stopper::Fleet(s) => s.soft(),
+        }
+    }
+
+    fn hard(&self) {
+        match self {
+            Stopper::Local(s) => s.hard(),
+            Stopper::Fleet(s) => s.hard(),
+        }
+    }
+}
+
+/// The next fleet event, or never (a local run has none).
+async fn next_event(
+    rx: &mut Option<tokio::sync::mpsc::UnboundedReceiver<squall_fleet::FleetEvent>>,
+) -> Option<squall_fleet::FleetEvent> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Starts the coordinator, waits for the generators (printing what it
+/// waits for) and starts them together.
+async fn start_fleet(
+    args: &LoadArgs,
+    want: usize,
+    plan: &CompiledPlan,
+    payload: squall_fleet::PlanPayload,
+) -> Result<(
+    squall_fleet::FleetRun,
+    tokio::sync::mpsc::UnboundedReceiver<squall_fleet::FleetEvent>,
+)> {
+    if args.segment != squall_load::Segment::WHOLE {
+        return Err(InvalidInput(
+            "--segment and --fleet do not go together: the coordinator gives each generator its segment".into(),
+        )
+        .into());
+    }
+    let (coordinator, addr) =
+        crate::cmd::fleet::start_coordinator(&args.fleet, &args.metrics.door).await?;
+    eprintln!(
+        "squall load: coordinating a fleet on http://{addr}; start generators with: squall generator --coordinator http://{addr}"
+    );
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let spec = squall_fleet::FleetSpec {
+        generators: want,
+        wait: args.fleet.fleet_wait,
+        on_lost: args.fleet.on_lost,
+        plan: payload,
+        seed: args.seed,
+    };
+    let names = Interval::new(&plan.request_names, &plan.check_names);
+    let starting = coordinator.run(spec, names, tx);
+    tokio::pin!(starting);
+    let mut signals = crate::signals::StopSignals::new();
+    loop {
+        tokio::select! {
+            r = &mut starting => {
+                let run = r.map_err(|e| anyhow::anyhow!("fleet: {e}"))?;
+                return Ok((run, rx));
+            }
+            Some(e) = rx.recv() => eprintln!("squall load: {e}"),
+            _ = signals.next() => anyhow::bail!("interrupted while waiting for generators"),
+        }
+    }
 }
 
 pub(crate) type LiveState = squall_executor::run::Live;
 
 pub(crate) async fn run(args: LoadArgs) -> Result<u8> {
-    let (plan, label) = build_plan(&args).await?;
-    let plan = Arc::new(plan);
+    let built = build_plan(&args).await?;
+    let (plan, label) = (Arc::new(built.plan), built.label);
     let mut sinks = open_outputs(&args.outputs, plan.as_ref())?;
     let live: LiveState = Arc::new(Mutex::new((
         Interval::new(&plan.request_names, &plan.check_names),
@@ -110,31 +198,64 @@ pub(crate) async fn run(args: LoadArgs) -> Result<u8> {
     )));
     let served = args.metrics.start(live.clone()).await?;
 
-    let opts = RunOptions {
-        threads: args.threads,
-        segment: args.segment,
-        seed: args.seed,
-        start_at: None,
-    };
     let planned = plan.load.duration();
-    let mut run = squall_load::start(plan.clone(), opts);
+    let mut fleet_events = None;
+    let mut source = match args.fleet.fleet {
+        Some(want) => {
+            let (run, events) = start_fleet(&args, want, &plan, built.payload).await?;
+            fleet_events = Some(events);
+            Source::Fleet(run)
+        }
+        None => Source::Local(squall_load::start(
+            plan.clone(),
+            RunOptions {
+                threads: args.threads,
+                segment: args.segment,
+                seed: args.seed,
+                start_at: None,
+            },
+        )),
+    };
     let start_unix = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs_f64();
-    let stop = run.stop_handle();
+    let (stop, engine) = match &source {
+        Source::Local(r) => (
+            Stopper::Local(r.stop_handle()),
+            format!("{} worker thread(s)", r.threads),
+        ),
+        Source::Fleet(f) => (
+            Stopper::Fleet(f.stop_handle()),
+            format!("a fleet of {} generators", f.generators),
+        ),
+    };
     let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
     spawn_signal_watch(stop.clone(), interrupted.clone());
+    let (snapshots, run_errors) = match &mut source {
+        Source::Local(r) => (&mut r.snapshots, &mut r.errors),
+        Source::Fleet(f) => (&mut f.snapshots, &mut f.errors),
+    };
 
-    let mut progress = Progress::new(args.quiet, planned, &label, run.threads);
+    let mut progress = Progress::new(args.quiet, planned, &label, &engine);
     let mut total = Interval::new(&plan.request_names, &plan.check_names);
     let mut aborted_by: Option<String> = None;
     let mut peak_util: f64 = 0.0;
     let mut errors: Vec<String> = Vec::new();
     let mut measured_ms = 0u64;
     let mut sink_errors = Vec::new();
-    while let Some(snap) = run.snapshots.recv().await {
-        while let Ok(e) = run.errors.try_recv() {
+    loop {
+        let snap = tokio::select! {
+            snap = snapshots.recv() => match snap {
+                Some(s) => s,
+                None => break,
+            },
+            Some(e) = next_event(&mut fleet_events) => {
+                progress.note(&e.to_string());
+                continue;
+            }
+        };
+        while let Ok(e) = run_errors.try_recv() {
             progress.error(&e);
             errors.push(e);
         }
@@ -163,10 +284,21 @@ pub(crate) async fn run(args: LoadArgs) -> Result<u8> {
         }
         *live.lock().expect("metrics lock") = (total.clone(), Some(snap));
     }
-    while let Ok(e) = run.errors.try_recv() {
+    while let Ok(e) = run_errors.try_recv() {
         errors.push(e);
     }
-    run.join();
+    if let Some(rx) = fleet_events.as_mut() {
+        while let Ok(e) = rx.try_recv() {
+            progress.note(&e.to_string());
+        }
+    }
+    let fleet = match source {
+        Source::Local(r) => {
+            r.join();
+            None
+        }
+        Source::Fleet(f) => Some(f.summary()),
+    };
     progress.finish();
 
     let elapsed = Duration::from_millis(measured_ms);
@@ -187,7 +319,11 @@ pub(crate) async fn run(args: LoadArgs) -> Result<u8> {
         })
         .collect();
     let was_interrupted = interrupted.load(std::sync::atomic::Ordering::SeqCst);
-    summary.ended = if aborted_by.is_some() {
+    let fleet_failure = fleet.as_ref().and_then(|f| f.failure.clone());
+    summary.fleet = fleet
+        .as_ref()
+        .map(|f| serde_json::to_value(f).expect("plain data serializes"));
+    summary.ended = if aborted_by.is_some() || fleet_failure.is_some() {
         "aborted".into()
     } else if was_interrupted {
         "interrupted".into()
@@ -203,6 +339,9 @@ pub(crate) async fn run(args: LoadArgs) -> Result<u8> {
         "{}",
         summary_table::render(&summary, &label, aborted_by.as_deref())
     );
+    if let Some(f) = &fleet {
+        print!("{}", summary_table::render_fleet(f));
+    }
     if !sink_errors.is_empty() {
         anyhow::bail!(
             "some outputs could not be written:\n  {}",
@@ -214,7 +353,9 @@ pub(crate) async fn run(args: LoadArgs) -> Result<u8> {
     {
         m.linger().await;
     }
-    Ok(if !summary.thresholds_passed() {
+    Ok(if fleet_failure.is_some() {
+        exit::FLEET_FAILED
+    } else if !summary.thresholds_passed() {
         exit::THRESHOLDS_FAILED
     } else if was_interrupted {
         exit::INTERRUPTED
@@ -234,7 +375,7 @@ fn failing_abort_threshold<'a>(
 }
 
 /// First Ctrl-C/SIGTERM: graceful stop. Second: cancel everything.
-fn spawn_signal_watch(stop: squall_load::StopHandle, flag: Arc<std::sync::atomic::AtomicBool>) {
+fn spawn_signal_watch(stop: Stopper, flag: Arc<std::sync::atomic::AtomicBool>) {
     tokio::spawn(async move {
         let mut signals = crate::signals::StopSignals::new();
         for round in 0..2 {
@@ -252,7 +393,14 @@ fn spawn_signal_watch(stop: squall_load::StopHandle, flag: Arc<std::sync::atomic
     });
 }
 
-async fn build_plan(args: &LoadArgs) -> Result<(CompiledPlan, String)> {
+/// A plan ready to run here, and the form generators receive.
+struct Built {
+    plan: CompiledPlan,
+    label: String,
+    payload: squall_fleet::PlanPayload,
+}
+
+async fn build_plan(args: &LoadArgs) -> Result<Built> {
     let extra = parse_cli_thresholds(&args.thresholds)?;
     if args.demo {
         let addr = demo_target::start()
@@ -266,7 +414,12 @@ async fn build_plan(args: &LoadArgs) -> Result<(CompiledPlan, String)> {
         p.insecure |= args.insecure;
         add_thresholds(&mut p, extra);
         let c = compile(&p, file).map_err(|e| InvalidInput(e.to_string()))?;
-        return Ok((c, format!("demo plan against http://{addr}")));
+        let payload = squall_fleet::PlanPayload::file(file, text, &p, args.http2, args.insecure)?;
+        return Ok(Built {
+            plan: c,
+            label: format!("demo plan against http://{addr}"),
+            payload,
+        });
     }
     let target = args
         .target
@@ -307,6 +460,7 @@ async fn build_plan(args: &LoadArgs) -> Result<(CompiledPlan, String)> {
             thresholds: Default::default(),
         };
         let mut p = quick::plan(&q);
+        let payload = squall_fleet::PlanPayload::Quick { spec: q };
         add_thresholds(&mut p, extra);
         let c =
             compile(&p, Path::new("<command line>")).map_err(|e| InvalidInput(e.to_string()))?;
@@ -315,13 +469,14 @@ async fn build_plan(args: &LoadArgs) -> Result<(CompiledPlan, String)> {
             (None, Some(r)) => format!("open model, {r}/s, up to {} connections", args.connections),
             (None, None) => format!("closed model, {} connections", args.connections),
         };
-        return Ok((
-            c,
-            format!(
+        return Ok(Built {
+            plan: c,
+            label: format!(
                 "{target} ({model}, {})",
                 humantime::format_duration(args.duration)
             ),
-        ));
+            payload,
+        });
     }
     let path = PathBuf::from(&target);
     if !path.exists() && looks_like_address(&target) {
@@ -330,12 +485,20 @@ async fn build_plan(args: &LoadArgs) -> Result<(CompiledPlan, String)> {
         ))
         .into());
     }
-    let mut p = plan::read_plan(&path).map_err(|e| InvalidInput(e.to_string()))?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| InvalidInput(format!("{}: {e}", path.display())))?;
+    let mut p = plan::parse_plan(&path, &text).map_err(|e| InvalidInput(e.to_string()))?;
     p.http2 |= args.http2;
     p.insecure |= args.insecure;
     add_thresholds(&mut p, extra);
     let c = compile(&p, &path).map_err(|e| InvalidInput(e.to_string()))?;
-    Ok((c, format!("plan {}", path.display())))
+    let payload = squall_fleet::PlanPayload::file(&path, text, &p, args.http2, args.insecure)
+        .with_context(|| format!("{}: reading its feeder files", path.display()))?;
+    Ok(Built {
+        plan: c,
+        label: format!("plan {}", path.display()),
+        payload,
+    })
 }
 
 /// `127.0.0.1:8080/`, `localhost/api`, `example.com`: an address given

@@ -4,6 +4,7 @@
 
 pub(crate) mod chaos;
 pub(crate) mod fault;
+pub(crate) mod fleet;
 pub(crate) mod load;
 pub(crate) mod run;
 pub(crate) mod serve;
