@@ -46,6 +46,9 @@ pub struct GeneratorConfig {
     pub dead_man: Duration,
     /// Without an answer for this long, give up and exit with an error.
     pub give_up: Duration,
+    /// Receives a copy of every second this generator measured (its own
+    /// record, e.g. an HdrHistogram log to audit the merge with).
+    pub tap: Option<mpsc::UnboundedSender<squall_metrics::Snapshot>>,
 }
 
 /// What a generator tells the person watching it.
@@ -417,6 +420,9 @@ async fn take_part(
             snap = run.snapshots.recv(), if !ended => match snap {
                 Some(s) => {
                     produced = s.second + 1;
+                    if let Some(tap) = &cfg.tap {
+                        let _ = tap.send(s.clone());
+                    }
                     outbox.push_back(WireSnapshot::from(&s));
                 }
                 None => ended = true,

@@ -187,6 +187,32 @@ pub enum Feeders<'a> {
     Given(&'a std::collections::BTreeMap<String, String>),
 }
 
+/// The load profile alone, validated, without resolving a single URL: for
+/// manifests written on a machine that cannot resolve the cluster's names.
+pub fn load_profile(plan: &Plan, file: &Path) -> Result<LoadProfile, PlanError> {
+    let mut cx = Ctx {
+        file,
+        errors: Vec::new(),
+        request_names: Vec::new(),
+        check_names: Vec::new(),
+        origins: Vec::new(),
+        base: None,
+        defaults_timeout: DEFAULT_TIMEOUT,
+        default_headers: Vec::new(),
+        known_vars: BTreeSet::new(),
+    };
+    let load = compile_load(&mut cx, &plan.load);
+    match cx.errors.is_empty() {
+        true => Ok(load),
+        false => Err(PlanError::Invalid {
+            file: file.to_path_buf(),
+            location: String::new(),
+            field: String::new(),
+            message: cx.errors.join("\n  "),
+        }),
+    }
+}
+
 /// Validates and compiles a plan. `file` locates relative feeder paths and
 /// names the plan in errors.
 pub fn compile(plan: &Plan, file: &Path) -> Result<CompiledPlan, PlanError> {

@@ -19,7 +19,7 @@ pub(crate) enum Command {
     /// last one is answered (closed model, like wrk). With --rate N, requests
     /// start N times per second whatever the server does (open model), and
     /// latency is measured from each request's intended start.
-    Load(crate::cmd::load::LoadArgs),
+    Load(Box<crate::cmd::load::LoadArgs>),
     /// Simulated microservices to break (MicroSim's call-tree protocol).
     #[command(subcommand)]
     Sim(crate::cmd::sim::SimCommand),

@@ -42,7 +42,7 @@ fn main() -> ExitCode {
     };
     let result = rt.block_on(async {
         match cli.command {
-            cli::Command::Load(args) => cmd::load::run(args).await,
+            cli::Command::Load(args) => cmd::load::run(*args).await,
             cli::Command::Sim(c) => cmd::sim::run(c).await,
             cli::Command::Run(args) => cmd::run::run(args).await,
             cli::Command::Demo(args) => cmd::run::demo(args).await,

@@ -50,6 +50,14 @@ impl Progress {
         me
     }
 
+    /// Prints a message even with `--quiet` (something went wrong).
+    pub(crate) fn warn(&self, msg: &str) {
+        match &self.mode {
+            Mode::Quiet => eprintln!("squall: {msg}"),
+            _ => self.note(msg),
+        }
+    }
+
     /// Prints a message above the live line (or as a line).
     pub(crate) fn note(&self, msg: &str) {
         match &self.mode {

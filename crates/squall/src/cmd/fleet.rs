@@ -109,6 +109,12 @@ pub(crate) struct GeneratorArgs {
     /// Without an answer this long, exit with an error.
     #[arg(long, default_value = "60s", value_parser = crate::cli::parse_duration)]
     pub give_up: Duration,
+
+    /// Also keep this generator's own record of each run: `json=FILE`,
+    /// `csv=FILE`, `hlog=FILE`, `influx=FILE` (repeatable; every run it takes
+    /// part in, one after the other: use --once for one run per file).
+    #[arg(long = "out")]
+    pub outputs: Vec<String>,
 }
 
 /// `squall generator`.
@@ -137,6 +143,17 @@ pub(crate) async fn generator(args: GeneratorArgs) -> Result<u8> {
             .unwrap_or_else(|_| "generator".into());
         format!("{host}-{}", std::process::id())
     });
+    let outputs = args
+        .outputs
+        .iter()
+        .map(|o| crate::cmd::load::parse_output(o))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (tap, record) = if outputs.is_empty() {
+        (None, None)
+    } else {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        (Some(tx), Some(tokio::spawn(keep_record(outputs, rx))))
+    };
     let cfg = GeneratorConfig {
         coordinator: url.clone(),
         token,
@@ -146,6 +163,7 @@ pub(crate) async fn generator(args: GeneratorArgs) -> Result<u8> {
         once: args.once,
         dead_man: args.dead_man,
         give_up: args.give_up,
+        tap,
     };
     eprintln!("squall generator {name}: coordinator {url}");
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -190,10 +208,46 @@ pub(crate) async fn generator(args: GeneratorArgs) -> Result<u8> {
         }
     };
     let _ = printer.await;
+    if let Some(record) = record {
+        record.await??;
+    }
     match outcome {
         Ok(()) => Ok(exit::OK),
         Err(e) => Err(anyhow::anyhow!(e)),
     }
+}
+
+/// Writes the generator's own seconds to its outputs; the files are
+/// finished when the tap closes (the generator exited).
+async fn keep_record(
+    outputs: Vec<(squall_report::OutputKind, std::path::PathBuf)>,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<squall_metrics::Snapshot>,
+) -> Result<()> {
+    let start_unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64();
+    let mut sinks = Vec::new();
+    for (kind, path) in &outputs {
+        sinks.push(squall_report::open(*kind, path, start_unix)?);
+    }
+    let mut total: Option<squall_metrics::Interval> = None;
+    let mut measured_ms = 0;
+    while let Some(snap) = rx.recv().await {
+        total
+            .get_or_insert_with(|| snap.interval.empty_like())
+            .merge(&snap.interval);
+        measured_ms = snap.start_ms + snap.length_ms;
+        for s in sinks.iter_mut() {
+            s.second(&snap)?;
+        }
+    }
+    let total = total.unwrap_or_default();
+    let summary = squall_report::Summary::new(&total, start_unix, measured_ms as f64 / 1000.0);
+    for s in sinks.iter_mut() {
+        s.finish(&summary)?;
+    }
+    Ok(())
 }
 
 /// `squall fleet ...`.
@@ -237,8 +291,10 @@ fn k8s(a: K8sArgs) -> Result<u8> {
         .map_err(|e| InvalidInput(format!("{}: {e}", a.plan.display())))?;
     let parsed =
         squall_load::plan::parse_plan(&a.plan, &text).map_err(|e| InvalidInput(e.to_string()))?;
-    let compiled =
-        squall_load::compile(&parsed, &a.plan).map_err(|e| InvalidInput(e.to_string()))?;
+    // The targets are the cluster's names: the plan is compiled (and its
+    // URLs resolved) by the coordinator's pod; here only its profile.
+    let profile = squall_load::compile::load_profile(&parsed, &a.plan)
+        .map_err(|e| InvalidInput(e.to_string()))?;
     let mut files = std::collections::BTreeMap::new();
     let name = a
         .plan
@@ -259,7 +315,7 @@ fn k8s(a: K8sArgs) -> Result<u8> {
         plan_name: name,
         plan_text: text,
         feeders: files,
-        plan_length: compiled.load.duration(),
+        plan_length: profile.duration(),
     })
     .map_err(|e| InvalidInput(e.to_string()))?;
     match &a.output {

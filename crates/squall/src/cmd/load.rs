@@ -130,6 +130,15 @@ impl Stopper {
     }
 }
 
+/// Shows a fleet event; trouble is shown even with --quiet.
+fn fleet_note(progress: &Progress, e: &squall_fleet::FleetEvent) {
+    use squall_fleet::FleetEvent::*;
+    match e {
+        Lost { .. } | Busy { .. } | Failed { .. } => progress.warn(&e.to_string()),
+        _ => progress.note(&e.to_string()),
+    }
+}
+
 /// The next fleet event, or never (a local run has none).
 async fn next_event(
     rx: &mut Option<tokio::sync::mpsc::UnboundedReceiver<squall_fleet::FleetEvent>>,
@@ -251,7 +260,7 @@ pub(crate) async fn run(args: LoadArgs) -> Result<u8> {
                 None => break,
             },
             Some(e) = next_event(&mut fleet_events) => {
-                progress.note(&e.to_string());
+                fleet_note(&progress, &e);
                 continue;
             }
         };
@@ -289,7 +298,7 @@ pub(crate) async fn run(args: LoadArgs) -> Result<u8> {
     }
     if let Some(rx) = fleet_events.as_mut() {
         while let Ok(e) = rx.try_recv() {
-            progress.note(&e.to_string());
+            fleet_note(&progress, &e);
         }
     }
     let fleet = match source {
@@ -538,13 +547,19 @@ fn open_outputs(specs: &[String], _plan: &CompiledPlan) -> Result<Vec<Box<dyn Si
         .as_secs_f64();
     let mut sinks = Vec::new();
     for s in specs {
-        let (kind, file) = s.split_once('=').ok_or_else(|| {
-            InvalidInput(format!(
-                "--out {s:?} must look like KIND=FILE (json, csv, hlog, influx)"
-            ))
-        })?;
-        let kind: OutputKind = kind.parse().map_err(InvalidInput)?;
-        sinks.push(squall_report::open(kind, Path::new(file), start_unix)?);
+        let (kind, file) = parse_output(s)?;
+        sinks.push(squall_report::open(kind, &file, start_unix)?);
     }
     Ok(sinks)
+}
+
+/// `KIND=FILE` of `--out`.
+pub(crate) fn parse_output(s: &str) -> Result<(OutputKind, PathBuf), InvalidInput> {
+    let (kind, file) = s.split_once('=').ok_or_else(|| {
+        InvalidInput(format!(
+            "--out {s:?} must look like KIND=FILE (json, csv, hlog, influx)"
+        ))
+    })?;
+    let kind: OutputKind = kind.parse().map_err(InvalidInput)?;
+    Ok((kind, PathBuf::from(file)))
 }

@@ -1,12 +1,14 @@
 //! Integration tests: the real `squall` binary against real HTTP servers on 127.0.0.1.
 
 mod fault_util;
+mod nginx;
 mod serve_util;
 mod sim_util;
 mod util;
 
 mod chaos;
 mod fault;
+mod fleet;
 mod load_errors;
 mod load_model;
 mod load_outputs;
