@@ -103,6 +103,20 @@ schemas = {
             "failed": {"type": "integer"}, "error_rate": {"type": "number"}, "p50_ms": {"type": "number", "nullable": True}, "p95_ms": {"type": "number", "nullable": True},
             "p99_ms": {"type": "number", "nullable": True}, "utilization": {"type": "number"}}},
 }
+GID = {"name": "id", "in": "path", "required": True, "description": "Generator id (from registration).", "schema": {"type": "string"}}
+schemas.update({
+    "Hello": {"type": "object", "required": ["protocol", "name", "threads"], "additionalProperties": False,
+        "properties": {"protocol": {"type": "integer", "minimum": 0, "maximum": 4294967295}, "name": {"type": "string", "minLength": 1, "maxLength": 128},
+            "index": {"type": "integer", "minimum": 0, "maximum": MAXV, "nullable": True}, "threads": {"type": "integer", "minimum": 0, "maximum": 65535}, "version": {"type": "string"}}},
+    "Welcome": {"type": "object", "required": ["id", "lost_after_ms"], "properties": {"id": {"type": "string"}, "lost_after_ms": {"type": "integer"}}},
+    "Generator": {"type": "object", "required": ["id", "name", "threads", "silent_ms"], "properties": {"id": {"type": "string"}, "name": {"type": "string"},
+        "index": {"type": "integer", "nullable": True}, "threads": {"type": "integer"}, "run": {"type": "string", "nullable": True}, "silent_ms": {"type": "integer"}}},
+    "FleetClock": {"type": "object", "required": ["unix_ms"], "properties": {"unix_ms": {"type": "number"}}},
+    "FleetNext": {"type": "object", "required": ["version"], "properties": {"version": {"type": "integer"},
+        "order": {"type": "object", "nullable": True, "required": ["run", "index", "count", "plan", "seed"], "properties": {"run": {"type": "string"}, "index": {"type": "integer"}, "count": {"type": "integer"},
+            "plan": {"type": "object"}, "seed": {"type": "integer"}, "start_unix_ms": {"type": "number", "nullable": True}, "stop": {"type": "string", "enum": ["soft", "hard"], "nullable": True}}}}},
+    "FleetAck": {"type": "object", "properties": {"through": {"type": "integer", "nullable": True}, "stop": {"type": "string", "enum": ["soft", "hard"], "nullable": True}}},
+})
 paths = {
  "/health": {"get": {**op("Liveness, database kind, runs in flight (no token needed)", {**ok(ref("Health")), "403": P}, opid="health"), "security": []}},
  "/openapi.json": {"get": op("This document", {"200": {"description": "OpenAPI 3.0", "content": {"application/json": {"schema": {"type": "object"}}}}}, opid="openapi")},
@@ -160,6 +174,18 @@ paths = {
  "/runs/{run}/files/{name}": {"get": op("One file of the run directory (only names the listing shows)",
      {"200": {"description": "The file", "content": {"*/*": {"schema": {}}}}, **errs(404, 503)},
      [RUN, {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}], opid="runFile")},
+ "/fleet/clock": {"get": op("The coordinator's wall clock (generators estimate their offset from it)", {**ok(ref("FleetClock")), **errs()}, opid="fleetClock", tags=["fleet"])},
+ "/fleet/generators": {
+     "get": op("Registered load generators", {**ok({"type": "object", "required": ["generators"], "properties": {"generators": arr(ref("Generator"))}}), **errs()}, opid="listGenerators", tags=["fleet"]),
+     "post": op("Register a load generator (`squall generator` calls this)", {**ok(ref("Welcome"), "201", "Registered"), **errs(400, 409, 413, 415)},
+         body={"required": True, "content": {"application/json": {"schema": ref("Hello")}}}, opid="registerGenerator", tags=["fleet"])},
+ "/fleet/generators/{id}/next": {"get": op("Long poll: the generator's instructions (its share of a run, the shared start, a stop), answered when they change or after 5 s",
+     {**ok(ref("FleetNext")), **errs(400, 404)},
+     [GID, {"name": "known", "in": "query", "required": False, "description": "The version the generator already has.", "schema": {"type": "integer", "minimum": 0}}], opid="generatorNext", tags=["fleet"])},
+ "/fleet/generators/{id}/report": {"post": op("A generator's readiness, seconds not yet acknowledged, and end; the answer acknowledges seconds and may ask to stop",
+     {**ok(ref("FleetAck")), **errs(400, 404, 410, 413, 415)}, [GID],
+     body={"required": True, "content": {"application/json": {"schema": {"type": "object", "required": ["run"], "properties": {"run": {"type": "string"}, "ready": {"type": "boolean"}, "failed": {"type": "string", "nullable": True}, "seconds": arr({"type": "object"}), "errors": arr({"type": "string"}), "done": {"type": "integer", "minimum": 0, "nullable": True}, "clock_offset_ms": {"type": "number", "nullable": True}}, "additionalProperties": False}}}},
+     opid="generatorReport", tags=["fleet"])},
 }
 doc = {"openapi": "3.0.3",
  "info": {"title": "squall serve", "version": "1",

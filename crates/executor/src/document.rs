@@ -50,6 +50,35 @@ pub struct Experiment {
     /// before it begins (`squall run` has no one to wait for and ignores it).
     #[serde(default)]
     pub sync: Option<SyncSpec>,
+    /// Run the workload on a fleet of `squall generator`s registered with
+    /// `squall serve` instead of in the server's process.
+    #[serde(default)]
+    pub fleet: Option<FleetSection>,
+}
+
+/// Which generators run the workload.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FleetSection {
+    /// How many (each runs an exact share), or `all` registered.
+    pub generators: FleetSize,
+    /// How long to wait for them to register and be ready (default 60 s).
+    #[serde(default)]
+    pub wait: Option<Dur>,
+    /// `fail` (default: a lost generator stops the run and makes it
+    /// invalid) or `continue`.
+    #[serde(default)]
+    pub on_lost: Option<String>,
+}
+
+/// A number of generators, or `all`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum FleetSize {
+    /// This many.
+    Count(u64),
+    /// A word (only `all` is valid).
+    Word(String),
 }
 
 /// Who a served run waits for, and how long at most.
@@ -65,7 +94,7 @@ pub struct SyncSpec {
 
 /// Top-level keys of Squall's own sections.
 pub const SQUALL_KEYS: &[&str] = &[
-    "sim", "proxies", "target", "workload", "warmup", "faults", "goals", "abort", "sync",
+    "sim", "proxies", "target", "workload", "warmup", "faults", "goals", "abort", "sync", "fleet",
 ];
 
 /// A TCP proxy in the squall process, in front of any service, so the

@@ -37,6 +37,8 @@ pub struct Request {
     pub live: Option<run::Live>,
     /// Squall's injectors for host and process faults (see [`Settings::agent`]).
     pub agent: Option<std::sync::Arc<squall_faults::Agent>>,
+    /// The fleet coordinator (`squall serve`), for documents with `fleet`.
+    pub coordinator: Option<std::sync::Arc<squall_fleet::Coordinator>>,
 }
 
 /// A finished run.
@@ -160,6 +162,14 @@ pub async fn execute(
             None,
         )
     });
+    if prepared.fleet.is_some() && req.coordinator.is_none() {
+        let p = crate::problem::Problem::at(
+            "fleet",
+            "a fleet is coordinated by `squall serve` (generators register with it); \
+             `squall run` runs the workload itself: remove `fleet`",
+        );
+        return Err(ExecuteError::Invalid(render_all(&[p], &req.file, &text)));
+    }
     let _own_proxies = OwnProxies::start(&agent, &prepared.proxies).await?;
     run::preflight(&prepared)
         .await
@@ -220,6 +230,7 @@ pub async fn execute(
         live: req.live.clone(),
         chaos,
         agent: agent.clone(),
+        coordinator: req.coordinator.clone(),
     };
     let measured = run::run(&prepared, settings, events)
         .await
@@ -286,6 +297,13 @@ fn compile(
     };
     if prepared.target.is_none() {
         prepared.target = entry.map(str::to_string);
+    }
+    if let (Some(fleet), Some(workload)) = (prepared.fleet.as_mut(), exp.workload.as_ref()) {
+        // Generators get the workload section as JSON, after substitution.
+        let text = serde_json::to_string(&doc["workload"]).expect("a JSON value serializes");
+        let payload = squall_fleet::PlanPayload::file(file, text, workload, false, false)
+            .map_err(|e| invalid(&format!("workload: reading its feeder files: {e}")))?;
+        fleet.payload = Some(payload);
     }
     let mut warnings = prepared.warnings.clone();
     warnings.extend(document::unknown_keys(&doc).into_iter().map(|k| {

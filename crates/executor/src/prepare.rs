@@ -108,6 +108,67 @@ pub struct Prepared {
     pub proxies: Vec<(String, String, String)>,
     /// Non-fatal remarks (faults past the end of the workload...).
     pub warnings: Vec<String>,
+    /// The fleet that runs the workload, when the document names one.
+    pub fleet: Option<PreparedFleet>,
+}
+
+/// A fleet as the document asks for it.
+#[derive(Clone, Debug)]
+pub struct PreparedFleet {
+    /// Generators; 0 is every registered one.
+    pub generators: usize,
+    /// How long to wait for them.
+    pub wait: Duration,
+    /// What a lost generator does.
+    pub on_lost: squall_fleet::OnLost,
+    /// The workload as generators receive it (set by `execute`, which has
+    /// the substituted text).
+    pub payload: Option<squall_fleet::PlanPayload>,
+}
+
+fn prepare_fleet(exp: &Experiment, errors: &mut Vec<Problem>) -> Option<PreparedFleet> {
+    let f = exp.fleet.as_ref()?;
+    let generators = match &f.generators {
+        crate::document::FleetSize::Count(0) => {
+            errors.push(Problem::at(
+                "fleet.generators",
+                "must be at least 1 (or `all`)",
+            ));
+            0
+        }
+        crate::document::FleetSize::Count(n) => *n as usize,
+        crate::document::FleetSize::Word(w) if w == "all" => 0,
+        crate::document::FleetSize::Word(w) => {
+            errors.push(Problem::at(
+                "fleet.generators",
+                format!("must be a number or `all`, got {w:?}"),
+            ));
+            0
+        }
+    };
+    let on_lost = match f.on_lost.as_deref() {
+        None | Some("fail") => squall_fleet::OnLost::Fail,
+        Some("continue") => squall_fleet::OnLost::Continue,
+        Some(o) => {
+            errors.push(Problem::at(
+                "fleet.on_lost",
+                format!("must be `fail` or `continue`, got {o:?}"),
+            ));
+            squall_fleet::OnLost::Fail
+        }
+    };
+    if exp.warmup.is_some() {
+        errors.push(Problem::at(
+            "fleet",
+            "a warm-up does not run on a fleet yet: remove `warmup` (goals then need absolute bounds) or `fleet`",
+        ));
+    }
+    Some(PreparedFleet {
+        generators,
+        wait: f.wait.map(|d| d.get()).unwrap_or(Duration::from_secs(60)),
+        on_lost,
+        payload: None,
+    })
 }
 
 /// Prepares `exp`; `sim` maps simulated service names to base URLs.
@@ -126,6 +187,7 @@ pub fn prepare(
     if let Some(sync) = &exp.sync {
         errors.extend(check_sync(sync));
     }
+    let fleet = prepare_fleet(exp, &mut errors);
     let Some(workload) = &exp.workload else {
         return Err(vec![Problem::at(
             "workload",
@@ -298,6 +360,7 @@ pub fn prepare(
             fault_proxies,
             proxies,
             warnings,
+            fleet,
         }),
         _ => Err(errors),
     }

@@ -46,7 +46,7 @@ impl Default for CoordinatorConfig {
             lost_after: Duration::from_secs(3),
             idle_after: Duration::from_secs(15),
             start_delay: Duration::from_secs(2),
-            poll_hold: Duration::from_secs(10),
+            poll_hold: Duration::from_secs(5),
         }
     }
 }
@@ -253,6 +253,15 @@ impl FleetRun {
     /// What the fleet did so far (complete once `snapshots` closed).
     pub fn summary(&self) -> FleetSummary {
         lock(&self.summary).clone()
+    }
+}
+
+impl std::fmt::Debug for Coordinator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Coordinator")
+            .field("config", &self.cfg)
+            .field("generators", &lock(&self.state).generators.len())
+            .finish()
     }
 }
 

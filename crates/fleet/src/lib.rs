@@ -20,6 +20,7 @@ pub mod merge;
 pub mod plan_payload;
 pub mod protocol;
 pub mod routes;
+pub mod source;
 
 pub use coordinator::{
     Coordinator, CoordinatorConfig, FleetError, FleetRun, FleetSpec, FleetStop, FleetSummary,
@@ -28,3 +29,4 @@ pub use coordinator::{
 pub use event::FleetEvent;
 pub use generator::{GeneratorConfig, GeneratorError, GeneratorEvent};
 pub use plan_payload::PlanPayload;
+pub use source::{LoadSource, LoadStop};

@@ -37,6 +37,8 @@ pub struct RunnerConfig {
     pub seed: u64,
     /// Runs in flight at most.
     pub max_runs: usize,
+    /// The fleet coordinator generators register with.
+    pub coordinator: Option<Arc<squall_fleet::Coordinator>>,
 }
 
 /// Why a run was not started.
@@ -367,6 +369,7 @@ impl Runner {
             stop: live.stop.subscribe(),
             live: None,
             agent: Some(self.agent.clone()),
+            coordinator: self.config.coordinator.clone(),
         };
         let run = tokio::spawn(execute(request, tx));
         while let Some(e) = rx.recv().await {

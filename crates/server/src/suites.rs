@@ -29,6 +29,8 @@ pub struct SuitesConfig {
     pub threads: usize,
     /// Seed.
     pub seed: u64,
+    /// The fleet coordinator, for experiments that name a fleet.
+    pub coordinator: Option<Arc<squall_fleet::Coordinator>>,
 }
 
 struct LiveSuite {
@@ -170,6 +172,7 @@ impl Suites {
                 seed: me.config.seed,
                 stop: stop_rx,
                 agent: Some(me.agent.clone()),
+                coordinator: me.config.coordinator.clone(),
                 s3: S3Settings::default(),
                 events: ev_tx,
                 documents,

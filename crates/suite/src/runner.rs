@@ -78,6 +78,8 @@ pub struct Settings {
     pub stop: watch::Receiver<bool>,
     /// Squall's injectors for host and process faults.
     pub agent: Option<Arc<squall_faults::Agent>>,
+    /// The fleet coordinator (`squall serve`), for experiments with `fleet`.
+    pub coordinator: Option<Arc<squall_fleet::Coordinator>>,
     /// S3 settings for sources and the store.
     pub s3: S3Settings,
     /// Progress.
@@ -431,6 +433,7 @@ async fn run_one(
         stop: s.stop.clone(),
         live: None,
         agent: s.agent.clone(),
+        coordinator: s.coordinator.clone(),
     };
     let result = execute(req, tx).await;
     let _ = pump.await;

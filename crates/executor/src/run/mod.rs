@@ -15,7 +15,8 @@ mod fault;
 use std::sync::Arc;
 use std::time::Duration;
 
-use squall_load::{CompiledPlan, RunOptions};
+use squall_fleet::LoadSource;
+use squall_load::RunOptions;
 use squall_metrics::Interval;
 use squall_report::Sink;
 use squall_report::run_report::{EntryKind, FaultRecord, GoalRecord, PhaseFigures, TimelineEntry};
@@ -47,6 +48,8 @@ pub struct Settings {
     /// Squall's own injectors: host and process faults, the experiment's
     /// proxies, and the lease table every fault of the run is entered in.
     pub agent: Arc<squall_faults::Agent>,
+    /// The fleet coordinator, when the workload runs on generators.
+    pub coordinator: Option<Arc<squall_fleet::Coordinator>>,
 }
 
 /// The figures so far and the last second, for a Prometheus endpoint.
@@ -97,6 +100,9 @@ pub enum RunError {
         /// Why.
         reason: String,
     },
+    /// The fleet did not form (too few generators, one refused the plan...).
+    #[error("fleet: {0}")]
+    Fleet(String),
 }
 
 fn unix_ms_at(t: Instant) -> u64 {
@@ -158,8 +164,27 @@ pub async fn run(
         }
     };
     let (warmup_figures, baseline) = (warm.figures, warm.baseline);
-    // 3. Main run: workload and faults from the same t0.
-    let t0 = Instant::now() + Duration::from_millis(100);
+    // 3. Main run: workload and faults from the same t0 (a fleet's shared
+    // start once every generator is ready).
+    let (source, t0) = match main_source(p, &settings, &events).await? {
+        Some(fleet) => {
+            let t0 = fleet.t0;
+            (LoadSource::Fleet(fleet), t0)
+        }
+        None => {
+            let t0 = Instant::now() + Duration::from_millis(100);
+            let run = squall_load::start(
+                p.plan.clone(),
+                RunOptions {
+                    threads: settings.threads,
+                    seed: settings.seed,
+                    start_at: Some(t0),
+                    ..Default::default()
+                },
+            );
+            (LoadSource::Local(run), t0)
+        }
+    };
     let started_unix_ms = unix_ms_at(t0);
     notes.note(0.0, EntryKind::Phase, "main run starts".into());
     let mut sink_errors = Vec::new();
@@ -196,37 +221,32 @@ pub async fn run(
     let mut book = PhaseBook::new(&p.plan, &p.faults);
     let mut rows = Vec::new();
     let mut aborts = AbortWatch::new(p);
-    let (elapsed, interrupted) = drive(
-        p.plan.clone(),
-        (settings.threads, settings.seed, settings.stop.clone()),
-        t0,
-        |snap| {
-            let row = SecondRow::of(snap, 0.0);
-            book.add(snap);
-            if let Some(l) = &settings.live {
-                *l.lock().expect("live lock") = (book.overall.clone(), Some(snap.clone()));
+    let (elapsed, interrupted, fleet) = drive(source, settings.stop.clone(), |snap| {
+        let row = SecondRow::of(snap, 0.0);
+        book.add(snap);
+        if let Some(l) = &settings.live {
+            *l.lock().expect("live lock") = (book.overall.clone(), Some(snap.clone()));
+        }
+        for s in sinks.iter_mut() {
+            if let Err(e) = s.second(snap) {
+                sink_errors.push(e.to_string());
             }
-            for s in sinks.iter_mut() {
-                if let Err(e) = s.second(snap) {
-                    sink_errors.push(e.to_string());
-                }
-            }
-            let _ = events.send(Event::Second {
-                phase: book.phase_at(row.end_s),
-                row: row.clone(),
-            });
-            let t = row.end_s;
-            rows.push(row);
-            if !p.goals.is_empty() {
-                let goals = evaluate::goals_so_far(p, &book, &rows, baseline.as_ref(), t);
-                let _ = events.send(Event::Goals { t, goals });
-            }
-            let gate_failed = chaos_watch
-                .failed_before
-                .load(std::sync::atomic::Ordering::SeqCst);
-            aborts.second(p, snap, gate_failed)
-        },
-    )
+        }
+        let _ = events.send(Event::Second {
+            phase: book.phase_at(row.end_s),
+            row: row.clone(),
+        });
+        let t = row.end_s;
+        rows.push(row);
+        if !p.goals.is_empty() {
+            let goals = evaluate::goals_so_far(p, &book, &rows, baseline.as_ref(), t);
+            let _ = events.send(Event::Goals { t, goals });
+        }
+        let gate_failed = chaos_watch
+            .failed_before
+            .load(std::sync::atomic::Ordering::SeqCst);
+        aborts.second(p, snap, gate_failed)
+    })
     .await;
     let aborted = aborts.reason;
     // 4. End: every fault reverted, whatever ended the run.
@@ -248,6 +268,24 @@ pub async fn run(
                 .map(|e| format!("fault {:?} was not applied: {e}", f.name))
         })
         .collect();
+    if let Some(f) = &fleet {
+        for g in f.generators.iter().filter(|g| g.lost) {
+            timeline.push(TimelineEntry {
+                t: g.seconds as f64,
+                kind: EntryKind::Error,
+                text: format!(
+                    "generator {} (segment {}/{}) lost after {} s; what it sent counts",
+                    g.name,
+                    g.index + 1,
+                    f.count,
+                    g.seconds
+                ),
+            });
+        }
+        if let Some(why) = &f.failure {
+            invalid_because.push(format!("the fleet failed: {why}"));
+        }
+    }
     let journal = match chaos_task {
         Some(t) => match t.await {
             Ok(j) => Some(j),
@@ -455,21 +493,25 @@ async fn warm_up(
     );
     let mut total = Interval::new(&plan.request_names, &plan.check_names);
     let events = notes.events.clone();
-    let (_, stopped) = drive(
+    let run = squall_load::start(
         plan.clone(),
-        (settings.threads, settings.seed, settings.stop.clone()),
-        Instant::now() + Duration::from_millis(50),
-        |snap| {
-            total.merge(&snap.interval);
-            if snap.length_ms >= 100 {
-                let _ = events.send(Event::Second {
-                    phase: "warm-up".into(),
-                    row: SecondRow::of(snap, -secs),
-                });
-            }
-            None
+        RunOptions {
+            threads: settings.threads,
+            seed: settings.seed,
+            start_at: Some(Instant::now() + Duration::from_millis(50)),
+            ..Default::default()
         },
-    )
+    );
+    let (_, stopped, _) = drive(LoadSource::Local(run), settings.stop.clone(), |snap| {
+        total.merge(&snap.interval);
+        if snap.length_ms >= 100 {
+            let _ = events.send(Event::Second {
+                phase: "warm-up".into(),
+                row: SecondRow::of(snap, -secs),
+            });
+        }
+        None
+    })
     .await;
     let figures = Some(evaluate::figures("warmup", &total, secs));
     if stopped {
@@ -481,28 +523,69 @@ async fn warm_up(
     })
 }
 
-/// Runs one plan from `start`, calling `each` per merged second; `each`
-/// returns a reason to stop early. Returns the measured length and whether
-/// the stop signal ended it.
-async fn drive(
-    plan: Arc<CompiledPlan>,
-    (threads, seed, mut signal): (usize, u64, watch::Receiver<bool>),
-    start: Instant,
-    mut each: impl FnMut(&squall_metrics::Snapshot) -> Option<String>,
-) -> (Duration, bool) {
-    let opts = RunOptions {
-        threads,
-        seed,
-        start_at: Some(start),
-        ..Default::default()
+/// Forms the fleet when the document names one: waits for the
+/// generators (their news sent as notes), gives them the workload and
+/// answers the run whose shared start is t0.
+async fn main_source(
+    p: &Prepared,
+    settings: &Settings,
+    events: &mpsc::UnboundedSender<Event>,
+) -> Result<Option<squall_fleet::FleetRun>, RunError> {
+    let Some(f) = &p.fleet else { return Ok(None) };
+    let coordinator = settings.coordinator.as_ref().ok_or_else(|| {
+        RunError::Fleet("no coordinator: only `squall serve` runs a fleet".into())
+    })?;
+    let payload = f
+        .payload
+        .clone()
+        .ok_or_else(|| RunError::Fleet("the workload was not prepared for generators".into()))?;
+    let spec = squall_fleet::FleetSpec {
+        generators: f.generators,
+        wait: f.wait,
+        on_lost: f.on_lost,
+        plan: payload,
+        seed: settings.seed,
     };
-    let mut run = squall_load::start(plan, opts);
-    let stop = run.stop_handle();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let names = Interval::new(&p.plan.request_names, &p.plan.check_names);
+    // The fleet's news as notes, for as long as the coordinator sends any.
+    let notes = events.clone();
+    tokio::spawn(async move {
+        while let Some(e) = rx.recv().await {
+            let kind = match e {
+                squall_fleet::FleetEvent::Lost { .. } | squall_fleet::FleetEvent::Failed { .. } => {
+                    EntryKind::Error
+                }
+                _ => EntryKind::Phase,
+            };
+            let _ = notes.send(Event::Note {
+                t: 0.0,
+                kind,
+                text: e.to_string(),
+            });
+        }
+    });
+    let mut stop = settings.stop.clone();
+    tokio::select! {
+        r = coordinator.run(spec, names, tx) => r.map(Some).map_err(|e| RunError::Fleet(e.to_string())),
+        _ = stop.wait_for(|s| *s) => Err(RunError::Fleet("stopped while waiting for generators".into())),
+    }
+}
+
+/// Drives a started run, calling `each` per merged second; `each` returns
+/// a reason to stop early. Returns the measured length, whether the stop
+/// signal ended it, and a fleet's summary.
+async fn drive(
+    mut source: LoadSource,
+    mut signal: watch::Receiver<bool>,
+    mut each: impl FnMut(&squall_metrics::Snapshot) -> Option<String>,
+) -> (Duration, bool, Option<squall_fleet::FleetSummary>) {
+    let stop = source.stop_handle();
     let mut interrupted = false;
     let mut measured = Duration::ZERO;
     loop {
         tokio::select! {
-            snap = run.snapshots.recv() => {
+            snap = source.snapshots().recv() => {
                 let Some(snap) = snap else { break };
                 measured = Duration::from_millis(snap.start_ms + snap.length_ms);
                 if each(&snap).is_some() {
@@ -515,9 +598,9 @@ async fn drive(
             }
         }
     }
-    while run.errors.try_recv().is_ok() {}
-    tokio::task::spawn_blocking(move || run.join()).await.ok();
-    (measured, interrupted)
+    while source.errors().try_recv().is_ok() {}
+    let fleet = source.finish().await;
+    (measured, interrupted, fleet)
 }
 
 fn early_end(

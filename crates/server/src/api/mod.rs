@@ -53,6 +53,8 @@ pub struct AppState {
     pub token_required: bool,
     /// Documents people start new experiments from (`GET /api/v1/templates`).
     pub templates: Vec<Template>,
+    /// The fleet coordinator: generators register under `/api/v1/fleet/`.
+    pub fleet: Arc<squall_fleet::Coordinator>,
 }
 
 /// A document to start an experiment from.
@@ -133,12 +135,14 @@ pub fn router(state: Shared, access: Arc<Access>, cors_origins: &[String]) -> Ro
             header::HeaderName::from_static("last-event-id"),
         ])
         .expose_headers([header::LOCATION]);
+    let fleet = squall_fleet::routes::router(state.fleet.clone());
     Router::new()
         .nest("/api/v1", api)
         .merge(misarch::routes())
         .merge(ui::routes())
         .fallback(not_found)
         .with_state(state)
+        .merge(fleet)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::map_response(problem::uniform_errors))
         .layer(middleware::from_fn_with_state(

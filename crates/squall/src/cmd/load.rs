@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use clap::Args;
+use squall_fleet::{LoadSource, LoadStop};
 use squall_load::compile::CompiledPlan;
 use squall_load::plan::{self, ThresholdSpec};
 use squall_load::quick::{self, QuickSpec};
@@ -101,35 +102,6 @@ pub(crate) struct LoadArgs {
     pub fleet: crate::cmd::fleet::FleetArgs,
 }
 
-/// What sends the load: this process's threads or a fleet of generators.
-enum Source {
-    Local(squall_load::Run),
-    Fleet(squall_fleet::FleetRun),
-}
-
-/// Stops either kind of source.
-#[derive(Clone)]
-enum Stopper {
-    Local(squall_load::StopHandle),
-    Fleet(squall_fleet::FleetStop),
-}
-
-impl Stopper {
-    fn soft(&self) {
-        match self {
-            Stopper::Local(s) => s.soft(),
-            Stopper::Fleet(s) => s.soft(),
-        }
-    }
-
-    fn hard(&self) {
-        match self {
-            Stopper::Local(s) => s.hard(),
-            Stopper::Fleet(s) => s.hard(),
-        }
-    }
-}
-
 /// Shows a fleet event; trouble is shown even with --quiet.
 fn fleet_note(progress: &Progress, e: &squall_fleet::FleetEvent) {
     use squall_fleet::FleetEvent::*;
@@ -213,9 +185,9 @@ pub(crate) async fn run(args: LoadArgs) -> Result<u8> {
         Some(want) => {
             let (run, events) = start_fleet(&args, want, &plan, built.payload).await?;
             fleet_events = Some(events);
-            Source::Fleet(run)
+            LoadSource::Fleet(run)
         }
-        None => Source::Local(squall_load::start(
+        None => LoadSource::Local(squall_load::start(
             plan.clone(),
             RunOptions {
                 threads: args.threads,
@@ -229,22 +201,10 @@ pub(crate) async fn run(args: LoadArgs) -> Result<u8> {
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs_f64();
-    let (stop, engine) = match &source {
-        Source::Local(r) => (
-            Stopper::Local(r.stop_handle()),
-            format!("{} worker thread(s)", r.threads),
-        ),
-        Source::Fleet(f) => (
-            Stopper::Fleet(f.stop_handle()),
-            format!("a fleet of {} generators", f.generators),
-        ),
-    };
+    let stop = source.stop_handle();
+    let engine = source.describe();
     let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
     spawn_signal_watch(stop.clone(), interrupted.clone());
-    let (snapshots, run_errors) = match &mut source {
-        Source::Local(r) => (&mut r.snapshots, &mut r.errors),
-        Source::Fleet(f) => (&mut f.snapshots, &mut f.errors),
-    };
 
     let mut progress = Progress::new(args.quiet, planned, &label, &engine);
     let mut total = Interval::new(&plan.request_names, &plan.check_names);
@@ -255,7 +215,7 @@ pub(crate) async fn run(args: LoadArgs) -> Result<u8> {
     let mut sink_errors = Vec::new();
     loop {
         let snap = tokio::select! {
-            snap = snapshots.recv() => match snap {
+            snap = source.snapshots().recv() => match snap {
                 Some(s) => s,
                 None => break,
             },
@@ -264,7 +224,7 @@ pub(crate) async fn run(args: LoadArgs) -> Result<u8> {
                 continue;
             }
         };
-        while let Ok(e) = run_errors.try_recv() {
+        while let Ok(e) = source.errors().try_recv() {
             progress.error(&e);
             errors.push(e);
         }
@@ -293,7 +253,7 @@ pub(crate) async fn run(args: LoadArgs) -> Result<u8> {
         }
         *live.lock().expect("metrics lock") = (total.clone(), Some(snap));
     }
-    while let Ok(e) = run_errors.try_recv() {
+    while let Ok(e) = source.errors().try_recv() {
         errors.push(e);
     }
     if let Some(rx) = fleet_events.as_mut() {
@@ -301,13 +261,7 @@ pub(crate) async fn run(args: LoadArgs) -> Result<u8> {
             fleet_note(&progress, &e);
         }
     }
-    let fleet = match source {
-        Source::Local(r) => {
-            r.join();
-            None
-        }
-        Source::Fleet(f) => Some(f.summary()),
-    };
+    let fleet = source.finish().await;
     progress.finish();
 
     let elapsed = Duration::from_millis(measured_ms);
@@ -384,7 +338,7 @@ fn failing_abort_threshold<'a>(
 }
 
 /// First Ctrl-C/SIGTERM: graceful stop. Second: cancel everything.
-fn spawn_signal_watch(stop: Stopper, flag: Arc<std::sync::atomic::AtomicBool>) {
+fn spawn_signal_watch(stop: LoadStop, flag: Arc<std::sync::atomic::AtomicBool>) {
     tokio::spawn(async move {
         let mut signals = crate::signals::StopSignals::new();
         for round in 0..2 {

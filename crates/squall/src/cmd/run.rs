@@ -118,6 +118,7 @@ async fn go(file: PathBuf, text: String, common: RunCommon) -> Result<u8> {
         stop: stop_rx,
         live,
         agent: Some(crate::cmd::fault::run_agent().await),
+        coordinator: None,
     };
     let result = execute(req, tx).await;
     let _ = printer.await;

@@ -98,6 +98,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<u8> {
             run.id, run.experiment_id, run.version
         );
     }
+    let fleet = squall_fleet::Coordinator::new(squall_fleet::CoordinatorConfig::default());
     let suites_dir = data_dir.join("suites");
     let suites = squall_server::suites::Suites::new(
         store.clone(),
@@ -106,6 +107,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<u8> {
             runs_dir: data_dir.join("suite-runs"),
             threads: args.threads,
             seed: args.seed,
+            coordinator: Some(fleet.clone()),
         },
         agent.clone(),
     );
@@ -116,6 +118,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<u8> {
             threads: args.threads,
             seed: args.seed,
             max_runs: args.max_runs,
+            coordinator: Some(fleet.clone()),
         },
         agent,
     );
@@ -128,6 +131,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<u8> {
         allowed_targets: args.allow_targets.clone(),
         token_required: access.has_token(),
         templates: templates(),
+        fleet,
     });
     // reqwest (suite sources from URLs and S3) uses rustls with ring.
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -238,6 +238,7 @@ async fn settings(opts: &RunOpts, s3: S3Settings) -> (Settings, tokio::task::Joi
         seed: opts.seed,
         stop: stop_rx,
         agent: Some(crate::cmd::fault::run_agent().await),
+        coordinator: None,
         s3,
         events: tx,
         documents: Default::default(),

@@ -539,3 +539,85 @@ fn kubernetes_manifests_validate_and_run_generators_as_an_indexed_job() {
         "a broken manifest must fail validation"
     );
 }
+
+#[test]
+fn squall_serve_runs_an_experiment_on_registered_generators() {
+    use crate::serve_util::Server;
+    let dir = tempdir();
+    let d = dir.path();
+    let nginx = Nginx::start(d);
+    let env = [("SQUALL_TOKEN", "fleet-serve-token-0123456789")];
+    let server = Server::start(&d.join("data"), &[], &env);
+    let gens: Vec<Proc> = (1..=2)
+        .map(|i| {
+            Proc::spawn_env(
+                &[
+                    "generator",
+                    "--coordinator",
+                    &server.url(""),
+                    "--name",
+                    &format!("g{i}"),
+                    "--once",
+                    "--threads",
+                    "1",
+                ],
+                d,
+                &env,
+            )
+        })
+        .collect();
+    for g in &gens {
+        g.wait_for("registered as", Duration::from_secs(30));
+    }
+    let listed = server.call("GET", "/api/v1/fleet/generators", None);
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(listed.json()["generators"].as_array().unwrap().len(), 2);
+    let doc = format!(
+        "title: on a fleet\n\
+         workload:\n  base_url: {}\n  scenarios:\n    - name: s\n      steps:\n        - request: {{name: hit, url: /}}\n  \
+         load: {{model: open, max_vus: 20, stages: [{{rate: 50, for: 4s}}]}}\n\
+         fleet: {{generators: 2, wait: 30s}}\n\
+         goals:\n  - {{name: no errors, metric: http_req_failed, condition: rate<0.01}}\n",
+        nginx.url
+    );
+    let id = server.create("fleet", &doc);
+    let run_id = server.start_run(&id, 1);
+    let events = server.events(&run_id, None, Duration::from_secs(90));
+    let ended = events
+        .iter()
+        .find(|e| e.name == "ended")
+        .unwrap_or_else(|| panic!("no end: {events:?}"));
+    assert_eq!(ended.json()["status"], "completed", "{}", ended.data);
+    assert!(
+        events
+            .iter()
+            .any(|e| e.data.contains("2 generators start together")),
+        "the fleet's news are in the stream: {events:?}"
+    );
+    let report = server.call("GET", &format!("/api/v1/runs/{run_id}/report"), None);
+    assert_eq!(report.status, 200, "{}", report.body);
+    let r = report.json();
+    assert_eq!(r["verdict"], "passed", "{}", report.body);
+    assert_eq!(nginx.served(), 200, "nginx's count");
+    let requests = r["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["phase"] == "overall")
+        .map(|p| p["requests"].as_u64().unwrap());
+    assert_eq!(requests, Some(200), "{}", report.body);
+    for g in gens {
+        let (code, _, err) = g.finish(Duration::from_secs(20));
+        assert_eq!(code, Some(0), "{err}");
+    }
+
+    // `squall run` has no generators to give the workload to: a located error.
+    let exp = write(d, "exp.yaml", &doc);
+    let o = run(&["run", exp.to_str().unwrap()], Duration::from_secs(30));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("exp.yaml:9:8: fleet: a fleet is coordinated by `squall serve`"),
+        "{}",
+        text(&o)
+    );
+}
