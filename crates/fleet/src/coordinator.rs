@@ -12,6 +12,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use squall_metrics::{Interval, Snapshot};
+#[cfg(test)]
+use squall_metrics::WireSnapshot;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
@@ -43,7 +45,7 @@ pub struct CoordinatorConfig {
 impl Default for CoordinatorConfig {
     fn default() -> Self {
         Self {
-            lost_after: Duration::from_secs(3),
+            lost_after: Duration::from_millis(2500),
             idle_after: Duration::from_secs(15),
             start_delay: Duration::from_secs(2),
             poll_hold: Duration::from_secs(5),
@@ -208,7 +210,12 @@ struct State {
 pub struct Coordinator {
     cfg: CoordinatorConfig,
     state: Mutex<State>,
+    /// Changes when any generator's instructions change (long polls wait on it).
     version: watch::Sender<u64>,
+    /// Changes on anything a forming run waits for (registrations,
+    /// readiness) that changes no instruction: kept apart so a thousand
+    /// generators getting ready do not wake a thousand long polls each.
+    news: watch::Sender<u64>,
 }
 
 /// A fleet run in progress: the same shape as a local run's.
@@ -284,6 +291,7 @@ impl Coordinator {
             cfg,
             state: Mutex::new(State::default()),
             version: watch::channel(0).0,
+            news: watch::channel(0).0,
         })
     }
 
@@ -294,6 +302,11 @@ impl Coordinator {
 
     fn bump(&self) {
         self.version.send_modify(|v| *v += 1);
+        self.tell();
+    }
+
+    fn tell(&self) {
+        self.news.send_modify(|v| *v += 1);
     }
 
     /// Registers a generator.
@@ -347,7 +360,7 @@ impl Coordinator {
             },
         );
         drop(st);
-        self.bump();
+        self.tell();
         Ok(Welcome {
             id,
             lost_after_ms: self.cfg.lost_after.as_millis() as u64,
@@ -433,6 +446,7 @@ impl Coordinator {
             )));
         }
         let mut changed = false;
+        let mut news = false;
         run.members[m].last_contact = now;
         if let Some(o) = report.clock_offset_ms {
             lock(&run.summary).generators[m].clock_offset_ms = Some(o);
@@ -449,8 +463,9 @@ impl Coordinator {
                 run.merger.lose(m);
                 lock(&run.summary).generators[m].lost = true;
                 fail_run(run, format!("generator {name} failed: {message}"));
+                changed = true;
             }
-            changed = true;
+            news = true;
         }
         if report.ready && !run.members[m].ready {
             run.members[m].ready = true;
@@ -458,7 +473,7 @@ impl Coordinator {
                 name: name.clone(),
                 clock_offset_ms: report.clock_offset_ms,
             });
-            changed = true;
+            news = true;
         }
         for snap in &decoded {
             match run.merger.accept(m, snap) {
@@ -505,6 +520,8 @@ impl Coordinator {
         drop(guard);
         if changed {
             self.bump();
+        } else if news {
+            self.tell();
         }
         Ok(ack)
     }
@@ -529,7 +546,7 @@ impl Coordinator {
         events: mpsc::UnboundedSender<FleetEvent>,
     ) -> Result<FleetRun, FleetError> {
         let deadline = Instant::now() + spec.wait;
-        let mut rx = self.version.subscribe();
+        let mut rx = self.news.subscribe();
         let mut last_have = usize::MAX;
         let chosen = loop {
             rx.borrow_and_update();
@@ -655,9 +672,10 @@ impl Coordinator {
             let mut st = lock(&self.state);
             let run = st.run.as_mut().expect("our run until abandoned");
             run.start_unix_ms = Some(start_unix_ms);
-            let now = Instant::now();
+            // Silence counts from the start itself: before it, generators
+            // only wait (an Instant in the future reads as no silence).
             for m in &mut run.members {
-                m.last_contact = now;
+                m.last_contact = t0;
             }
         }
         abandon.armed = false;
@@ -859,5 +877,145 @@ async fn watch_silence(c: Arc<Coordinator>, run_id: String) {
             drop(guard);
             c.bump();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use squall_load::quick::QuickSpec;
+
+    fn hello(name: &str) -> Hello {
+        Hello {
+            protocol: PROTOCOL,
+            name: name.into(),
+            index: None,
+            threads: 1,
+            version: String::new(),
+        }
+    }
+
+    fn spec(generators: usize) -> FleetSpec {
+        FleetSpec {
+            generators,
+            wait: Duration::from_secs(5),
+            on_lost: OnLost::Fail,
+            plan: PlanPayload::Quick {
+                spec: QuickSpec {
+                    url: "http://127.0.0.1:9/".into(),
+                    connections: 1,
+                    duration: Duration::from_secs(1),
+                    rate: Some(1.0),
+                    requests: None,
+                    method: "GET".into(),
+                    headers: Vec::new(),
+                    body: None,
+                    timeout: Duration::from_secs(1),
+                    http2: false,
+                    insecure: false,
+                    thresholds: Default::default(),
+                },
+            },
+            seed: 1,
+        }
+    }
+
+    fn second(k: u64, requests: u64, utilization: f64) -> WireSnapshot {
+        let mut iv = Interval::new(&["home".to_string()], &[]);
+        iv.requests[0].requests = requests;
+        for _ in 0..requests {
+            iv.requests[0].latency.record_us(250);
+        }
+        WireSnapshot::from(&Snapshot {
+            second: k,
+            start_ms: k * 1000,
+            length_ms: 1000,
+            interval: iv,
+            utilization,
+            ..Snapshot::default()
+        })
+    }
+
+    fn report(run: &str, seconds: Vec<WireSnapshot>, done: Option<u64>) -> Report {
+        Report {
+            run: run.into(),
+            seconds,
+            done,
+            ..Report::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_resent_second_counts_once_and_a_busy_generator_is_named() {
+        let c = Coordinator::new(CoordinatorConfig {
+            start_delay: Duration::from_millis(10),
+            ..CoordinatorConfig::default()
+        });
+        let a = c.register(hello("a")).unwrap().id;
+        let b = c.register(hello("b")).unwrap().id;
+        assert!(matches!(c.register(hello("a")), Err(CallRefused::Conflict(_))));
+        let (tx, mut events) = mpsc::unbounded_channel();
+        let forming = {
+            let c = c.clone();
+            let names = Interval::new(&["home".to_string()], &[]);
+            tokio::spawn(async move { c.run(spec(2), names, tx).await })
+        };
+        let order = loop {
+            if let Some(o) = c.next(&a, None).await.unwrap().order {
+                break o;
+            }
+        };
+        assert_eq!(order.count, 2);
+        for g in [&a, &b] {
+            let ready = Report {
+                run: order.run.clone(),
+                ready: true,
+                ..Report::default()
+            };
+            c.report(g, ready).unwrap();
+        }
+        let mut fleet = forming.await.unwrap().unwrap();
+        let first = c.report(&a, report(&order.run, vec![second(0, 3, 0.9)], None)).unwrap();
+        assert_eq!(first.through, Some(0));
+        // The answer was lost: the same second comes again.
+        let again = c.report(&a, report(&order.run, vec![second(0, 3, 0.9)], Some(1))).unwrap();
+        assert_eq!(again.through, Some(0));
+        c.report(&b, report(&order.run, vec![second(0, 4, 0.1)], Some(1))).unwrap();
+        let merged = fleet.snapshots.recv().await.unwrap();
+        assert_eq!(merged.interval.requests[0].requests, 7, "3 + 4, the resend not counted");
+        assert_eq!(merged.interval.requests[0].latency.len(), 7);
+        assert!(fleet.snapshots.recv().await.is_none(), "both ended: the run is over");
+        let mut seen = Vec::new();
+        while let Ok(e) = events.try_recv() {
+            seen.push(e);
+        }
+        assert!(
+            seen.iter().any(|e| matches!(e, FleetEvent::Busy { name, .. } if name == "a")),
+            "{seen:?}"
+        );
+        assert!(!seen.iter().any(|e| matches!(e, FleetEvent::Busy { name, .. } if name == "b")));
+        let summary = fleet.summary();
+        assert!(summary.generators.iter().all(|g| g.ended && !g.lost && g.seconds == 1));
+        // A report after the end is refused: the generator is no longer in a run.
+        assert!(matches!(
+            c.report(&a, report(&order.run, vec![], None)),
+            Err(CallRefused::Gone(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn too_few_generators_is_an_error_naming_those_that_came() {
+        let c = Coordinator::new(CoordinatorConfig::default());
+        c.register(hello("only")).unwrap();
+        let mut s = spec(3);
+        s.wait = Duration::from_millis(300);
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let e = c
+            .run(s, Interval::default(), tx)
+            .await
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("1 of 3 generators") && e.contains("(only)"), "{e}");
     }
 }

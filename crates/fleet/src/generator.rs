@@ -340,46 +340,63 @@ async fn take_part(
         clock_offset_ms: Some(offset),
         ..Report::default()
     };
-    // Ready, then wait for the start: reports keep the coordinator aware of
-    // us while the long poll waits for the instant.
+    // Ready (said until the coordinator heard it), then a long poll for
+    // the start instant.
+    let since = Instant::now();
+    loop {
+        match send(&ready).await {
+            Ok(_) => break,
+            Err(CallFail::Status(_, m)) => return Err(GeneratorError::Run(m)),
+            Err(CallFail::Transient(e)) => {
+                if since.elapsed() > cfg.give_up {
+                    return Err(GeneratorError::Unreachable(cfg.give_up, 0));
+                }
+                let _ = events.send(GeneratorEvent::Retrying { error: e });
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+    }
+    let mut known: Option<u64> = None;
     let mut last_ok = Instant::now();
     let start_unix_ms = loop {
-        match send(&ready).await {
-            Ok(_) => last_ok = Instant::now(),
+        let path = match known {
+            Some(v) => format!("/api/v1/fleet/generators/{id}/next?known={v}"),
+            None => format!("/api/v1/fleet/generators/{id}/next"),
+        };
+        match link
+            .call::<Next>(Method::GET, &path, None, Duration::from_secs(30))
+            .await
+        {
+            Ok(next) => {
+                last_ok = Instant::now();
+                known = Some(next.version);
+                match next.order.filter(|o| o.run == order.run) {
+                    Some(o) if o.stop.is_some() => {
+                        return Err(GeneratorError::Run(
+                            "the run was stopped before its start".into(),
+                        ));
+                    }
+                    Some(Order {
+                        start_unix_ms: Some(at),
+                        ..
+                    }) => break at,
+                    Some(_) => {}
+                    None => {
+                        return Err(GeneratorError::Run(
+                            "the coordinator dropped the run before its start".into(),
+                        ));
+                    }
+                }
+            }
             Err(CallFail::Status(_, m)) => return Err(GeneratorError::Run(m)),
             Err(CallFail::Transient(e)) => {
                 if last_ok.elapsed() > cfg.give_up {
                     return Err(GeneratorError::Unreachable(cfg.give_up, 0));
                 }
                 let _ = events.send(GeneratorEvent::Retrying { error: e });
+                tokio::time::sleep(Duration::from_millis(250)).await;
             }
         }
-        let next_path = format!("/api/v1/fleet/generators/{id}/next");
-        match link
-            .call::<Next>(Method::GET, &next_path, None, CALL_TIMEOUT)
-            .await
-        {
-            Ok(next) => match next.order.filter(|o| o.run == order.run) {
-                Some(o) if o.stop.is_some() => {
-                    return Err(GeneratorError::Run(
-                        "the run was stopped before its start".into(),
-                    ));
-                }
-                Some(Order {
-                    start_unix_ms: Some(at),
-                    ..
-                }) => break at,
-                Some(_) => {}
-                None => {
-                    return Err(GeneratorError::Run(
-                        "the coordinator dropped the run before its start".into(),
-                    ));
-                }
-            },
-            Err(CallFail::Status(_, m)) => return Err(GeneratorError::Run(m)),
-            Err(CallFail::Transient(_)) => {}
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
     };
     // The shared instant on our clock.
     let wait_ms = start_unix_ms - (unix_ms() + offset);

@@ -29,7 +29,7 @@ pub(crate) struct FleetArgs {
     pub fleet_wait: Duration,
 
     /// A generator silent this long is lost.
-    #[arg(long, default_value = "3s", value_parser = crate::cli::parse_duration, requires = "fleet")]
+    #[arg(long, default_value = "2.5s", value_parser = crate::cli::parse_duration, requires = "fleet")]
     pub lost_after: Duration,
 
     /// What a lost generator does: `fail` stops the others and fails the

@@ -102,11 +102,12 @@ pub(crate) struct LoadArgs {
     pub fleet: crate::cmd::fleet::FleetArgs,
 }
 
-/// Shows a fleet event; trouble is shown even with --quiet.
-fn fleet_note(progress: &Progress, e: &squall_fleet::FleetEvent) {
+/// Shows a fleet event during the run; trouble is shown even with --quiet.
+fn fleet_note(progress: &Progress, e: &squall_fleet::FleetEvent, fleet_size: usize) {
     use squall_fleet::FleetEvent::*;
     match e {
         Lost { .. } | Busy { .. } | Failed { .. } => progress.warn(&e.to_string()),
+        Ended { .. } if fleet_size > 20 => {}
         _ => progress.note(&e.to_string()),
     }
 }
@@ -155,13 +156,35 @@ async fn start_fleet(
     let starting = coordinator.run(spec, names, tx);
     tokio::pin!(starting);
     let mut signals = crate::signals::StopSignals::new();
+    // A line per generator for small fleets; for large ones (and with
+    // --quiet) only trouble, and the waiting count at most once a second.
+    let per_generator = !args.quiet && want > 0 && want <= 20;
+    let mut last_wait: Option<std::time::Instant> = None;
     loop {
         tokio::select! {
             r = &mut starting => {
                 let run = r.map_err(|e| anyhow::anyhow!("fleet: {e}"))?;
                 return Ok((run, rx));
             }
-            Some(e) = rx.recv() => eprintln!("squall load: {e}"),
+            Some(e) = rx.recv() => {
+                use squall_fleet::FleetEvent::*;
+                let show = match &e {
+                    Lost { .. } | Busy { .. } | Failed { .. } => true,
+                    Waiting { have, want } => {
+                        let due = last_wait.is_none_or(|t| t.elapsed() >= Duration::from_secs(1));
+                        let show = !args.quiet && (due || have == want);
+                        if show {
+                            last_wait = Some(std::time::Instant::now());
+                        }
+                        show
+                    }
+                    Started { .. } => !args.quiet,
+                    _ => per_generator,
+                };
+                if show {
+                    eprintln!("squall load: {e}");
+                }
+            }
             _ = signals.next() => anyhow::bail!("interrupted while waiting for generators"),
         }
     }
@@ -203,6 +226,10 @@ pub(crate) async fn run(args: LoadArgs) -> Result<u8> {
         .as_secs_f64();
     let stop = source.stop_handle();
     let engine = source.describe();
+    let fleet_size = match &source {
+        LoadSource::Fleet(f) => f.generators,
+        LoadSource::Local(_) => 0,
+    };
     let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
     spawn_signal_watch(stop.clone(), interrupted.clone());
 
@@ -220,7 +247,7 @@ pub(crate) async fn run(args: LoadArgs) -> Result<u8> {
                 None => break,
             },
             Some(e) = next_event(&mut fleet_events) => {
-                fleet_note(&progress, &e);
+                fleet_note(&progress, &e, fleet_size);
                 continue;
             }
         };
@@ -258,7 +285,7 @@ pub(crate) async fn run(args: LoadArgs) -> Result<u8> {
     }
     if let Some(rx) = fleet_events.as_mut() {
         while let Ok(e) = rx.try_recv() {
-            fleet_note(&progress, &e);
+            fleet_note(&progress, &e, fleet_size);
         }
     }
     let fleet = source.finish().await;
