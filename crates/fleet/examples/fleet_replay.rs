@@ -118,7 +118,9 @@ async fn main() {
             let report_url = format!("{base}/api/v1/fleet/generators/{}/report", w.id);
             let mut known = None;
             let order = loop {
-                let n: Next = call(&c, Method::GET, &next_url(known), None).await.expect("poll");
+                let n: Next = call(&c, Method::GET, &next_url(known), None)
+                    .await
+                    .expect("poll");
                 known = Some(n.version);
                 if let Some(o) = n.order {
                     break o;
@@ -129,11 +131,18 @@ async fn main() {
                 ready: true,
                 ..Report::default()
             };
-            let _: Ack = call(&c, Method::POST, &report_url, Some(serde_json::to_string(&ready).unwrap()))
-                .await
-                .expect("ready");
+            let _: Ack = call(
+                &c,
+                Method::POST,
+                &report_url,
+                Some(serde_json::to_string(&ready).unwrap()),
+            )
+            .await
+            .expect("ready");
             let start = loop {
-                let n: Next = call(&c, Method::GET, &next_url(known), None).await.expect("poll");
+                let n: Next = call(&c, Method::GET, &next_url(known), None)
+                    .await
+                    .expect("poll");
                 known = Some(n.version);
                 if let Some(at) = n.order.and_then(|o| o.start_unix_ms) {
                     break at;
@@ -146,9 +155,14 @@ async fn main() {
                 * 1000.0;
             // Each generator reports at its own point of the second.
             let offset = (g as f64 / generators as f64) * 900.0 + 50.0;
-            let t0 = tokio::time::Instant::now() + Duration::from_secs_f64(((start - now).max(0.0)) / 1000.0);
+            let t0 = tokio::time::Instant::now()
+                + Duration::from_secs_f64(((start - now).max(0.0)) / 1000.0);
             for k in 0..seconds {
-                tokio::time::sleep_until(t0 + Duration::from_millis(((k + 1) * 1000) as u64) + Duration::from_secs_f64(offset / 1000.0)).await;
+                tokio::time::sleep_until(
+                    t0 + Duration::from_millis((k + 1) * 1000)
+                        + Duration::from_secs_f64(offset / 1000.0),
+                )
+                .await;
                 let mut snap = recorded[k as usize % recorded.len()].clone();
                 snap.second = k;
                 let r = Report {
@@ -157,7 +171,14 @@ async fn main() {
                     done: (k + 1 == seconds).then_some(seconds),
                     ..Report::default()
                 };
-                match call::<Ack>(&c, Method::POST, &report_url, Some(serde_json::to_string(&r).unwrap())).await {
+                match call::<Ack>(
+                    &c,
+                    Method::POST,
+                    &report_url,
+                    Some(serde_json::to_string(&r).unwrap()),
+                )
+                .await
+                {
                     Ok(a) if a.through == Some(k) => {
                         sent.fetch_add(1, Ordering::Relaxed);
                     }

@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
-use squall_metrics::{Interval, Snapshot};
 #[cfg(test)]
 use squall_metrics::WireSnapshot;
+use squall_metrics::{Interval, Snapshot};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
@@ -953,7 +953,10 @@ mod tests {
         });
         let a = c.register(hello("a")).unwrap().id;
         let b = c.register(hello("b")).unwrap().id;
-        assert!(matches!(c.register(hello("a")), Err(CallRefused::Conflict(_))));
+        assert!(matches!(
+            c.register(hello("a")),
+            Err(CallRefused::Conflict(_))
+        ));
         let (tx, mut events) = mpsc::unbounded_channel();
         let forming = {
             let c = c.clone();
@@ -975,27 +978,48 @@ mod tests {
             c.report(g, ready).unwrap();
         }
         let mut fleet = forming.await.unwrap().unwrap();
-        let first = c.report(&a, report(&order.run, vec![second(0, 3, 0.9)], None)).unwrap();
+        let first = c
+            .report(&a, report(&order.run, vec![second(0, 3, 0.9)], None))
+            .unwrap();
         assert_eq!(first.through, Some(0));
         // The answer was lost: the same second comes again.
-        let again = c.report(&a, report(&order.run, vec![second(0, 3, 0.9)], Some(1))).unwrap();
+        let again = c
+            .report(&a, report(&order.run, vec![second(0, 3, 0.9)], Some(1)))
+            .unwrap();
         assert_eq!(again.through, Some(0));
-        c.report(&b, report(&order.run, vec![second(0, 4, 0.1)], Some(1))).unwrap();
+        c.report(&b, report(&order.run, vec![second(0, 4, 0.1)], Some(1)))
+            .unwrap();
         let merged = fleet.snapshots.recv().await.unwrap();
-        assert_eq!(merged.interval.requests[0].requests, 7, "3 + 4, the resend not counted");
+        assert_eq!(
+            merged.interval.requests[0].requests, 7,
+            "3 + 4, the resend not counted"
+        );
         assert_eq!(merged.interval.requests[0].latency.len(), 7);
-        assert!(fleet.snapshots.recv().await.is_none(), "both ended: the run is over");
+        assert!(
+            fleet.snapshots.recv().await.is_none(),
+            "both ended: the run is over"
+        );
         let mut seen = Vec::new();
         while let Ok(e) = events.try_recv() {
             seen.push(e);
         }
         assert!(
-            seen.iter().any(|e| matches!(e, FleetEvent::Busy { name, .. } if name == "a")),
+            seen.iter()
+                .any(|e| matches!(e, FleetEvent::Busy { name, .. } if name == "a")),
             "{seen:?}"
         );
-        assert!(!seen.iter().any(|e| matches!(e, FleetEvent::Busy { name, .. } if name == "b")));
+        assert!(
+            !seen
+                .iter()
+                .any(|e| matches!(e, FleetEvent::Busy { name, .. } if name == "b"))
+        );
         let summary = fleet.summary();
-        assert!(summary.generators.iter().all(|g| g.ended && !g.lost && g.seconds == 1));
+        assert!(
+            summary
+                .generators
+                .iter()
+                .all(|g| g.ended && !g.lost && g.seconds == 1)
+        );
         // A report after the end is refused: the generator is no longer in a run.
         assert!(matches!(
             c.report(&a, report(&order.run, vec![], None)),
@@ -1016,6 +1040,9 @@ mod tests {
             .err()
             .unwrap()
             .to_string();
-        assert!(e.contains("1 of 3 generators") && e.contains("(only)"), "{e}");
+        assert!(
+            e.contains("1 of 3 generators") && e.contains("(only)"),
+            "{e}"
+        );
     }
 }
