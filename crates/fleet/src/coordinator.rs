@@ -963,8 +963,13 @@ mod tests {
             let names = Interval::new(&["home".to_string()], &[]);
             tokio::spawn(async move { c.run(spec(2), names, tx).await })
         };
+        let mut known = None;
         let order = loop {
-            if let Some(o) = c.next(&a, None).await.unwrap().order {
+            // With the version known, the poll waits for a change (and lets
+            // the forming run go on).
+            let n = c.next(&a, known).await.unwrap();
+            known = Some(n.version);
+            if let Some(o) = n.order {
                 break o;
             }
         };
