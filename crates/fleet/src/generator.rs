@@ -155,6 +155,16 @@ impl Link {
             ))),
         }
     }
+
+    /// The long poll for this generator's instructions.
+    async fn next(&self, id: &str, known: Option<u64>) -> Result<Next, CallFail> {
+        let path = match known {
+            Some(v) => format!("/api/v1/fleet/generators/{id}/next?known={v}"),
+            None => format!("/api/v1/fleet/generators/{id}/next"),
+        };
+        self.call(Method::GET, &path, None, Duration::from_secs(30))
+            .await
+    }
 }
 
 fn problem_detail(text: &str) -> String {
@@ -188,14 +198,7 @@ pub async fn run(
         let mut known: Option<u64> = None;
         let mut silent_since = Instant::now();
         loop {
-            let path = match known {
-                Some(v) => format!("/api/v1/fleet/generators/{id}/next?known={v}"),
-                None => format!("/api/v1/fleet/generators/{id}/next"),
-            };
-            match link
-                .call::<Next>(Method::GET, &path, None, Duration::from_secs(30))
-                .await
-            {
+            match link.next(&id, known).await {
                 Ok(next) => {
                     silent_since = Instant::now();
                     known = Some(next.version);
@@ -359,14 +362,7 @@ async fn take_part(
     let mut known: Option<u64> = None;
     let mut last_ok = Instant::now();
     let start_unix_ms = loop {
-        let path = match known {
-            Some(v) => format!("/api/v1/fleet/generators/{id}/next?known={v}"),
-            None => format!("/api/v1/fleet/generators/{id}/next"),
-        };
-        match link
-            .call::<Next>(Method::GET, &path, None, Duration::from_secs(30))
-            .await
-        {
+        match link.next(id, known).await {
             Ok(next) => {
                 last_ok = Instant::now();
                 known = Some(next.version);

@@ -114,7 +114,21 @@ struct Ctx<'a> {
     known_vars: BTreeSet<String>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    fn new(file: &'a Path) -> Self {
+        Ctx {
+            file,
+            errors: Vec::new(),
+            request_names: Vec::new(),
+            check_names: Vec::new(),
+            origins: Vec::new(),
+            base: None,
+            defaults_timeout: DEFAULT_TIMEOUT,
+            default_headers: Vec::new(),
+            known_vars: BTreeSet::new(),
+        }
+    }
+
     fn err(&mut self, field: &str, msg: impl std::fmt::Display) {
         self.errors
             .push(format!("{}: {field}: {msg}", self.file.display()));
@@ -190,17 +204,7 @@ pub enum Feeders<'a> {
 /// The load profile alone, validated, without resolving a single URL: for
 /// manifests written on a machine that cannot resolve the cluster's names.
 pub fn load_profile(plan: &Plan, file: &Path) -> Result<LoadProfile, PlanError> {
-    let mut cx = Ctx {
-        file,
-        errors: Vec::new(),
-        request_names: Vec::new(),
-        check_names: Vec::new(),
-        origins: Vec::new(),
-        base: None,
-        defaults_timeout: DEFAULT_TIMEOUT,
-        default_headers: Vec::new(),
-        known_vars: BTreeSet::new(),
-    };
+    let mut cx = Ctx::new(file);
     let load = compile_load(&mut cx, &plan.load);
     match cx.errors.is_empty() {
         true => Ok(load),
@@ -225,21 +229,10 @@ pub fn compile_with(
     file: &Path,
     feeders: Feeders<'_>,
 ) -> Result<CompiledPlan, PlanError> {
-    let mut cx = Ctx {
-        file,
-        errors: Vec::new(),
-        request_names: Vec::new(),
-        check_names: Vec::new(),
-        origins: Vec::new(),
-        base: None,
-        defaults_timeout: plan
-            .defaults
-            .timeout
-            .map(|d| d.get())
-            .unwrap_or(DEFAULT_TIMEOUT),
-        default_headers: Vec::new(),
-        known_vars: BTreeSet::new(),
-    };
+    let mut cx = Ctx::new(file);
+    if let Some(t) = plan.defaults.timeout {
+        cx.defaults_timeout = t.get();
+    }
     if let Some(base) = &plan.base_url {
         match Origin::parse(base) {
             Ok((o, path)) => {

@@ -19,7 +19,34 @@ pub const SIGFIG: u8 = 3;
 /// histograms from different threads or generators can always be added.
 #[derive(Clone, Debug)]
 pub struct LatencyHistogram {
-    inner: Histogram<u64>,
+    repr: Repr,
+}
+
+/// A histogram is kept dense (HdrHistogram's counts array, 188 KB at this
+/// range) except when it arrives from the wire: then it is its non-zero
+/// buckets only, which a fleet coordinator adds into the merged second
+/// without ever building the array (the dense form is made on first read).
+#[derive(Clone, Debug)]
+enum Repr {
+    Dense(Histogram<u64>),
+    Buckets {
+        /// (lowest value of the bucket, count), non-zero counts only.
+        buckets: Vec<(u64, u64)>,
+        dense: std::sync::OnceLock<Histogram<u64>>,
+    },
+}
+
+fn empty_hdr() -> Histogram<u64> {
+    Histogram::new_with_bounds(LOWEST_US, HIGHEST_US, SIGFIG)
+        .expect("constant histogram bounds are valid")
+}
+
+fn dense_of(buckets: &[(u64, u64)]) -> Histogram<u64> {
+    let mut h = empty_hdr();
+    for &(v, c) in buckets {
+        h.saturating_record_n(v, c);
+    }
+    h
 }
 
 /// The percentiles every summary shows, in microseconds.
@@ -54,9 +81,41 @@ impl Default for LatencyHistogram {
 impl LatencyHistogram {
     /// An empty histogram.
     pub fn new() -> Self {
-        let inner = Histogram::new_with_bounds(LOWEST_US, HIGHEST_US, SIGFIG)
-            .expect("constant histogram bounds are valid");
-        Self { inner }
+        Self {
+            repr: Repr::Dense(empty_hdr()),
+        }
+    }
+
+    /// A histogram given as its non-zero buckets: `(value, count)` with
+    /// each value the lowest of its bucket at squall's range and precision
+    /// (what [`crate::wire::decode`] reads).
+    pub fn from_buckets(buckets: Vec<(u64, u64)>) -> Self {
+        Self {
+            repr: Repr::Buckets {
+                buckets,
+                dense: std::sync::OnceLock::new(),
+            },
+        }
+    }
+
+    /// The dense form, for reading.
+    fn view(&self) -> &Histogram<u64> {
+        match &self.repr {
+            Repr::Dense(h) => h,
+            Repr::Buckets { buckets, dense } => dense.get_or_init(|| dense_of(buckets)),
+        }
+    }
+
+    /// The dense form, for writing.
+    fn dense_mut(&mut self) -> &mut Histogram<u64> {
+        if let Repr::Buckets { buckets, dense } = &mut self.repr {
+            let h = dense.take().unwrap_or_else(|| dense_of(buckets));
+            self.repr = Repr::Dense(h);
+        }
+        match &mut self.repr {
+            Repr::Dense(h) => h,
+            Repr::Buckets { .. } => unreachable!("made dense above"),
+        }
     }
 
     /// Wraps a histogram read from the wire, checking it fits our range.
@@ -64,17 +123,20 @@ impl LatencyHistogram {
         // Ours (a squall generator's): use it as it is. Copying it into a
         // fresh histogram doubled a fleet coordinator's cost per report.
         if h.low() == LOWEST_US && h.high() == HIGHEST_US && h.sigfig() == SIGFIG {
-            return Self { inner: h };
+            return Self {
+                repr: Repr::Dense(h),
+            };
         }
-        let mut me = Self::new();
+        let mut me = empty_hdr();
         // `add` only fails when values exceed our bounds; clamp those.
-        if me.inner.add(&h).is_err() {
+        if me.add(&h).is_err() {
             for v in h.iter_recorded() {
-                me.inner
-                    .saturating_record_n(v.value_iterated_to().min(HIGHEST_US), v.count_at_value());
+                me.saturating_record_n(v.value_iterated_to().min(HIGHEST_US), v.count_at_value());
             }
         }
-        me
+        Self {
+            repr: Repr::Dense(me),
+        }
     }
 
     /// Records one duration, clamped to the trackable range.
@@ -84,59 +146,71 @@ impl LatencyHistogram {
 
     /// Records one value in microseconds, clamped to the trackable range.
     pub fn record_us(&mut self, us: u64) {
-        self.inner
+        self.dense_mut()
             .saturating_record(us.clamp(LOWEST_US, HIGHEST_US));
     }
 
     /// Adds every value of `other` into `self`.
     pub fn merge(&mut self, other: &LatencyHistogram) {
-        self.inner
-            .add(&other.inner)
-            .expect("histograms share the same bounds");
+        match &other.repr {
+            Repr::Dense(h) => self
+                .dense_mut()
+                .add(h)
+                .expect("histograms share the same bounds"),
+            Repr::Buckets { buckets, .. } => {
+                let me = self.dense_mut();
+                for &(v, c) in buckets {
+                    me.saturating_record_n(v, c);
+                }
+            }
+        }
     }
 
     /// Number of recorded values.
     pub fn len(&self) -> u64 {
-        self.inner.len()
+        match &self.repr {
+            Repr::Dense(h) => h.len(),
+            Repr::Buckets { buckets, .. } => buckets.iter().map(|(_, c)| c).sum(),
+        }
     }
 
     /// True when nothing was recorded.
     pub fn is_empty(&self) -> bool {
-        self.inner.is_empty()
+        self.len() == 0
     }
 
     /// Value at a percentile in 0..=100, in microseconds (0 when empty).
     pub fn percentile(&self, p: f64) -> u64 {
-        if self.inner.is_empty() {
+        if self.is_empty() {
             return 0;
         }
-        self.inner.value_at_quantile(p / 100.0)
+        self.view().value_at_quantile(p / 100.0)
     }
 
     /// Largest value, in microseconds (0 when empty).
     pub fn max(&self) -> u64 {
-        if self.inner.is_empty() {
+        if self.is_empty() {
             0
         } else {
-            self.inner.max()
+            self.view().max()
         }
     }
 
     /// Smallest value, in microseconds (0 when empty).
     pub fn min(&self) -> u64 {
-        if self.inner.is_empty() {
+        if self.is_empty() {
             0
         } else {
-            self.inner.min()
+            self.view().min()
         }
     }
 
     /// Mean, in microseconds (0 when empty).
     pub fn mean(&self) -> f64 {
-        if self.inner.is_empty() {
+        if self.is_empty() {
             0.0
         } else {
-            self.inner.mean()
+            self.view().mean()
         }
     }
 
@@ -157,7 +231,7 @@ impl LatencyHistogram {
 
     /// The underlying HdrHistogram, for serialization and log writers.
     pub fn hdr(&self) -> &Histogram<u64> {
-        &self.inner
+        self.view()
     }
 }
 

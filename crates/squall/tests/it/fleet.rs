@@ -118,10 +118,14 @@ fn plan(dir: &Path, target: &str, rate: u32, secs: u32) -> String {
 
 /// Starts a coordinator; answers it and its URL.
 fn coordinator(dir: &Path, args: &[&str]) -> (Proc, String) {
+    coordinator_env(dir, args, &[])
+}
+
+fn coordinator_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (Proc, String) {
     let mut all = vec!["load"];
     all.extend_from_slice(args);
     all.extend_from_slice(&["--fleet-listen", "127.0.0.1:0"]);
-    let c = Proc::spawn(&all, dir);
+    let c = Proc::spawn_env(&all, dir, env);
     let line = c.wait_for("coordinating a fleet on ", Duration::from_secs(20));
     let url = line
         .split("coordinating a fleet on ")
@@ -444,30 +448,11 @@ fn a_fleet_that_never_forms_and_a_wrong_token_are_clear_errors() {
     );
 
     // A coordinator with a token refuses a generator without it.
-    let (c, url) = {
-        let mut all = vec![
-            "load",
-            &plan,
-            "--fleet",
-            "1",
-            "--fleet-listen",
-            "127.0.0.1:0",
-            "--fleet-wait",
-            "20s",
-        ];
-        all.push("-q");
-        let c = Proc::spawn_env(&all, d, &[("SQUALL_TOKEN", "fleet-secret-0123456789")]);
-        let line = c.wait_for("coordinating a fleet on ", Duration::from_secs(20));
-        let url = line
-            .split("coordinating a fleet on ")
-            .nth(1)
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_string();
-        (c, url)
-    };
+    let (c, url) = coordinator_env(
+        d,
+        &[&plan, "--fleet", "1", "--fleet-wait", "20s", "-q"],
+        &[("SQUALL_TOKEN", "fleet-secret-0123456789")],
+    );
     let o = run(
         &[
             "generator",
