@@ -407,7 +407,12 @@ async fn take_part(
             index: order.index,
             count: order.count,
         },
-        seed: order.seed,
+        // Each generator its own random draws (think times, random feeder
+        // rows): the run's seed spread by the segment index (segment 0
+        // draws as a single process with that seed would).
+        seed: order
+            .seed
+            .wrapping_add(order.index.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
         start_at: Some(start_at),
     };
     let mut run = squall_load::start(plan, opts);

@@ -153,13 +153,19 @@ fn generator(dir: &Path, url: &str, name: &str, extra: &[&str]) -> Proc {
     Proc::spawn(&args, dir)
 }
 
+/// Requests per second, without the empty partial second a run may end
+/// with (the wind-down after the last arrival).
 fn requests_per_second(out: &Value) -> Vec<u64> {
-    out["seconds"]
+    let mut v: Vec<u64> = out["seconds"]
         .as_array()
         .unwrap()
         .iter()
         .map(|s| s["overall"]["requests"].as_u64().unwrap())
-        .collect()
+        .collect();
+    while v.last() == Some(&0) {
+        v.pop();
+    }
+    v
 }
 
 #[test]
@@ -303,7 +309,7 @@ fn a_killed_generator_is_reported_lost_and_fails_the_run() {
         .unwrap()
         .parse()
         .unwrap();
-    assert!((2.5..=2.8).contains(&silent), "{lost}");
+    assert!((2.5..=3.0).contains(&silent), "{lost}");
     assert!(stdout.contains("LOST"), "{stdout}");
     assert!(stdout.contains("fleet failed: generator g2"), "{stdout}");
     let f = &read_json(&d.join("fleet.json"))["summary"]["fleet"];
