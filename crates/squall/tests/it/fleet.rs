@@ -515,13 +515,7 @@ fn kubernetes_manifests_validate_and_run_generators_as_an_indexed_job() {
     ] {
         assert!(y.contains(want), "{want} missing:\n{y}");
     }
-    let check = |path: &Path| {
-        std::process::Command::new(python())
-            .args(["-m", "kubernetes_validate", "--strict", "--quiet"])
-            .arg(path)
-            .output()
-            .expect("run kubernetes-validate (pip install -r tests/requirements.txt)")
-    };
+    let check = crate::util::kubernetes_validate;
     let v = check(&out);
     assert!(v.status.success(), "{}", text(&v));
     let bad = d.join("bad.yaml");

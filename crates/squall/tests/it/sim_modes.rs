@@ -157,13 +157,7 @@ fn k8s_manifests_match_the_golden_file_and_validate() {
         golden.display()
     );
     // The Kubernetes schemas accept them, strictly (no unknown fields)...
-    let check = |path: &Path| {
-        std::process::Command::new(python())
-            .args(["-m", "kubernetes_validate", "--strict", "--quiet"])
-            .arg(path)
-            .output()
-            .expect("run kubernetes-validate (pip install -r tests/requirements.txt)")
-    };
+    let check = crate::util::kubernetes_validate;
     let v = check(&out);
     assert!(v.status.success(), "{}", text(&v));
     // ...and the check can fail: a wrong type is caught.

@@ -333,3 +333,12 @@ pub(crate) fn starve_accept(pid: i32, addr: &str) {
     drop(held);
     std::thread::sleep(Duration::from_millis(200));
 }
+
+/// Runs `kubernetes-validate --strict` (tests/requirements.txt) on a manifest file.
+pub(crate) fn kubernetes_validate(path: &Path) -> Output {
+    Command::new(python())
+        .args(["-m", "kubernetes_validate", "--strict", "--quiet"])
+        .arg(path)
+        .output()
+        .expect("run kubernetes-validate (pip install -r tests/requirements.txt)")
+}
