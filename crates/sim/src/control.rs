@@ -25,7 +25,7 @@ use crate::http_util::{self, Body, Client};
 use crate::service::tree_exec::describe;
 use crate::service::{Directory, resolve};
 use crate::supervision::Supervision;
-use crate::tree::{Reply, Route};
+use crate::tree::{Node, Reply, Route};
 
 /// State of the control plane.
 pub struct Control {
@@ -91,8 +91,11 @@ impl Control {
             }
             (Method::GET, ["health"]) => self.health().await,
             (Method::POST, ["tree"]) => {
-                match http_util::read_json::<Route>(req, 4 * 1024 * 1024).await {
-                    Ok(route) => self.forward(route).await,
+                match http_util::read_json::<serde_json::Value>(req, 4 * 1024 * 1024).await {
+                    Ok(raw) => match Route::read(&raw) {
+                        Ok(route) => self.forward(route).await,
+                        Err(e) => http_util::error(400, e, None),
+                    },
                     Err((msg, field)) => http_util::error(400, msg, field.as_deref()),
                 }
             }
@@ -161,8 +164,8 @@ impl Control {
             );
         }
         let root_url = resolve(directory, &route.designation).expect("checked above");
-        if route.probability < 100 {
-            let draw: u8 = self.rng.lock().expect("rng lock").random_range(0..100);
+        if route.probability < 100.0 {
+            let draw = self.rng.lock().expect("rng lock").random::<f64>() * 100.0;
             if draw >= route.probability {
                 let skipped = Reply {
                     service: route.designation.clone(),
@@ -170,11 +173,12 @@ impl Control {
                     errors: vec![],
                     response: vec![],
                     skipped: true,
+                    warnings: vec![],
                 };
                 return http_util::json(200, &skipped);
             }
         }
-        let body = serde_json::to_vec(&route).expect("plain data serializes");
+        let body = serde_json::to_vec(&route.raw).expect("plain data serializes");
         let req = match Request::post(&root_url)
             .header("content-type", "application/json")
             .body(Full::new(Bytes::from(body)))
@@ -257,8 +261,10 @@ fn check_tree(
     if resolve(dir, &r.designation).is_none() {
         return Err((field, r.designation.clone()));
     }
-    if let Some(children) = r.routes.as_ref() {
-        for (i, c) in children.iter().enumerate() {
+    // Unusable routes are left to the services, which report them in
+    // place; a name that resolves nowhere is the caller's mistake.
+    for (i, c) in r.routes.iter().enumerate() {
+        if let Node::Route(c) = c {
             let base = if at.is_empty() {
                 format!("routes[{i}]")
             } else {

@@ -34,7 +34,7 @@ pub enum Fault {
         /// HTTP status (400..=599).
         status: u16,
         /// 0..=100.
-        probability: u8,
+        probability: f64,
     },
     /// Close the connection without a response.
     Abort,
@@ -85,9 +85,22 @@ impl FaultError {
     }
 }
 
-fn check_known(kind: &str, args: &Args, known: &[&str]) -> Result<(), FaultError> {
+/// Unknown argument names: refused where a fault is installed on purpose
+/// (`strict`, the admin API checks before a run), ignored and returned
+/// where a request tree carries it (MicroSim ignores them).
+fn unknown_args(
+    kind: &str,
+    args: &Args,
+    known: &[&str],
+    strict: bool,
+) -> Result<Vec<String>, FaultError> {
+    let mut ignored = Vec::new();
     for k in args.keys() {
         if !known.contains(&k.as_str()) {
+            if !strict {
+                ignored.push(format!("args.{k}"));
+                continue;
+            }
             let expected = if known.is_empty() {
                 "none".to_string()
             } else {
@@ -99,22 +112,39 @@ fn check_known(kind: &str, args: &Args, known: &[&str]) -> Result<(), FaultError
             ));
         }
     }
-    Ok(())
+    Ok(ignored)
 }
 
-fn uint(kind: &str, args: &Args, name: &str, default: Option<u64>) -> Result<u64, FaultError> {
+/// A non-negative number; fractions allowed (MicroSim takes `delay: 100.5`).
+fn number(kind: &str, args: &Args, name: &str, default: Option<f64>) -> Result<f64, FaultError> {
     match args.get(name) {
         None => default
             .ok_or_else(|| FaultError::arg(name, format!("{kind}: argument {name:?} is required"))),
-        Some(v) => v.as_u64().ok_or_else(|| {
-            FaultError::arg(
-                name,
-                format!("{kind}: argument {name:?} must be a non-negative integer, got {v}"),
-            )
-        }),
+        Some(v) => v
+            .as_f64()
+            .filter(|x| *x >= 0.0 && x.is_finite())
+            .ok_or_else(|| {
+                FaultError::arg(
+                    name,
+                    format!("{kind}: argument {name:?} must be a non-negative number, got {v}"),
+                )
+            }),
     }
 }
 
+/// A non-negative whole number (`100` or `100.0`).
+fn uint(kind: &str, args: &Args, name: &str, default: Option<u64>) -> Result<u64, FaultError> {
+    let x = number(kind, args, name, default.map(|d| d as f64))?;
+    if x.fract() != 0.0 || x > u64::MAX as f64 {
+        return Err(FaultError::arg(
+            name,
+            format!("{kind}: argument {name:?} must be a whole number, got {x}"),
+        ));
+    }
+    Ok(x as u64)
+}
+
+/// Milliseconds, fractions allowed, under the duration cap.
 fn ms(
     kind: &str,
     args: &Args,
@@ -122,34 +152,50 @@ fn ms(
     default: Option<u64>,
     limits: &Limits,
 ) -> Result<Duration, FaultError> {
-    let d = Duration::from_millis(uint(kind, args, name, default)?);
-    if d > limits.max_fault_duration {
+    let x = number(kind, args, name, default.map(|d| d as f64))?;
+    let cap = limits.max_fault_duration;
+    if x > cap.as_millis() as f64 {
         return Err(FaultError::arg(
             name,
             format!(
-                "{kind}: {name} {} ms exceeds the cap of {} ms",
-                d.as_millis(),
-                limits.max_fault_duration.as_millis()
+                "{kind}: {name} {x} ms exceeds the cap of {} ms",
+                cap.as_millis()
             ),
         ));
     }
-    Ok(d)
+    Ok(Duration::from_secs_f64(x / 1000.0))
 }
 
 impl Fault {
-    /// Validates a fault against the service's caps.
+    /// Validates a fault against the service's caps; unknown arguments are
+    /// refused.
     pub fn parse(spec: &FaultSpec, limits: &Limits) -> Result<Fault, FaultError> {
+        Self::parse_with(spec, limits, true).map(|(f, _)| f)
+    }
+
+    /// Validates a fault from a request tree: unknown arguments are ignored
+    /// and returned (`args.NAME`), as MicroSim's services ignore them.
+    pub fn read(spec: &FaultSpec, limits: &Limits) -> Result<(Fault, Vec<String>), FaultError> {
+        Self::parse_with(spec, limits, false)
+    }
+
+    fn parse_with(
+        spec: &FaultSpec,
+        limits: &Limits,
+        strict: bool,
+    ) -> Result<(Fault, Vec<String>), FaultError> {
         let (k, a) = (spec.kind.as_str(), &spec.args);
-        match k {
+        let ignored;
+        let fault = match k {
             "latency" => {
-                check_known(k, a, &["delay", "jitter"])?;
-                Ok(Fault::Latency {
+                ignored = unknown_args(k, a, &["delay", "jitter"], strict)?;
+                Fault::Latency {
                     delay: ms(k, a, "delay", None, limits)?,
                     jitter: ms(k, a, "jitter", Some(0), limits)?,
-                })
+                }
             }
             "memory-leak" => {
-                check_known(k, a, &["size", "duration"])?;
+                ignored = unknown_args(k, a, &["size", "duration"], strict)?;
                 let mb = uint(k, a, "size", None)?;
                 if mb > limits.max_leak_mb {
                     return Err(FaultError::arg(
@@ -160,13 +206,13 @@ impl Fault {
                         ),
                     ));
                 }
-                Ok(Fault::MemoryLeak {
+                Fault::MemoryLeak {
                     mb,
                     duration: ms(k, a, "duration", None, limits)?,
-                })
+                }
             }
             "cpu-load" => {
-                check_known(k, a, &["duration", "share"])?;
+                ignored = unknown_args(k, a, &["duration", "share"], strict)?;
                 let share = match a.get("share") {
                     None => 1.0,
                     Some(v) => v
@@ -179,13 +225,13 @@ impl Fault {
                             )
                         })?,
                 };
-                Ok(Fault::CpuLoad {
+                Fault::CpuLoad {
                     duration: ms(k, a, "duration", None, limits)?,
                     share,
-                })
+                }
             }
             "error" => {
-                check_known(k, a, &["status", "probability"])?;
+                ignored = unknown_args(k, a, &["status", "probability"], strict)?;
                 let status = uint(k, a, "status", Some(500))?;
                 if !(400..=599).contains(&status) {
                     return Err(FaultError::arg(
@@ -193,24 +239,24 @@ impl Fault {
                         format!("{k}: status must be within 400..599, got {status}"),
                     ));
                 }
-                let probability = uint(k, a, "probability", Some(100))?;
-                if probability > 100 {
+                let probability = number(k, a, "probability", Some(100.0))?;
+                if probability > 100.0 {
                     return Err(FaultError::arg(
                         "probability",
                         format!("{k}: probability must be within 0..100, got {probability}"),
                     ));
                 }
-                Ok(Fault::Error {
+                Fault::Error {
                     status: status as u16,
-                    probability: probability as u8,
-                })
+                    probability,
+                }
             }
             "abort" => {
-                check_known(k, a, &[])?;
-                Ok(Fault::Abort)
+                ignored = unknown_args(k, a, &[], strict)?;
+                Fault::Abort
             }
             "slow-body" => {
-                check_known(k, a, &["rate"])?;
+                ignored = unknown_args(k, a, &["rate"], strict)?;
                 let rate = uint(k, a, "rate", None)?;
                 if rate == 0 {
                     return Err(FaultError::arg(
@@ -218,22 +264,25 @@ impl Fault {
                         format!("{k}: rate must be at least 1 byte per second"),
                     ));
                 }
-                Ok(Fault::SlowBody {
+                Fault::SlowBody {
                     bytes_per_sec: rate,
-                })
+                }
             }
             "crash" => {
-                check_known(k, a, &[])?;
-                Ok(Fault::Crash)
+                ignored = unknown_args(k, a, &[], strict)?;
+                Fault::Crash
             }
-            other => Err(FaultError::new(
-                "type",
-                format!(
-                    "fault type {other:?} is not implemented (known: {})",
-                    SIM_FAULT_TYPES.join(", ")
-                ),
-            )),
-        }
+            other => {
+                return Err(FaultError::new(
+                    "type",
+                    format!(
+                        "fault type {other:?} is not implemented (known: {})",
+                        SIM_FAULT_TYPES.join(", ")
+                    ),
+                ));
+            }
+        };
+        Ok((fault, ignored))
     }
 }
 
@@ -275,7 +324,7 @@ mod tests {
             "args.status"
         );
         assert!(e("latency", serde_json::json!({})).contains("\"delay\" is required"));
-        assert!(e("latency", serde_json::json!({"delay": -5})).contains("non-negative integer"));
+        assert!(e("latency", serde_json::json!({"delay": -5})).contains("non-negative number"));
         assert!(
             e("latency", serde_json::json!({"delay": 5, "dely": 1}))
                 .contains("unknown argument \"dely\"")
@@ -290,5 +339,43 @@ mod tests {
         assert!(e("error", serde_json::json!({"status": 200})).contains("400..599"));
         assert!(e("cpu-spike", serde_json::json!({})).contains("not implemented"));
         assert!(e("cpu-load", serde_json::json!({"duration": 10, "share": 2})).contains("share"));
+        assert!(e("error", serde_json::json!({"probability": 150})).contains("0..100"));
+    }
+
+    #[test]
+    fn trees_may_carry_unknown_arguments_and_fractions() {
+        let l = Limits::default();
+        let (f, ignored) = Fault::read(
+            &spec("latency", serde_json::json!({"delay": 100.5, "unit": "ms"})),
+            &l,
+        )
+        .unwrap();
+        assert_eq!(
+            f,
+            Fault::Latency {
+                delay: Duration::from_micros(100_500),
+                jitter: Duration::ZERO
+            }
+        );
+        assert_eq!(ignored, vec!["args.unit"]);
+        let (f, _) = Fault::read(
+            &spec(
+                "memory-leak",
+                serde_json::json!({"size": 10.0, "duration": 5}),
+            ),
+            &l,
+        )
+        .unwrap();
+        assert!(matches!(f, Fault::MemoryLeak { mb: 10, .. }));
+        assert!(
+            Fault::read(
+                &spec(
+                    "memory-leak",
+                    serde_json::json!({"size": 1.5, "duration": 5})
+                ),
+                &l
+            )
+            .is_err()
+        );
     }
 }

@@ -120,9 +120,15 @@ impl Service {
         format!("http://{}/", self.addr)
     }
 
-    /// A draw in 0..100 from the service's seeded generator.
-    pub fn percent(&self) -> u8 {
-        self.rng.lock().expect("rng lock").random_range(0..100)
+    /// A draw in [0, 100) from the service's seeded generator: a chance of
+    /// `p` percent is taken when the draw is below `p`.
+    pub fn percent(&self) -> f64 {
+        self.rng.lock().expect("rng lock").random::<f64>() * 100.0
+    }
+
+    /// True with `p` percent chance (always at 100, never at 0).
+    pub fn chance(&self, p: f64) -> bool {
+        p >= 100.0 || (p > 0.0 && self.percent() < p)
     }
 
     /// A uniform duration in 0..=max.
@@ -217,7 +223,7 @@ impl Service {
                     status,
                     probability,
                 } => {
-                    if self.percent() < probability {
+                    if self.chance(probability) {
                         return Err(Outcome::Respond(http_util::error(
                             status,
                             format!("{}: injected error {status} (persistent fault)", self.name),

@@ -31,7 +31,7 @@ pub(crate) async fn handle(svc: &Arc<Service>, req: Request<Incoming>) -> Outcom
     if !d.is_zero() {
         tokio::time::sleep(d).await;
     }
-    if svc.spec.error_rate > 0.0 && f64::from(svc.percent()) < svc.spec.error_rate * 100.0 {
+    if svc.chance(svc.spec.error_rate * 100.0) {
         return Outcome::Respond(http_util::error(
             500,
             format!(
@@ -45,7 +45,7 @@ pub(crate) async fn handle(svc: &Arc<Service>, req: Request<Incoming>) -> Outcom
         let calls = step.calls();
         let taken: Vec<&Call> = calls
             .iter()
-            .filter(|c| c.probability >= 100 || svc.percent() < c.probability)
+            .filter(|c| svc.chance(f64::from(c.probability)))
             .collect();
         let results: Vec<Result<(), String>> = if taken.len() > 1 {
             let mut set = tokio::task::JoinSet::new();

@@ -11,7 +11,7 @@ use hyper::body::Incoming;
 use super::{DEPTH, Outcome, REQUEST_ID, Service, with_body};
 use crate::fault::Fault;
 use crate::http_util::{self};
-use crate::tree::{FaultSpec, Reply, Route};
+use crate::tree::{FaultItem, Node, Reply, Route};
 
 /// Largest request tree accepted, in bytes.
 const MAX_TREE_BYTES: usize = 4 * 1024 * 1024;
@@ -31,9 +31,13 @@ pub(crate) async fn handle(svc: &Arc<Service>, req: Request<Incoming>) -> Outcom
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
-    let route: Route = match http_util::read_json(req, MAX_TREE_BYTES).await {
-        Ok(r) => r,
+    let raw: serde_json::Value = match http_util::read_json(req, MAX_TREE_BYTES).await {
+        Ok(v) => v,
         Err((msg, field)) => return Outcome::Respond(http_util::error(400, msg, field.as_deref())),
+    };
+    let route = match Route::read(&raw) {
+        Ok(r) => r,
+        Err(e) => return Outcome::Respond(unreadable_root(&e)),
     };
     let slow = match svc.persistent_before().await {
         Ok(s) => s,
@@ -46,14 +50,19 @@ pub(crate) async fn handle(svc: &Arc<Service>, req: Request<Incoming>) -> Outcom
         errors: Vec::new(),
         response: Vec::new(),
         skipped: false,
+        warnings: route
+            .ignored
+            .iter()
+            .map(|f| format!("{f}: unknown field ignored"))
+            .collect(),
     };
     let mut status = 200;
-    match run_faults(svc, &route.faults.before, &mut reply.errors, &mut slow).await {
+    match run_faults(svc, &route.faults.before, "before", &mut reply, &mut slow).await {
         Phase::Abort => return Outcome::Abort,
         Phase::Stop(s) => status = s,
         Phase::Continue => {
             call_children(svc, &route, depth, &id, &mut reply).await;
-            match run_faults(svc, &route.faults.after, &mut reply.errors, &mut slow).await {
+            match run_faults(svc, &route.faults.after, "after", &mut reply, &mut slow).await {
                 Phase::Abort => return Outcome::Abort,
                 Phase::Stop(s) => status = s,
                 Phase::Continue => {}
@@ -69,15 +78,42 @@ pub(crate) async fn handle(svc: &Arc<Service>, req: Request<Incoming>) -> Outcom
     ))
 }
 
+/// The 400 for a root that cannot be read: `field` is the path before the
+/// first `:` of the reader's message (`designation`, `routes`), as the
+/// admin API's errors name theirs.
+fn unreadable_root(e: &str) -> hyper::Response<http_util::Body> {
+    let field = e
+        .split_once(':')
+        .map(|(f, _)| f)
+        .filter(|f| !f.contains(' '));
+    http_util::error(400, e.to_string(), field)
+}
+
 async fn run_faults(
     svc: &Arc<Service>,
-    faults: &[FaultSpec],
-    errors: &mut Vec<String>,
+    faults: &[FaultItem],
+    phase: &str,
+    reply: &mut Reply,
     slow: &mut Option<u64>,
 ) -> Phase {
-    for spec in faults {
-        let fault = match Fault::parse(spec, &svc.limits) {
-            Ok(f) => f,
+    let errors = &mut reply.errors;
+    for (i, item) in faults.iter().enumerate() {
+        let spec = match item {
+            Ok(spec) => spec,
+            Err(e) => {
+                errors.push(e.clone());
+                continue;
+            }
+        };
+        let fault = match Fault::read(spec, &svc.limits) {
+            Ok((f, ignored)) => {
+                reply.warnings.extend(
+                    ignored
+                        .into_iter()
+                        .map(|a| format!("faults.{phase}[{i}].{a}: unknown argument ignored")),
+                );
+                f
+            }
             Err(e) => {
                 errors.push(e.message);
                 continue;
@@ -99,7 +135,7 @@ async fn run_faults(
                 Err(e) => errors.push(e),
             },
             Fault::Error { status, probability } => {
-                if svc.percent() < probability {
+                if svc.chance(probability) {
                     errors.push(format!("injected error {status}"));
                     return Phase::Stop(status);
                 }
@@ -114,7 +150,7 @@ async fn run_faults(
 }
 
 async fn call_children(svc: &Arc<Service>, route: &Route, depth: u32, id: &str, reply: &mut Reply) {
-    let children = route.children();
+    let children = &route.routes;
     if children.is_empty() {
         return;
     }
@@ -137,18 +173,21 @@ async fn call_children(svc: &Arc<Service>, route: &Route, depth: u32, id: &str, 
     // run makes the same choices whether children run in order or together.
     let taken: Vec<bool> = children
         .iter()
-        .map(|c| c.probability >= 100 || svc.percent() < c.probability)
+        .map(|c| match c {
+            Node::Route(r) => svc.chance(r.probability),
+            Node::Unusable(_) => false,
+        })
         .collect();
     let results: Vec<(Option<Reply>, Option<String>)> = if route.parallel {
         let futs = children
             .iter()
             .zip(&taken)
-            .map(|(c, t)| call_child(svc, c, *t, depth, id));
+            .map(|(c, t)| call_node(svc, c, *t, depth, id));
         join_all(futs).await
     } else {
         let mut v = Vec::with_capacity(children.len());
         for (c, t) in children.iter().zip(&taken) {
-            v.push(call_child(svc, c, *t, depth, id).await);
+            v.push(call_node(svc, c, *t, depth, id).await);
         }
         v
     };
@@ -157,6 +196,21 @@ async fn call_children(svc: &Arc<Service>, route: &Route, depth: u32, id: &str, 
             reply.errors.push(e);
         }
         reply.response.push(r);
+    }
+}
+
+/// A child as read: an unusable one is an error entry and `null`, as a
+/// failed call is.
+async fn call_node(
+    svc: &Arc<Service>,
+    node: &Node,
+    taken: bool,
+    depth: u32,
+    id: &str,
+) -> (Option<Reply>, Option<String>) {
+    match node {
+        Node::Route(child) => call_child(svc, child, taken, depth, id).await,
+        Node::Unusable(e) => (None, Some(format!("{e} (route not called)"))),
     }
 }
 
@@ -207,6 +261,7 @@ async fn call_child(
             errors: Vec::new(),
             response: Vec::new(),
             skipped: true,
+            warnings: Vec::new(),
         };
         return (Some(skipped), None);
     }
@@ -219,7 +274,7 @@ async fn call_child(
             )),
         );
     };
-    let body = serde_json::to_vec(child).expect("plain data serializes");
+    let body = serde_json::to_vec(&child.raw).expect("plain data serializes");
     let req = match hyper::Request::post(&url)
         .header("content-type", "application/json")
         .header(REQUEST_ID, id)

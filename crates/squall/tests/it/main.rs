@@ -18,6 +18,7 @@ mod run;
 mod run_trust;
 mod serve;
 mod sim;
+mod sim_microsim;
 mod sim_modes;
 mod suite;
 mod ui;

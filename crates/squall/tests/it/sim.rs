@@ -300,16 +300,16 @@ fn bad_admin_input_is_rejected_and_nothing_is_applied() {
 }
 
 #[test]
-fn malformed_trees_get_400_naming_the_field() {
+fn unreadable_roots_and_unknown_names_get_400_naming_the_field() {
     let dir = tempdir();
     let sim = Sim::start(&write(dir.path(), "t.yaml", FOUR), &[]);
     let r = http(
         "POST",
         &format!("{}/", sim.url("service_1")),
-        Some(r#"{"designation":"service_1","routes":[{"designation":"x","probability":"often"}]}"#),
+        Some(r#"{"designation":7,"routes":[]}"#),
     );
     assert_eq!(r.status, 400, "{}", r.body);
-    assert_eq!(r.json()["field"], "routes[0].probability", "{}", r.body);
+    assert_eq!(r.json()["field"], "designation", "{}", r.body);
     let r = http(
         "POST",
         &format!("{}/tree", sim.control),

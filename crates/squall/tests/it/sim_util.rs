@@ -17,11 +17,21 @@ pub(crate) struct Sim {
 
 impl Sim {
     pub(crate) fn start(topology: &std::path::Path, extra: &[&str]) -> Sim {
+        Self::start_env(topology, extra, &[])
+    }
+
+    /// [`Sim::start`] with environment variables for the simulator.
+    pub(crate) fn start_env(
+        topology: &std::path::Path,
+        extra: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Sim {
         let mut child = squall()
             .args(["sim", "up"])
             .arg(topology)
             .args(["--control", "127.0.0.1:0"])
             .args(extra)
+            .envs(envs.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

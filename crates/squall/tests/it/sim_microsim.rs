@@ -1,0 +1,211 @@
+//! `squall sim` against MicroSim's own behaviour, node by node.
+//!
+//! MicroSim's source cannot be carried here, so what its services answer is
+//! written down below as expected replies (taken from running its Flask
+//! service on these trees): `"*"` matches any string, `"~text"` a string
+//! containing `text`. Where squall differs on purpose the expected reply is
+//! squall's and the comment names the section of `docs/sim.md` that says
+//! why. Every node is compared: keys, services, error counts, `null`s.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::sim_util::*;
+use crate::util::*;
+
+const FOUR: &str = "services:\n  - name: service_1\n  - name: service_2\n  - name: service_3\n  - name: service_4\n";
+
+/// Where `actual` departs from `expected`, with the JSON path.
+fn differences(expected: &Value, actual: &Value, at: &str, out: &mut Vec<String>) {
+    match (expected, actual) {
+        (Value::String(e), Value::String(a)) if e == "*" => {
+            let _ = a;
+        }
+        (Value::String(e), Value::String(a)) if e.starts_with('~') => {
+            if !a.contains(&e[1..]) {
+                out.push(format!("{at}: {a:?} does not contain {:?}", &e[1..]));
+            }
+        }
+        (Value::Object(e), Value::Object(a)) => {
+            for k in e.keys().chain(a.keys()) {
+                match (e.get(k), a.get(k)) {
+                    (Some(ev), Some(av)) => differences(ev, av, &format!("{at}.{k}"), out),
+                    (Some(_), None) => out.push(format!("{at}.{k}: missing")),
+                    (None, Some(av)) => out.push(format!("{at}.{k}: unexpected {av}")),
+                    (None, None) => {}
+                }
+            }
+        }
+        (Value::Array(e), Value::Array(a)) => {
+            if e.len() != a.len() {
+                out.push(format!(
+                    "{at}: {} entries, expected {}: {actual}",
+                    a.len(),
+                    e.len()
+                ));
+                return;
+            }
+            for (i, (ev, av)) in e.iter().zip(a).enumerate() {
+                differences(ev, av, &format!("{at}[{i}]"), out);
+            }
+        }
+        (e, a) if e == a => {}
+        (e, a) => out.push(format!("{at}: {a}, expected {e}")),
+    }
+}
+
+fn assert_reply(expected: Value, actual: &Value) {
+    let mut out = Vec::new();
+    differences(&expected, actual, "$", &mut out);
+    assert!(
+        out.is_empty(),
+        "differences:\n{}\nreply: {actual:#}",
+        out.join("\n")
+    );
+}
+
+fn leaf(service: &str) -> Value {
+    json!({"service": service, "address": "*", "errors": [], "response": []})
+}
+
+#[test]
+fn trees_made_for_microsim_get_microsims_replies() {
+    let dir = tempdir();
+    // A port nothing listens on, allowed as a URL designation the way
+    // MicroSim's sample called a missing service.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_addr = dead.local_addr().unwrap().to_string();
+    drop(dead);
+    let sim = Sim::start_env(
+        &write(dir.path(), "t.yaml", FOUR),
+        &[],
+        &[("SQUALL_SIM_ALLOW_HOSTS", &dead_addr)],
+    );
+    let post = |tree: &str| {
+        let r = http("POST", &format!("{}/", sim.url("service_1")), Some(tree));
+        assert_eq!(
+            r.status, 200,
+            "MicroSim answers 200 once the body parses: {}",
+            r.body
+        );
+        r
+    };
+
+    // 1. The README sample, as MicroSim's control plane sends it (every key
+    //    present), answers with the tree's shape.
+    let r = post(
+        r#"{"designation":"service_1","probability":100,"faults":{"before":[],"after":[]},
+            "routes":[{"designation":"service_2","probability":100,"faults":{"before":[],"after":[]},
+                       "routes":[{"designation":"service_4","probability":100,"faults":{"before":[],"after":[]},"routes":null}]},
+                      {"designation":"service_3","probability":100,"faults":{"before":[],"after":[]},"routes":[]}]}"#,
+    );
+    assert_reply(
+        json!({"service": "service_1", "address": "*", "errors": [], "response": [
+            {"service": "service_2", "address": "*", "errors": [], "response": [leaf("service_4")]},
+            leaf("service_3")]}),
+        &r.json(),
+    );
+
+    // 2. MicroSim's own error sample: a latency before, an unknown fault
+    //    type after, a child holding memory, a child nobody answers. Errors
+    //    in call order (the dead child, then the unknown type), `null` for
+    //    the dead child, 200.
+    let r = post(&format!(
+        r#"{{"designation":"service_1","faults":{{"before":[{{"type":"latency","args":{{"delay":200}}}}],"after":[{{"type":"cpu-spike","args":{{}}}}]}},
+            "routes":[{{"designation":"service_2","faults":{{"before":[],"after":[{{"type":"memory-leak","args":{{"size":10,"duration":20000}}}}]}}}},
+                      {{"designation":"http://{dead_addr}/","faults":{{"before":[],"after":[]}}}}]}}"#
+    ));
+    assert_reply(
+        json!({"service": "service_1", "address": "*",
+               "errors": ["~Connection refused", "~cpu-spike"],
+               "response": [leaf("service_2"), null]}),
+        &r.json(),
+    );
+    assert!(r.elapsed >= Duration::from_millis(200), "{:?}", r.elapsed);
+    assert!(
+        r.elapsed < Duration::from_secs(10),
+        "the 20 s memory hold runs in the background: {:?}",
+        r.elapsed
+    );
+    let metrics = http(
+        "GET",
+        &format!("{}/_sim/metrics", sim.url("service_2")),
+        None,
+    )
+    .body;
+    assert!(
+        metrics.contains(&format!(
+            "squall_sim_leaked_bytes{{service=\"service_2\"}} {}",
+            10 << 20
+        )),
+        "{metrics}"
+    );
+
+    // 3. Unknown fields anywhere (route, faults, fault, args) are ignored as
+    //    MicroSim ignores them; squall names them in `warnings` at the node
+    //    that received them (docs/sim.md, "Reading trees").
+    let r = post(
+        r#"{"designation":"service_1","color":"red","faults":{"before":[{"type":"latency","args":{"delay":10,"unit":"ms"},"note":"x"}],"after":[],"during":[]},
+            "routes":[{"designation":"service_2","weight":3,"faults":{"before":[],"after":[]}}]}"#,
+    );
+    assert_reply(
+        json!({"service": "service_1", "address": "*", "errors": [],
+               "warnings": ["color: unknown field ignored", "faults.during: unknown field ignored",
+                            "faults.before[0].note: unknown field ignored",
+                            "faults.before[0].args.unit: unknown argument ignored"],
+               "response": [{"service": "service_2", "address": "*", "errors": [], "response": [],
+                             "warnings": ["weight: unknown field ignored"]}]}),
+        &r.json(),
+    );
+
+    // 4. Numbers as MicroSim takes them: fractional delays, probabilities
+    //    written as floats, `faults` and `routes` left out.
+    let r = post(
+        r#"{"designation":"service_1","probability":100.0,
+            "routes":[{"designation":"service_2","probability":100.0,"faults":{"before":[{"type":"latency","args":{"delay":100.5}}]}},
+                      {"designation":"service_3"}]}"#,
+    );
+    assert_reply(
+        json!({"service": "service_1", "address": "*", "errors": [],
+               "response": [leaf("service_2"), leaf("service_3")]}),
+        &r.json(),
+    );
+    assert!(
+        r.elapsed >= Duration::from_micros(100_500),
+        "{:?}",
+        r.elapsed
+    );
+
+    // 5. Deliberate (docs/sim.md, "Reading trees"): MicroSim refuses a whole
+    //    tree when one route lacks a key, and calls a route whatever its
+    //    probability says; squall makes a route it cannot use (no
+    //    designation, a wrong type, probability outside 0..100) one error
+    //    entry and a `null` at its place, and still calls its siblings.
+    let r = post(
+        r#"{"designation":"service_1","routes":[
+             {"probability":100},
+             {"designation":"service_2","probability":150},
+             {"designation":"service_3","routes":{"designation":"service_4"}},
+             {"designation":"service_4"}]}"#,
+    );
+    assert_reply(
+        json!({"service": "service_1", "address": "*",
+               "errors": ["routes[0].designation: is required (route not called)",
+                          "routes[1].probability: must be within 0..100, got 150 (route not called)",
+                          "routes[2].routes: must be a list, got an object (route not called)"],
+               "response": [null, null, null, leaf("service_4")]}),
+        &r.json(),
+    );
+
+    // 6. Only a root that cannot be read is a 400 (MicroSim: 400 too).
+    let r = http(
+        "POST",
+        &format!("{}/", sim.url("service_1")),
+        Some(r#"{"routes":[]}"#),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.json()["field"], "designation");
+    let r = http("POST", &format!("{}/", sim.url("service_1")), Some("[1]"));
+    assert_eq!(r.status, 400, "{}", r.body);
+}
