@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::deterioration::{self, CpuCycle, Deterioration, InvocationRule};
 use crate::limits::Limits;
 use crate::tree::FaultSpec;
 
@@ -45,6 +46,29 @@ pub enum Fault {
     },
     /// Exit the service's process (only where a supervisor restarts it).
     Crash,
+    /// MiSArch's service-invocation rules (persistent only).
+    Invocation(Vec<InvocationRule>),
+    /// MiSArch's pub/sub deterioration of deliveries (persistent only).
+    PubSub(Deterioration),
+    /// MiSArch's artificial memory: bytes held (persistent only).
+    Memory {
+        /// Bytes held.
+        bytes: u64,
+    },
+    /// MiSArch's artificial CPU: one busy/pause thread per entry
+    /// (persistent only).
+    Cpu(Vec<CpuCycle>),
+}
+
+impl Fault {
+    /// Whether the fault describes a state held for a lease, not something a
+    /// request tree can ask for once.
+    pub fn persistent_only(&self) -> bool {
+        matches!(
+            self,
+            Fault::Invocation(_) | Fault::PubSub(_) | Fault::Memory { .. } | Fault::Cpu(_)
+        )
+    }
 }
 
 type Args = serde_json::Map<String, serde_json::Value>;
@@ -58,6 +82,10 @@ pub const SIM_FAULT_TYPES: &[&str] = &[
     "abort",
     "slow-body",
     "crash",
+    deterioration::INVOCATION,
+    deterioration::PUBSUB,
+    deterioration::MEMORY,
+    deterioration::CPU,
 ];
 
 /// Why a fault was refused: the field (`type`, `args.delay`, `lease`) and
@@ -271,6 +299,26 @@ impl Fault {
             "crash" => {
                 ignored = unknown_args(k, a, &[], strict)?;
                 Fault::Crash
+            }
+            // MiSArch's variables are checked field by field whoever sends
+            // them: the sidecar refuses unknown fields too.
+            deterioration::INVOCATION => {
+                ignored = Vec::new();
+                Fault::Invocation(deterioration::parse_invocation(a, limits)?)
+            }
+            deterioration::PUBSUB => {
+                ignored = Vec::new();
+                Fault::PubSub(deterioration::parse_pubsub(a, limits)?)
+            }
+            deterioration::MEMORY => {
+                ignored = Vec::new();
+                Fault::Memory {
+                    bytes: deterioration::parse_memory(a, limits)?,
+                }
+            }
+            deterioration::CPU => {
+                ignored = Vec::new();
+                Fault::Cpu(deterioration::parse_cpu(a, limits)?)
             }
             other => {
                 return Err(FaultError::new(

@@ -33,6 +33,14 @@ pub struct LeaseView {
     pub args: serde_json::Map<String, serde_json::Value>,
     /// Time left, ms.
     pub expires_in_ms: u64,
+    /// Earlier faults of the same type this one replaced (MiSArch's
+    /// types); absent when none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub replaced: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The persistent faults of one service.
@@ -57,7 +65,7 @@ pub struct LeaseRecord {
     /// End, ms since the Unix epoch (the deadline for a lease that expired);
     /// none while in force.
     pub ended_unix_ms: Option<u64>,
-    /// `expired`, `removed` or `cleared`; none while in force.
+    /// `expired`, `removed`, `replaced` or `cleared`; none while in force.
     pub ended_by: Option<&'static str>,
 }
 
@@ -95,6 +103,7 @@ impl LeaseTable {
             kind: spec.kind.clone(),
             args: spec.args.clone(),
             expires_in_ms: lease.as_millis() as u64,
+            replaced: 0,
         };
         let mut h = self.history.lock().expect("history lock");
         if h.len() == HISTORY {
@@ -174,6 +183,7 @@ impl LeaseTable {
                 kind: l.spec.kind.clone(),
                 args: l.spec.args.clone(),
                 expires_in_ms: l.deadline.saturating_duration_since(now).as_millis() as u64,
+                replaced: 0,
             })
             .collect()
     }
@@ -191,6 +201,24 @@ impl LeaseTable {
             }
             None => false,
         }
+    }
+
+    /// Ends the leases of fault type `kind` (a new one replaces them);
+    /// returns how many there were.
+    pub fn replace_kind(&self, kind: &str) -> usize {
+        let mut g = self.leases.lock().expect("lease lock");
+        self.sweep(&mut g);
+        let mut n = 0;
+        g.retain(|l| {
+            if l.spec.kind != kind {
+                return true;
+            }
+            let _ = l.cancel.send(true);
+            self.ended(&l.id, unix_ms(), "replaced");
+            n += 1;
+            false
+        });
+        n
     }
 
     /// Ends every lease; returns how many there were.

@@ -5,7 +5,8 @@
 //! # Layout
 //! - [`topology`]: the topology file, parsed and validated with locations.
 //! - [`tree`]: MicroSim's request and response trees.
-//! - [`fault`]: fault types and their validated arguments.
+//! - [`fault`]: fault types and their validated arguments;
+//!   [`deterioration`]: MiSArch's failure model among them.
 //! - [`limits`]: caps on memory, CPU, depth, fan-out, durations and leases;
 //!   [`millis`]: durations as the files write them.
 //! - [`resources`]: memory and CPU held by faults, always released.
@@ -24,6 +25,7 @@
 #![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
 
 pub mod control;
+pub mod deterioration;
 pub mod fault;
 pub mod http_util;
 pub mod k8s;

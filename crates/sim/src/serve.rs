@@ -26,6 +26,7 @@ impl std::error::Error for Aborted {}
 
 /// Serves one service until `stop` turns true; connections in flight end then too.
 pub(crate) async fn serve_service(l: TcpListener, svc: Arc<Service>, stop: watch::Receiver<bool>) {
+    crate::service::pubsub::start(&svc);
     let conn_stop = stop.clone();
     squall_http::accept_loop(l, stop, move |stream| {
         let svc = svc.clone();

@@ -113,6 +113,39 @@ impl CallStep {
     }
 }
 
+/// An asynchronous call: a message put on a queue and delivered to a peer
+/// in the background (fire-and-forget, like a Dapr publish), so pub/sub
+/// deterioration has something to act on.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Publish {
+    /// The subscriber's name.
+    pub to: String,
+    /// Path the delivery names (`POST /_pubsub{path}` on the subscriber).
+    #[serde(default = "root")]
+    pub path: String,
+    /// Messages waiting at most; a publish to a full queue is dropped and
+    /// counted (default 1000).
+    #[serde(default = "default_queue")]
+    pub queue: usize,
+    /// Deliveries in flight at once (default 1: one consumer).
+    #[serde(default = "one")]
+    pub concurrency: u32,
+}
+
+fn default_queue() -> usize {
+    1000
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Largest queue of an asynchronous call.
+pub const MAX_QUEUE: usize = 100_000;
+/// Most deliveries in flight for one asynchronous call.
+pub const MAX_CONCURRENCY: u32 = 64;
+
 /// A service as written.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -137,6 +170,9 @@ pub struct ServiceSpec {
     /// Calls made by plain requests, step by step.
     #[serde(default)]
     pub calls: Vec<CallStep>,
+    /// Messages published after the calls, delivered in the background.
+    #[serde(default)]
+    pub publish: Vec<Publish>,
     /// Caps for this service (override the topology's).
     #[serde(default)]
     pub limits: LimitsSpec,
@@ -316,6 +352,36 @@ fn validate(file: &Path, text: &str, spec: TopologySpec) -> Result<Topology, Top
                 }
             }
         }
+        for (j, p) in s.publish.iter().enumerate() {
+            let pf = format!("{field}.publish[{j}]");
+            let line = line_of(text, &format!("to: {}", p.to), at);
+            if !names.contains(p.to.as_str()) {
+                let known: Vec<&str> = names.iter().copied().collect();
+                errors.push(format!(
+                    "{f}:{line}: {pf}.to: no service named {:?} (services: {})",
+                    p.to,
+                    known.join(", ")
+                ));
+            }
+            if !(1..=MAX_QUEUE).contains(&p.queue) {
+                errors.push(format!(
+                    "{f}:{line}: {pf}.queue: must be within 1..{MAX_QUEUE}, got {}",
+                    p.queue
+                ));
+            }
+            if !(1..=MAX_CONCURRENCY).contains(&p.concurrency) {
+                errors.push(format!(
+                    "{f}:{line}: {pf}.concurrency: must be within 1..{MAX_CONCURRENCY}, got {}",
+                    p.concurrency
+                ));
+            }
+            if !p.path.starts_with('/') {
+                errors.push(format!(
+                    "{f}:{line}: {pf}.path: {:?} must start with '/'",
+                    p.path
+                ));
+            }
+        }
         limits.insert(s.name.clone(), s.limits.resolve(&base));
     }
     if errors.is_empty()
@@ -327,7 +393,7 @@ fn validate(file: &Path, text: &str, spec: TopologySpec) -> Result<Topology, Top
             line_of(text, &cycle[0], 1),
         );
         errors.push(format!(
-            "{f}:{at}: call cycle: {} (a plain request would never end)",
+            "{f}:{at}: call cycle: {} (a plain request would never end, or its messages would never stop)",
             cycle.join(" -> ")
         ));
     }
@@ -352,6 +418,7 @@ fn find_cycle(services: &[ServiceSpec]) -> Option<Vec<String>> {
                     .iter()
                     .flat_map(|st| st.calls())
                     .map(|c| c.call.as_str())
+                    .chain(s.publish.iter().map(|p| p.to.as_str()))
                     .collect(),
             )
         })

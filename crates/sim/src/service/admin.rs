@@ -19,6 +19,7 @@ use hyper::{Method, Request, Response};
 use serde::Deserialize;
 
 use super::Service;
+use crate::deterioration;
 use crate::fault::{Fault, FaultError};
 use crate::http_util::{self, Body};
 use crate::leases::{lease_end, stop_flag_at_end};
@@ -63,7 +64,7 @@ pub(crate) async fn handle(svc: &Arc<Service>, req: Request<Incoming>) -> Respon
         }
         (Method::PUT, "/_sim/faults") | (Method::POST, "/_sim/faults") => {
             match http_util::read_json::<PutFault>(req, 64 * 1024).await {
-                Ok(p) => put_fault(svc, p),
+                Ok(p) => put_fault(svc, p).await,
                 Err((msg, field)) => http_util::error(400, msg, field.as_deref()),
             }
         }
@@ -120,7 +121,7 @@ pub fn validate(
 }
 
 /// Validates and installs a persistent fault; nothing is installed on error.
-pub fn put_fault(svc: &Arc<Service>, p: PutFault) -> Response<Body> {
+pub async fn put_fault(svc: &Arc<Service>, p: PutFault) -> Response<Body> {
     let (spec, fault, lease) = match validate(svc, p) {
         Ok(v) => v,
         Err(e) => return http_util::error(400, e.message, Some(&e.field)),
@@ -138,8 +139,32 @@ pub fn put_fault(svc: &Arc<Service>, p: PutFault) -> Response<Body> {
             &serde_json::json!({"service": svc.name, "type": "crash", "status": "exiting"}),
         );
     }
-    let (view, deadline, cancel) = svc.leases.add(spec, fault.clone(), lease);
+    // MiSArch's variables hold one value each: a new one replaces the old
+    // (freed first, as the sidecar frees memory before allocating).
+    let replaced = if deterioration::REPLACING.contains(&spec.kind.as_str()) {
+        svc.leases.replace_kind(&spec.kind)
+    } else {
+        0
+    };
+    let (mut view, deadline, cancel) = svc.leases.add(spec, fault.clone(), lease);
+    view.replaced = replaced;
     let started = match fault {
+        Fault::Memory { bytes } => svc
+            .resources
+            .hold(bytes, &svc.limits, lease_end(deadline, cancel))
+            .await
+            .map_err(|held| {
+                format!(
+                    "artificial-memory: {bytes} bytes would exceed the cap of {} MB ({held} bytes already held)",
+                    svc.limits.max_leak_mb
+                )
+            }),
+        Fault::Cpu(cycles) => {
+            let stop = stop_flag_at_end(deadline, cancel);
+            cycles
+                .into_iter()
+                .try_for_each(|c| svc.resources.cycle(c, &svc.limits, stop.clone()))
+        }
         Fault::MemoryLeak { mb, duration } => {
             let end = deadline.min(tokio::time::Instant::now() + duration);
             svc.resources.leak(mb, &svc.limits, lease_end(end, cancel))
@@ -227,5 +252,40 @@ fn metrics_text(svc: &Service) -> String {
         "squall_sim_cpu_burners{{service=\"{n}\"}} {}",
         svc.resources.burners.load(Ordering::SeqCst)
     );
+    if !svc.topics.is_empty() {
+        let _ = writeln!(
+            o,
+            "# HELP squall_sim_pubsub_messages_total Messages of asynchronous calls, by outcome.\n# TYPE squall_sim_pubsub_messages_total counter"
+        );
+        for t in &svc.topics {
+            let c = &t.counters;
+            for (outcome, v) in [
+                ("published", &c.published),
+                ("dropped", &c.dropped),
+                ("delivered", &c.delivered),
+                ("redelivered", &c.redelivered),
+                ("failed", &c.failed),
+            ] {
+                let _ = writeln!(
+                    o,
+                    "squall_sim_pubsub_messages_total{{service=\"{n}\",to=\"{}\",outcome=\"{outcome}\"}} {}",
+                    t.spec.to,
+                    v.load(Ordering::Relaxed)
+                );
+            }
+        }
+        let _ = writeln!(
+            o,
+            "# HELP squall_sim_pubsub_pending Messages queued or being delivered.\n# TYPE squall_sim_pubsub_pending gauge"
+        );
+        for t in &svc.topics {
+            let _ = writeln!(
+                o,
+                "squall_sim_pubsub_pending{{service=\"{n}\",to=\"{}\"}} {}",
+                t.spec.to,
+                t.counters.pending.load(Ordering::Relaxed)
+            );
+        }
+    }
     o
 }

@@ -6,6 +6,7 @@
 
 pub mod admin;
 mod plain;
+pub mod pubsub;
 pub(crate) mod tree_exec;
 
 use std::collections::BTreeMap;
@@ -22,6 +23,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use squall_metrics::LatencyHistogram;
 
+use crate::deterioration::{Deterioration, first_match};
 use crate::fault::Fault;
 use crate::http_util::{self, Body, Client, SlowBody};
 use crate::leases::LeaseTable;
@@ -71,6 +73,8 @@ pub struct Service {
     pub supervised: bool,
     /// The body of plain responses, made once (`response_size` bytes).
     pub plain_body: Bytes,
+    /// Asynchronous calls (the topology's `publish`), with their queues.
+    pub topics: Vec<pubsub::Topic>,
     rng: Mutex<StdRng>,
     client: Client,
     ids: AtomicU64,
@@ -98,7 +102,14 @@ impl Service {
             (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
         });
         let plain_body = Bytes::from(vec![b'x'; spec.response_size]);
+        let topics = spec
+            .publish
+            .iter()
+            .cloned()
+            .map(pubsub::Topic::new)
+            .collect();
         Self {
+            topics,
             name: spec.name.clone(),
             addr,
             spec,
@@ -177,6 +188,11 @@ impl Service {
             "admin"
         } else if req.method() == Method::POST && path == "/" {
             "tree"
+        } else if req.method() == Method::POST
+            && (path == pubsub::DELIVERY_PREFIX
+                || path.starts_with(&format!("{}/", pubsub::DELIVERY_PREFIX)))
+        {
+            "pubsub"
         } else if self.spec.paths.iter().any(|p| p == path) {
             "plain"
         } else {
@@ -185,7 +201,8 @@ impl Service {
         let outcome = match kind {
             "admin" => Outcome::Respond(admin::handle(&self, req).await),
             "tree" => tree_exec::handle(&self, req).await,
-            "plain" => plain::handle(&self, req).await,
+            "plain" => plain::handle(&self, req, false).await,
+            "pubsub" => plain::handle(&self, req, true).await,
             _ => Outcome::Respond(http_util::error(
                 404,
                 format!(
@@ -211,11 +228,25 @@ impl Service {
     }
 
     /// Applies the persistent faults that act on each request, before it is
-    /// handled: latency sleeps, an error or abort ends the request.
-    pub async fn persistent_before(&self) -> Result<Option<u64>, Outcome> {
+    /// handled: latency sleeps, an error or abort ends the request. `path`
+    /// is what MiSArch's invocation rules match; a pub/sub `delivery` gets
+    /// the pub/sub deterioration instead of the invocation rules, as
+    /// deliveries take their own route through MiSArch's sidecar.
+    pub async fn persistent_before(
+        &self,
+        path: &str,
+        delivery: bool,
+    ) -> Result<Option<u64>, Outcome> {
         let mut slow = None;
         for f in self.leases.active() {
             match f {
+                Fault::Invocation(rules) if !delivery => {
+                    if let Some(d) = first_match(&rules, path) {
+                        self.deteriorate(d).await?;
+                    }
+                }
+                Fault::PubSub(d) if delivery => self.deteriorate(&d).await?,
+                Fault::Invocation(_) | Fault::PubSub(_) => {}
                 Fault::Latency { delay, jitter } => {
                     tokio::time::sleep(delay + self.jitter(jitter)).await
                 }
@@ -234,10 +265,31 @@ impl Service {
                 Fault::Abort => return Err(Outcome::Abort),
                 Fault::SlowBody { bytes_per_sec } => slow = Some(bytes_per_sec),
                 // Memory and CPU faults run in the background for their lease.
-                Fault::MemoryLeak { .. } | Fault::CpuLoad { .. } | Fault::Crash => {}
+                Fault::MemoryLeak { .. }
+                | Fault::CpuLoad { .. }
+                | Fault::Memory { .. }
+                | Fault::Cpu(_)
+                | Fault::Crash => {}
             }
         }
         Ok(slow)
+    }
+
+    /// MiSArch's sidecar: the delay with its chance, then, drawn apart, the
+    /// error with its chance, answered with an empty body.
+    async fn deteriorate(&self, d: &Deterioration) -> Result<(), Outcome> {
+        if d.delay_probability.is_some_and(|p| self.chance(p * 100.0)) {
+            tokio::time::sleep(d.delay).await;
+        }
+        if d.error_probability.is_some_and(|p| self.chance(p * 100.0)) {
+            return Err(Outcome::Respond(with_body(
+                d.error_code,
+                "text/plain",
+                Bytes::new(),
+                None,
+            )));
+        }
+        Ok(())
     }
 }
 

@@ -1,7 +1,8 @@
 //! The default behaviour for plain requests (`GET /` and the topology's
 //! paths): latency, error rate, calls to other services, a sized body.
 //! A failed call fails the caller with 502, so failures propagate upstream
-//! as they do in real systems.
+//! as they do in real systems. After its calls a request publishes to the
+//! service's queues (`publish`) and answers without waiting for delivery.
 
 use std::sync::Arc;
 
@@ -15,14 +16,16 @@ use super::{Outcome, REQUEST_ID, Service, with_body};
 use crate::http_util;
 use crate::topology::Call;
 
-pub(crate) async fn handle(svc: &Arc<Service>, req: Request<Incoming>) -> Outcome {
+/// Handles a plain request, or a pub/sub `delivery` (which the same
+/// default behaviour answers, after the pub/sub deterioration).
+pub(crate) async fn handle(svc: &Arc<Service>, req: Request<Incoming>, delivery: bool) -> Outcome {
     // The request id only matters when there are calls to pass it to.
-    let id = if svc.spec.calls.is_empty() {
+    let id = if svc.spec.calls.is_empty() && svc.topics.is_empty() {
         String::new()
     } else {
         svc.request_id(&req)
     };
-    let slow = match svc.persistent_before().await {
+    let slow = match svc.persistent_before(req.uri().path(), delivery).await {
         Ok(s) => s,
         Err(o) => return o,
     };
@@ -68,6 +71,9 @@ pub(crate) async fn handle(svc: &Arc<Service>, req: Request<Incoming>) -> Outcom
             let body = serde_json::json!({"service": svc.name, "error": "a call to another service failed", "errors": errors});
             return Outcome::Respond(http_util::json(502, &body));
         }
+    }
+    for topic in &svc.topics {
+        topic.publish(&id);
     }
     Outcome::Respond(with_body(200, "text/plain", svc.plain_body.clone(), slow))
 }

@@ -39,7 +39,7 @@ pub(crate) async fn handle(svc: &Arc<Service>, req: Request<Incoming>) -> Outcom
         Ok(r) => r,
         Err(e) => return Outcome::Respond(unreadable_root(&e)),
     };
-    let slow = match svc.persistent_before().await {
+    let slow = match svc.persistent_before("/", false).await {
         Ok(s) => s,
         Err(o) => return o,
     };
@@ -144,6 +144,10 @@ async fn run_faults(
             Fault::SlowBody { bytes_per_sec } => *slow = Some(bytes_per_sec),
             Fault::Crash if svc.supervised => super::crash(&svc.name),
             Fault::Crash => errors.push("crash: needs a supervised service (squall sim up --processes), not available in single-process mode".into()),
+            Fault::Invocation(_) | Fault::PubSub(_) | Fault::Memory { .. } | Fault::Cpu(_) => errors.push(format!(
+                "{}: a state of the service, not a step of a request: switch it on with PUT /_sim/faults",
+                spec.kind
+            )),
         }
     }
     Phase::Continue

@@ -19,6 +19,7 @@ mod run_trust;
 mod serve;
 mod sim;
 mod sim_microsim;
+mod sim_misarch;
 mod sim_modes;
 mod suite;
 mod ui;
