@@ -15,6 +15,8 @@
 //!   it dispatches to: `tree_exec` and `plain` run the two kinds of
 //!   requests, [`service::admin`] is its `/_sim/` API.
 //! - [`control`]: the control plane for the whole topology.
+//! - [`microsim`]: MicroSim's `Simulation` and `LoadGenerator` resources;
+//!   [`loadgen`] runs a `LoadGenerator` as MicroSim's operator would.
 //! - [`k8s`]: Kubernetes manifests running each service on its own.
 //! - `serve`: accept loops; [`up`] starts everything in one process;
 //!   [`single`] runs one service alone; [`supervisor`] runs one process per
@@ -31,6 +33,8 @@ pub mod http_util;
 pub mod k8s;
 pub mod leases;
 pub mod limits;
+pub mod loadgen;
+pub mod microsim;
 pub mod millis;
 pub mod resources;
 mod serve;

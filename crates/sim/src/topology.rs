@@ -201,6 +201,9 @@ pub struct Topology {
     pub services: Vec<ServiceSpec>,
     /// Effective caps per service name.
     pub limits: BTreeMap<String, Limits>,
+    /// What of the input was not used (a MicroSim `Simulation`'s languages
+    /// and frameworks), for the caller to show before anything starts.
+    pub notes: Vec<String>,
 }
 
 impl Topology {
@@ -215,6 +218,23 @@ impl Topology {
 
     /// Parses and validates topology text; `file` names it in errors.
     pub fn parse(file: &Path, text: &str) -> Result<Self, TopologyError> {
+        match crate::microsim::detect(text) {
+            Some(crate::microsim::Kind::Simulation) => {
+                let (converted, notes) = crate::microsim::simulation_topology(file, text)
+                    .map_err(|e| TopologyError::Invalid(vec![e]))?;
+                let mut t = Self::parse(file, &converted)?;
+                t.notes = notes;
+                return Ok(t);
+            }
+            Some(crate::microsim::Kind::LoadGenerator) => {
+                return Err(TopologyError::Invalid(vec![format!(
+                    "{}: is a MicroSim LoadGenerator, a workload: run it with `squall load {}` against a running simulator",
+                    file.display(),
+                    file.display()
+                )]));
+            }
+            None => {}
+        }
         let f = file.display();
         let spec: TopologySpec = if text.trim_start().starts_with('{') {
             let mut de = serde_json::Deserializer::from_str(text);
@@ -401,6 +421,7 @@ fn validate(file: &Path, text: &str, spec: TopologySpec) -> Result<Topology, Top
         Ok(Topology {
             services: spec.services,
             limits,
+            notes: Vec::new(),
         })
     } else {
         Err(TopologyError::Invalid(errors))

@@ -23,9 +23,15 @@ use crate::{demo_target, summary_table};
 /// What the metrics endpoint serves: the cumulative interval and the last second.
 #[derive(Args, Debug)]
 pub(crate) struct LoadArgs {
-    /// Target URL (quick mode) or plan file (plan mode).
+    /// Target URL (quick mode), plan file (plan mode), or a MicroSim
+    /// `LoadGenerator` resource (sent to the simulator at --sim-control).
     #[arg(required_unless_present = "demo")]
     pub target: Option<String>,
+
+    /// The `squall sim` control plane a MicroSim `LoadGenerator` sends its
+    /// trees to.
+    #[arg(long, default_value = "http://127.0.0.1:7700")]
+    pub sim_control: String,
 
     /// Start a built-in demo server on 127.0.0.1 and run a short demo plan against it.
     #[arg(long)]
@@ -193,6 +199,9 @@ async fn start_fleet(
 pub(crate) type LiveState = squall_executor::run::Live;
 
 pub(crate) async fn run(args: LoadArgs) -> Result<u8> {
+    if let Some((path, text)) = super::load_generator::detect(&args) {
+        return super::load_generator::run(&args, &path, &text).await;
+    }
     let built = build_plan(&args).await?;
     let (plan, label) = (Arc::new(built.plan), built.label);
     let mut sinks = open_outputs(&args.outputs, plan.as_ref())?;

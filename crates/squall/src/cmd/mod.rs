@@ -6,6 +6,7 @@ pub(crate) mod chaos;
 pub(crate) mod fault;
 pub(crate) mod fleet;
 pub(crate) mod load;
+pub(crate) mod load_generator;
 pub(crate) mod run;
 pub(crate) mod serve;
 pub(crate) mod sim;

@@ -126,7 +126,7 @@ pub(crate) struct SimUpArgs {
 pub(crate) async fn run(cmd: SimCommand) -> Result<u8> {
     match cmd {
         SimCommand::Validate { topology } => {
-            let t = Topology::load(&topology).map_err(|e| InvalidInput(e.to_string()))?;
+            let (t, _) = load(Some(&topology), false)?;
             println!("{}: ok, {} services", topology.display(), t.services.len());
             Ok(exit::OK)
         }
@@ -166,6 +166,9 @@ fn load(path: Option<&Path>, demo: bool) -> Result<(Topology, String)> {
         (path.to_path_buf(), text)
     };
     let t = Topology::parse(&path, &text).map_err(|e| InvalidInput(e.to_string()))?;
+    for note in &t.notes {
+        eprintln!("squall sim: note: {note}");
+    }
     Ok((t, text))
 }
 

@@ -209,3 +209,115 @@ fn trees_made_for_microsim_get_microsims_replies() {
     let r = http("POST", &format!("{}/", sim.url("service_1")), Some("[1]"));
     assert_eq!(r.status, 400, "{}", r.body);
 }
+
+/// A `Simulation` in the shape of MicroSim's samples (written here).
+const SIMULATION: &str = "apiVersion: microsim.isala.me/v1alpha1
+kind: Simulation
+metadata:
+  name: shop
+spec:
+  services:
+    service_1: {language: go, framework: gorilla}
+    service_2: {language: node, framework: express}
+    service_3: {language: python, framework: flask}
+    service_4: {language: python, framework: flask}
+";
+
+/// A `LoadGenerator` whose trees are JSON strings, as the CRD holds them.
+const LOAD_GENERATOR: &str = r#"apiVersion: microsim.isala.me/v1alpha1
+kind: LoadGenerator
+metadata:
+  name: shop-load
+spec:
+  simulationRef: {name: shop, namespace: default}
+  replicas: 4
+  requestCount: 60
+  betweenDelay: 20ms
+  timeout: 15m
+  requests:
+    - '{"designation":"service_1","probability":100,"faults":{"before":[{"type":"latency","args":{"delay":5}}],"after":[]},"routes":[{"designation":"service_2","probability":50,"faults":{"before":[],"after":[]},"routes":[{"designation":"service_4","probability":100,"faults":{"before":[],"after":[]}}]},{"designation":"service_3","probability":100,"faults":{"before":[],"after":[]}}]}'
+"#;
+
+#[test]
+fn microsims_simulation_and_load_generator_resources_run() {
+    let dir = tempdir();
+    let sim_file = write(dir.path(), "simulation.yaml", SIMULATION);
+    let out = run(
+        &["sim", "validate", sim_file.to_str().unwrap()],
+        Duration::from_secs(20),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("ok, 4 services"), "{}", text(&out));
+    assert!(
+        text(&out).contains("spec.services.service_2: node/express ignored"),
+        "the unused fields are said before anything runs: {}",
+        text(&out)
+    );
+    let sim = Sim::start(&sim_file, &[]);
+    let lg = write(dir.path(), "lg.yaml", LOAD_GENERATOR);
+    let out = run(
+        &[
+            "load",
+            lg.to_str().unwrap(),
+            "--sim-control",
+            &sim.control,
+            "--seed",
+            "5",
+        ],
+        Duration::from_secs(60),
+    );
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    let status: serde_json::Value = squall_yaml(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(status["status"]["doneRequests"], 60, "{all}");
+    assert_eq!(status["status"]["replicas"], 4);
+    assert_eq!(status["squall"]["sent"], 240);
+    assert_eq!(status["squall"]["ok"], 240);
+    let calls = &status["squall"]["calls"];
+    for s in ["service_1", "service_2", "service_3"] {
+        assert_eq!(calls[s], 240, "the root's 100 keeps both children: {all}");
+    }
+    // MicroSim gates service_4 by service_2's probability (50), off by one:
+    // kept in 51 % of batches, all four copies of a batch alike.
+    let s4 = calls["service_4"].as_u64().unwrap_or(0);
+    assert_eq!(s4 % 4, 0, "a batch shares one pruned tree: {all}");
+    let share = s4 as f64 / 240.0;
+    assert!(
+        (0.3..=0.7).contains(&share),
+        "service_4 in {s4} of 240: {all}"
+    );
+    assert!(
+        status["status"]["responses"].as_u64().unwrap() >= 2,
+        "with and without service_4"
+    );
+
+    // Flags that mean nothing for the resource are refused before sending.
+    let out = run(
+        &[
+            "load",
+            lg.to_str().unwrap(),
+            "--rate",
+            "5",
+            "--sim-control",
+            &sim.control,
+        ],
+        Duration::from_secs(20),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("--rate cannot be used with a MicroSim LoadGenerator"));
+    // A LoadGenerator is not a topology.
+    let out = run(
+        &["sim", "validate", lg.to_str().unwrap()],
+        Duration::from_secs(20),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("is a MicroSim LoadGenerator"),
+        "{}",
+        text(&out)
+    );
+}
+
+fn squall_yaml(s: &str) -> serde_json::Value {
+    yaml_serde::from_str(s).unwrap_or_else(|e| panic!("{e}: {s}"))
+}
