@@ -90,14 +90,7 @@ pub fn manifests(s: &K8sSpec) -> Result<String, K8sError> {
     let coordinator_host = format!("squall-coordinator.{ns}.svc");
     // Room to register, start and wind down around the plan itself.
     let deadline = s.plan_length.as_secs() + 15 * 60;
-    let security = json!({
-        "runAsNonRoot": true,
-        "runAsUser": 65532,
-        "allowPrivilegeEscalation": false,
-        "readOnlyRootFilesystem": true,
-        "capabilities": {"drop": ["ALL"]},
-        "seccompProfile": {"type": "RuntimeDefault"},
-    });
+    let security = squall_http::pod::restricted_container_security();
     let token_env = json!({
         "name": "SQUALL_TOKEN",
         "valueFrom": {"secretKeyRef": {"name": TOKEN_SECRET, "key": "token"}},

@@ -11,6 +11,7 @@
 //! - [`respond`]: JSON responses, one error shape (`ApiError` -> response),
 //!   bodies read with a size cap and the field to blame.
 //! - [`client`]: one call with a timeout and the operator's token.
+//! - [`pod`]: the hardening of every pod squall generates for Kubernetes.
 //! - [`tls`]: one TLS client configuration, with one "accept any
 //!   certificate" verifier for self-signed test servers.
 
@@ -20,6 +21,7 @@
 pub mod accept;
 pub mod access;
 pub mod client;
+pub mod pod;
 pub mod prometheus;
 pub mod respond;
 pub mod tls;

@@ -2,6 +2,11 @@
 //! then a Deployment and a Service per simulated service, each running the
 //! same binary in single-service mode (`squall sim service NAME FILE`).
 //!
+//! Pods run under Kubernetes' restricted profile (`squall_http::pod`),
+//! with requests and limits from the topology's caps, Prometheus scrape
+//! annotations for `/_sim/metrics`, and a checksum of the topology so a
+//! changed topology rolls them.
+//!
 //! The output is deterministic (fixed key order, topology order) so it can be
 //! diffed, reviewed and checked against golden files.
 
@@ -53,6 +58,18 @@ pub fn manifests(
     }
     let system = dns_name(&opts.system);
     let config_name = format!("{system}-topology");
+    // Pods roll when the topology changes: a ConfigMap update alone would
+    // leave them running the old one until they happen to restart.
+    let checksum = format!(
+        "{:016x}",
+        squall_http::pod::fingerprint(topology_text.as_bytes())
+    );
+    let pods = Pods {
+        config_name: &config_name,
+        system: &system,
+        opts,
+        checksum: &checksum,
+    };
     let mut docs = vec![json!({
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -63,15 +80,7 @@ pub fn manifests(
         let name = dns_name(&s.name);
         let port = s.port.unwrap_or(DEFAULT_PORT);
         let limits = topology.limits.get(&s.name).cloned().unwrap_or_default();
-        docs.push(deployment(
-            &s.name,
-            &name,
-            port,
-            &limits,
-            &config_name,
-            &system,
-            opts,
-        ));
+        docs.push(deployment(&s.name, &name, port, &limits, &pods));
         docs.push(json!({
             "apiVersion": "v1",
             "kind": "Service",
@@ -90,15 +99,21 @@ pub fn manifests(
     Ok(out)
 }
 
-fn deployment(
-    service: &str,
-    name: &str,
-    port: u16,
-    limits: &Limits,
-    config_name: &str,
-    system: &str,
-    opts: &ManifestOptions,
-) -> Value {
+/// What every service's pods share.
+struct Pods<'a> {
+    config_name: &'a str,
+    system: &'a str,
+    opts: &'a ManifestOptions,
+    checksum: &'a str,
+}
+
+fn deployment(service: &str, name: &str, port: u16, limits: &Limits, pods: &Pods<'_>) -> Value {
+    let Pods {
+        config_name,
+        system,
+        opts,
+        checksum,
+    } = *pods;
     let probe = |initial: u32, period: u32| {
         json!({
             "httpGet": {"path": "/_sim/health", "port": "http"},
@@ -120,8 +135,17 @@ fn deployment(
             "replicas": 1,
             "selector": {"matchLabels": selector(name, system)},
             "template": {
-                "metadata": {"labels": labels(system, Some(name))},
+                "metadata": {
+                    "labels": labels(system, Some(name)),
+                    "annotations": {
+                        "prometheus.io/scrape": "true",
+                        "prometheus.io/port": port.to_string(),
+                        "prometheus.io/path": "/_sim/metrics",
+                        "squall.dev/topology-checksum": checksum,
+                    },
+                },
                 "spec": {
+                    "automountServiceAccountToken": false,
                     "containers": [{
                         "name": "sim",
                         "image": opts.image,
@@ -143,6 +167,7 @@ fn deployment(
                             "requests": {"cpu": "100m", "memory": "64Mi"},
                             "limits": {"cpu": cpu_limit, "memory": memory_limit},
                         },
+                        "securityContext": squall_http::pod::restricted_container_security(),
                         "volumeMounts": [{"name": "topology", "mountPath": TOPOLOGY_DIR, "readOnly": true}],
                     }],
                     "volumes": [{"name": "topology", "configMap": {"name": config_name}}],
@@ -173,4 +198,43 @@ fn metadata(name: &str, system: &str, component: Option<&str>, opts: &ManifestOp
         m["namespace"] = ns.as_str().into();
     }
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn render(text: &str) -> String {
+        let t = Topology::parse(Path::new("t.yaml"), text).unwrap();
+        let opts = ManifestOptions {
+            image: "squall:test".into(),
+            namespace: None,
+            system: "sim".into(),
+            seed: 1,
+        };
+        manifests(&t, text, &opts).unwrap()
+    }
+
+    fn checksum(yaml: &str) -> &str {
+        let at = yaml.find("topology-checksum: ").unwrap() + "topology-checksum: ".len();
+        &yaml[at..at + 16]
+    }
+
+    #[test]
+    fn pods_roll_when_the_topology_changes_and_run_restricted() {
+        let a = render("services:\n  - name: a\n");
+        let b = render("services:\n  - name: a\n    latency: 5\n");
+        assert_ne!(checksum(&a), checksum(&b));
+        assert_eq!(checksum(&a), checksum(&render("services:\n  - name: a\n")));
+        for want in [
+            "runAsNonRoot: true",
+            "readOnlyRootFilesystem: true",
+            "- ALL",
+            "prometheus.io/path: /_sim/metrics",
+            "automountServiceAccountToken: false",
+        ] {
+            assert!(a.contains(want), "{want} in {a}");
+        }
+    }
 }

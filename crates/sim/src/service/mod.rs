@@ -98,9 +98,7 @@ impl Service {
         seed: u64,
         supervised: bool,
     ) -> Self {
-        let name_hash = spec.name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-        });
+        let name_hash = squall_http::pod::fingerprint(spec.name.as_bytes());
         let plain_body = Bytes::from(vec![b'x'; spec.response_size]);
         let topics = spec
             .publish
