@@ -2,7 +2,8 @@
 //!
 //! MicroSim's source cannot be carried here, so what its services answer is
 //! written down below as expected replies (taken from running its Flask
-//! service on these trees): `"*"` matches any string, `"~text"` a string
+//! service, HEAD 5dd89f5, on these trees with URL designations, as its
+//! control plane sends them): `"*"` matches any string, `"~text"` a string
 //! containing `text`. Where squall differs on purpose the expected reply is
 //! squall's and the comment names the section of `docs/sim.md` that says
 //! why. Every node is compared: keys, services, error counts, `null`s.
@@ -160,15 +161,14 @@ fn trees_made_for_microsim_get_microsims_replies() {
     );
 
     // 4. Numbers as MicroSim takes them: fractional delays, probabilities
-    //    written as floats, `faults` and `routes` left out.
+    //    written as floats.
     let r = post(
-        r#"{"designation":"service_1","probability":100.0,
-            "routes":[{"designation":"service_2","probability":100.0,"faults":{"before":[{"type":"latency","args":{"delay":100.5}}]}},
-                      {"designation":"service_3"}]}"#,
+        r#"{"designation":"service_1","probability":100.0,"faults":{"before":[],"after":[]},
+            "routes":[{"designation":"service_2","probability":100.0,"faults":{"before":[{"type":"latency","args":{"delay":100.5}}],"after":[]}}]}"#,
     );
     assert_reply(
         json!({"service": "service_1", "address": "*", "errors": [],
-               "response": [leaf("service_2"), leaf("service_3")]}),
+               "response": [leaf("service_2")]}),
         &r.json(),
     );
     assert!(
@@ -177,24 +177,46 @@ fn trees_made_for_microsim_get_microsims_replies() {
         r.elapsed
     );
 
-    // 5. Deliberate (docs/sim.md, "Reading trees"): MicroSim refuses a whole
-    //    tree when one route lacks a key, and calls a route whatever its
-    //    probability says; squall makes a route it cannot use (no
-    //    designation, a wrong type, probability outside 0..100) one error
-    //    entry and a `null` at its place, and still calls its siblings.
+    // 5. A route MicroSim cannot call: a designation that is not a string is
+    //    an error entry and a `null` at its place, its siblings still run
+    //    (MicroSim's Flask: `Invalid URL '7'`; a missing designation:
+    //    `'designation'`). Deliberate (docs/sim.md, "Reading trees"):
+    //    MicroSim calls a route whatever its probability; squall refuses a
+    //    probability outside 0..100 for that route, and a `routes` that is
+    //    not a list is the route's problem, reported by its caller
+    //    (MicroSim calls the node, which then fails on it).
     let r = post(
-        r#"{"designation":"service_1","routes":[
-             {"probability":100},
-             {"designation":"service_2","probability":150},
-             {"designation":"service_3","routes":{"designation":"service_4"}},
-             {"designation":"service_4"}]}"#,
+        r#"{"designation":"service_1","faults":{"before":[],"after":[]},"routes":[
+             {"probability":100,"faults":{"before":[],"after":[]}},
+             {"designation":7,"faults":{"before":[],"after":[]}},
+             {"designation":"service_2","probability":150,"faults":{"before":[],"after":[]}},
+             {"designation":"service_3","routes":{"designation":"service_4"},"faults":{"before":[],"after":[]}},
+             {"designation":"service_4","faults":{"before":[],"after":[]}}]}"#,
     );
     assert_reply(
         json!({"service": "service_1", "address": "*",
                "errors": ["routes[0].designation: is required (route not called)",
-                          "routes[1].probability: must be within 0..100, got 150 (route not called)",
-                          "routes[2].routes: must be a list, got an object (route not called)"],
-               "response": [null, null, null, leaf("service_4")]}),
+                          "routes[1].designation: must be a string, got a number (route not called)",
+                          "routes[2].probability: must be within 0..100, got 150 (route not called)",
+                          "routes[3].routes: must be a list, got an object (route not called)"],
+               "response": [null, null, null, null, leaf("service_4")]}),
+        &r.json(),
+    );
+
+    // 5b. Deliberate: MicroSim's Flask service answers 400 for a node
+    //     without `faults`, without `faults.after`, or with a fault without
+    //     `type` (its caller then holds an error entry and a `null`); squall
+    //     runs such a node, and a fault without a type is an error entry.
+    let r = post(
+        r#"{"designation":"service_1","routes":[
+             {"designation":"service_2","faults":{"before":[{"args":{}}]}},
+             {"designation":"service_3"}]}"#,
+    );
+    assert_reply(
+        json!({"service": "service_1", "address": "*", "errors": [],
+               "response": [{"service": "service_2", "address": "*", "response": [],
+                             "errors": ["faults.before[0].type: is required"]},
+                            leaf("service_3")]}),
         &r.json(),
     );
 
