@@ -306,16 +306,26 @@ pub fn prepare(
                 ));
             }
         }
-        names.push(name.clone());
-        faults.push(PreparedFault {
-            name,
+        let candidate = PreparedFault {
+            name: name.clone(),
             kind: f.fault.kind.clone(),
             target,
             via,
             args: f.fault.args.clone(),
             at: f.at.get(),
             duration: f.duration.get(),
-        });
+        };
+        if let Some(earlier) = faults.iter().find(|e| replaces(e, &candidate)) {
+            errors.push(Problem::at(
+                format!("{at}.at"),
+                format!(
+                    "overlaps fault {:?} of the same type on the same service; a {} replaces the service's earlier one, so {:?} would not hold for its whole window (put both in one fault, or start this one when that one ends)",
+                    earlier.name, candidate.kind, earlier.name
+                ),
+            ));
+        }
+        names.push(name);
+        faults.push(candidate);
     }
     let request_names = plan
         .as_ref()
@@ -400,6 +410,18 @@ fn describe_target(f: &FaultSpec) -> String {
         Some(u) => u.clone(),
         None => "host".into(),
     }
+}
+
+/// Whether `later` would end `earlier` by replacing it: MiSArch's fault
+/// types hold one value per service, so two overlapping ones on the same
+/// service cannot both be in force as the schedule says.
+fn replaces(earlier: &PreparedFault, later: &PreparedFault) -> bool {
+    let same_service = matches!((&earlier.via, &later.via), (Via::Sim(a), Via::Sim(b)) if a == b);
+    same_service
+        && earlier.kind == later.kind
+        && squall_sim::deterioration::REPLACING.contains(&later.kind.as_str())
+        && earlier.at < later.end()
+        && later.at < earlier.end()
 }
 
 /// A fault on a simulated service. Errors start with the field path after `fault`.
@@ -570,4 +592,34 @@ fn check_sync(sync: &crate::document::SyncSpec) -> Vec<Problem> {
         problems.push(Problem::at("sync.timeout", "between 1 ms and 1 hour"));
     }
     problems
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    fn check(faults: &str) -> Result<Vec<String>, String> {
+        let text = format!(
+            "title: t\nsim: demo\nworkload:\n  base_url: ${{sim.gateway}}\n  scenarios:\n    - name: s\n      steps:\n        - request: {{name: home, url: /}}\n  load: {{model: open, max_vus: 5, stages: [{{rate: 1, for: 30s}}]}}\nfaults:\n{faults}"
+        );
+        crate::execute::check_document(Path::new("exp.yaml"), &text).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn overlapping_misarch_faults_of_one_type_on_one_service_are_refused() {
+        let rules = "{rules: {path: /, errorProbability: 0.5}}";
+        let e = check(&format!(
+            "  - {{name: a, at: 1s, for: 10s, fault: {{type: service-invocation-deterioration, service: catalog, args: {rules}}}}}\n  - {{name: b, at: 5s, for: 10s, fault: {{type: service-invocation-deterioration, service: catalog, args: {rules}}}}}\n"
+        ))
+        .unwrap_err();
+        assert!(
+            e.contains("faults[1].at") && e.contains("overlaps fault \"a\""),
+            "{e}"
+        );
+        // One after the other, on another service, or of another type: fine.
+        check(&format!(
+            "  - {{name: a, at: 1s, for: 4s, fault: {{type: service-invocation-deterioration, service: catalog, args: {rules}}}}}\n  - {{name: b, at: 5s, for: 10s, fault: {{type: service-invocation-deterioration, service: catalog, args: {rules}}}}}\n  - {{name: c, at: 5s, for: 10s, fault: {{type: service-invocation-deterioration, service: cart, args: {rules}}}}}\n  - {{name: d, at: 5s, for: 10s, fault: {{type: artificial-memory, service: catalog, args: {{bytes: 1024}}}}}}\n"
+        ))
+        .unwrap();
+    }
 }
