@@ -25,6 +25,10 @@ pub enum Kind {
 
 /// The MicroSim resource `text` is (YAML or JSON), if it is one.
 pub fn detect(text: &str) -> Option<Kind> {
+    // Most files are not MicroSim's: no need to parse them twice.
+    if !text.contains(GROUP) {
+        return None;
+    }
     let v: Value = squall_diag::from_yaml(text).ok()?;
     let api = v.get("apiVersion")?.as_str()?;
     if !api.starts_with(GROUP) {
