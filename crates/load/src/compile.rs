@@ -59,6 +59,9 @@ pub enum LoadProfile {
         max_vus: u64,
         /// Most iterations waiting for a free user (whole plan).
         max_backlog: u64,
+        /// The scenario of each arrival, when scenarios give their own
+        /// arrivals; none: scenarios by weight.
+        scenario_of: Option<Arc<[u16]>>,
     },
     /// Concurrent users.
     Closed {
@@ -205,7 +208,7 @@ pub enum Feeders<'a> {
 /// manifests written on a machine that cannot resolve the cluster's names.
 pub fn load_profile(plan: &Plan, file: &Path) -> Result<LoadProfile, PlanError> {
     let mut cx = Ctx::new(file);
-    let load = compile_load(&mut cx, &plan.load);
+    let load = compile_load(&mut cx, &plan.load, &plan.scenarios);
     match cx.errors.is_empty() {
         true => Ok(load),
         false => Err(PlanError::Invalid {
@@ -303,7 +306,7 @@ pub fn compile_with(
             feeder,
         });
     }
-    let load = compile_load(&mut cx, &plan.load);
+    let load = compile_load(&mut cx, &plan.load, &plan.scenarios);
     let mut thresholds = Vec::new();
     for (metric, specs) in &plan.thresholds {
         for (i, spec) in specs.iter().enumerate() {
@@ -689,7 +692,102 @@ fn check_levels(cx: &mut Ctx<'_>, l: &LoadSpec) {
     }
 }
 
-fn compile_load(cx: &mut Ctx<'_>, l: &LoadSpec) -> LoadProfile {
+/// Scenarios' own arrivals (`scenarios[].arrivals`), checked: every
+/// scenario gives them once one does, within the caps, with no stages.
+/// Returns the per-scenario lists, or none when no scenario gives them.
+fn scenario_arrivals<'p>(
+    cx: &mut Ctx<'_>,
+    l: &LoadSpec,
+    scenarios: &'p [crate::plan::Scenario],
+) -> Option<Vec<&'p [u32]>> {
+    if scenarios.iter().all(|s| s.arrivals.is_none()) {
+        return None;
+    }
+    if l.model != Model::Open {
+        cx.err(
+            "load.model",
+            "scenarios' `arrivals` are arrivals per second: they need the open model",
+        );
+    }
+    if !l.stages.is_empty() {
+        cx.err(
+            "load.stages",
+            "not with scenarios' `arrivals` (they make the schedule); leave `stages` out",
+        );
+    }
+    if scenarios.len() > crate::arrivals::MAX_SCENARIOS {
+        cx.err(
+            "scenarios",
+            format!(
+                "at most {} scenarios can give `arrivals`",
+                crate::arrivals::MAX_SCENARIOS
+            ),
+        );
+    }
+    let mut lists = Vec::new();
+    for (i, s) in scenarios.iter().enumerate() {
+        match &s.arrivals {
+            Some(a) => lists.push(a.as_slice()),
+            None => {
+                cx.err(
+                    &format!("scenarios[{i}].arrivals"),
+                    "every scenario gives `arrivals` once one does",
+                );
+                lists.push(&[][..]);
+            }
+        }
+        if s.weight != 1 {
+            cx.err(
+                &format!("scenarios[{i}].weight"),
+                "not with `arrivals` (they say how many iterations each scenario gets)",
+            );
+        }
+    }
+    let total = crate::arrivals::total(&lists);
+    if total > crate::arrivals::MAX_ARRIVALS {
+        cx.err(
+            "scenarios",
+            format!(
+                "{total} arrivals are over the limit of {} for arrivals given per scenario",
+                crate::arrivals::MAX_ARRIVALS
+            ),
+        );
+    }
+    for (k, st) in crate::arrivals::stages(&lists).iter().enumerate() {
+        if let Stage::Hold { level, .. } = st
+            && *level > MAX_RATE
+        {
+            cx.err(
+                "scenarios",
+                format!(
+                    "{level} arrivals in one second (run of seconds {k}) are over the limit of {MAX_RATE} per squall process"
+                ),
+            );
+        }
+    }
+    Some(lists)
+}
+
+fn compile_load(
+    cx: &mut Ctx<'_>,
+    l: &LoadSpec,
+    scenarios: &[crate::plan::Scenario],
+) -> LoadProfile {
+    if let Some(lists) = scenario_arrivals(cx, l, scenarios) {
+        let max_vus = l.max_vus.unwrap_or(100);
+        if max_vus == 0 {
+            cx.err("load.max_vus", "must be at least 1");
+        }
+        let ok = cx.errors.is_empty();
+        return LoadProfile::Open {
+            schedule: ArrivalSchedule::new(&crate::arrivals::stages(&lists)),
+            max_vus,
+            max_backlog: l
+                .max_backlog
+                .unwrap_or(max_vus.saturating_mul(10).saturating_add(10_000)),
+            scenario_of: ok.then(|| Arc::from(crate::arrivals::scenario_of_arrivals(&lists))),
+        };
+    }
     check_levels(cx, l);
     let only = |cx: &mut Ctx<'_>, present: bool, name: &str, model: &str| {
         if present {
@@ -719,6 +817,7 @@ fn compile_load(cx: &mut Ctx<'_>, l: &LoadSpec) -> LoadProfile {
                 max_backlog: l
                     .max_backlog
                     .unwrap_or(max_vus.saturating_mul(10).saturating_add(10_000)),
+                scenario_of: None,
             }
         }
         Model::Closed => {

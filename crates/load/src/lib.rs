@@ -13,6 +13,7 @@
 // Libraries do not print: the binary decides what people see.
 #![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
 
+pub mod arrivals;
 pub mod compile;
 pub mod compiled;
 pub mod cpu;

@@ -84,6 +84,7 @@ pub fn plan(q: &QuickSpec) -> Plan {
             name: "default".into(),
             weight: 1,
             data: None,
+            arrivals: None,
             steps: vec![Step::Request {
                 request,
                 checks: Vec::new(),

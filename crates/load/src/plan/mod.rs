@@ -76,6 +76,11 @@ pub struct Scenario {
     pub data: Option<Feeder>,
     /// The steps, in order.
     pub steps: Vec<Step>,
+    /// Open model: iterations of this scenario starting in each second,
+    /// exactly (see [`crate::arrivals`]); once one scenario gives them,
+    /// every scenario does and `load.stages` is left out.
+    #[serde(default)]
+    pub arrivals: Option<Vec<u32>>,
 }
 
 fn one() -> u32 {

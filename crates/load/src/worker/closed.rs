@@ -59,7 +59,7 @@ async fn user(ctx: Rc<WorkerCtx>, target: Rc<Cell<u64>>, alive: Rc<RefCell<Vec<b
     let mut vu = Vu::new(&ctx, slot);
     let keep_going = |v: &Vu| !ctx.stopping() && v.slot < target.get();
     while keep_going(&vu) {
-        if vu.iteration(&ctx, Instant::now(), &keep_going).await == Flow::Stop {
+        if vu.iteration(&ctx, Instant::now(), None, &keep_going).await == Flow::Stop {
             break;
         }
     }

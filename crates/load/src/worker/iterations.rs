@@ -36,7 +36,7 @@ async fn user(ctx: Rc<WorkerCtx>, remaining: Rc<Cell<u64>>, deadline: Instant, s
     let keep_going = |_: &Vu| !ctx.stopping() && Instant::now() < deadline;
     while keep_going(&vu) && remaining.get() > 0 {
         remaining.set(remaining.get() - 1);
-        if vu.iteration(&ctx, Instant::now(), &keep_going).await == Flow::Stop {
+        if vu.iteration(&ctx, Instant::now(), None, &keep_going).await == Flow::Stop {
             break;
         }
     }

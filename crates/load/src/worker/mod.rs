@@ -73,10 +73,12 @@ pub(crate) fn run(spec: WorkerSpec) {
                 schedule,
                 max_vus,
                 max_backlog,
+                scenario_of,
             } => {
                 let (vus, queue) = open::drive(
                     &ctx,
                     schedule,
+                    scenario_of.as_deref(),
                     spec.share.split(*max_vus),
                     spec.share.split(*max_backlog),
                 )

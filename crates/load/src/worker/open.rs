@@ -21,7 +21,9 @@ use crate::schedule::ArrivalSchedule;
 
 /// The backlog of due iterations, shared by the schedule and the users.
 pub(crate) struct Queue {
-    due: RefCell<VecDeque<Instant>>,
+    /// When each waiting iteration was due, and its scenario when the plan
+    /// fixes it per arrival.
+    due: RefCell<VecDeque<(Instant, Option<usize>)>>,
     ready: Notify,
     idle: Cell<u64>,
     done: Cell<bool>,
@@ -33,6 +35,7 @@ pub(crate) struct Queue {
 pub(crate) async fn drive(
     ctx: &Rc<WorkerCtx>,
     schedule: &ArrivalSchedule,
+    scenario_of: Option<&[u16]>,
     max_vus: u64,
     max_backlog: u64,
 ) -> (Vec<JoinHandle<()>>, Rc<Queue>) {
@@ -46,9 +49,13 @@ pub(crate) async fn drive(
     let timer = PreciseTimer::new();
     let mut j = 0u64;
     while !ctx.stopping() {
-        let Some(at) = schedule.time_of(ctx.share.arrival(j)) else {
+        let k = ctx.share.arrival(j);
+        let Some(at) = schedule.time_of(k) else {
             break;
         };
+        let scenario = scenario_of
+            .and_then(|m| m.get(k as usize))
+            .map(|s| usize::from(*s));
         let due = ctx.t0 + at;
         if due > Instant::now() {
             tokio::select! {
@@ -65,7 +72,7 @@ pub(crate) async fn drive(
             ctx.rec.borrow_mut().iterations.dropped += 1;
             continue;
         }
-        q.due.borrow_mut().push_back(due);
+        q.due.borrow_mut().push_back((due, scenario));
         if q.idle.get() > 0 {
             q.ready.notify_one();
         } else if (vus.len() as u64) < max_vus {
@@ -92,8 +99,8 @@ async fn user(ctx: Rc<WorkerCtx>, q: Rc<Queue>, slot: u64) {
     loop {
         let next = q.due.borrow_mut().pop_front();
         match next {
-            Some(due) => {
-                if vu.iteration(&ctx, due, &keep_going).await == Flow::Stop {
+            Some((due, scenario)) => {
+                if vu.iteration(&ctx, due, scenario, &keep_going).await == Flow::Stop {
                     return;
                 }
             }

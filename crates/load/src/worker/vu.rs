@@ -53,15 +53,18 @@ impl Vu {
         }
     }
 
-    /// `keep_going` is asked before every step; a `false` ends the iteration early.
+    /// `keep_going` is asked before every step; a `false` ends the
+    /// iteration early. `scenario` is the plan's choice for this arrival;
+    /// none: the next by weight.
     pub(super) async fn iteration(
         &mut self,
         ctx: &WorkerCtx,
         intended: Instant,
+        scenario: Option<usize>,
         keep_going: &dyn Fn(&Vu) -> bool,
     ) -> Flow {
         let started = Instant::now();
-        let scenario = &ctx.plan.scenarios[ctx.next_scenario()];
+        let scenario = &ctx.plan.scenarios[scenario.unwrap_or_else(|| ctx.next_scenario())];
         {
             let mut rec = ctx.rec.borrow_mut();
             rec.iterations.started += 1;

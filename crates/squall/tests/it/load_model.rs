@@ -275,3 +275,67 @@ fn iterations_due_but_never_started_at_the_end_count_as_dropped() {
         "the stalled second's arrivals are dropped: {it}"
     );
 }
+
+#[test]
+fn scenarios_given_arrivals_per_second_get_exactly_them() {
+    let srv = TestServer::start(Behaviour::default());
+    let dir = tempdir();
+    let plan = write(
+        dir.path(),
+        "plan.yaml",
+        &format!(
+            "base_url: {}\nscenarios:\n  - name: buy\n    arrivals: [3, 0, 5, 2]\n    steps: [{{request: {{name: buy, url: /}}}}]\n  - name: browse\n    arrivals: [1, 2, 0]\n    steps: [{{request: {{name: browse, url: /}}}}]\nload: {{model: open, max_vus: 20}}\n",
+            srv.url("").trim_end_matches('/')
+        ),
+    );
+    let json = dir.path().join("out.json");
+    let out = run(
+        &[
+            "load",
+            plan.to_str().unwrap(),
+            "-q",
+            "--out",
+            &format!("json={}", json.display()),
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(srv.requests(), 13, "the sum of every arrival");
+    let doc = read_json(&json);
+    let by = &doc["summary"]["by_name"];
+    let count = |v: &serde_json::Value, name: &str| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .map_or(0, |r| r["requests"].as_u64().unwrap())
+    };
+    assert_eq!((count(by, "buy"), count(by, "browse")), (10, 3));
+    // Second by second, each scenario got its own count. An arrival due on
+    // a second's boundary (x.000 s) may be measured in the second before,
+    // so the running totals may lead by one, never lag.
+    let seconds = doc["seconds"].as_array().unwrap();
+    let (mut buy, mut browse) = (0i64, 0i64);
+    for (n, (want_buy, want_browse)) in [(3, 1), (3, 3), (8, 3), (10, 3)].iter().enumerate() {
+        buy += count(&seconds[n]["by_name"], "buy") as i64;
+        browse += count(&seconds[n]["by_name"], "browse") as i64;
+        assert!(
+            (0..=1).contains(&(buy - want_buy)) && (0..=1).contains(&(browse - want_browse)),
+            "after second {n}: {buy} buy, {browse} browse; want {want_buy}, {want_browse}"
+        );
+    }
+
+    // Validated with the rest: stages beside arrivals, a scenario without.
+    let bad = write(
+        dir.path(),
+        "bad.yaml",
+        "scenarios:\n  - {name: a, arrivals: [1], steps: [{request: {url: \"http://127.0.0.1:1/\"}}]}\n  - {name: b, steps: [{request: {url: \"http://127.0.0.1:1/\"}}]}\nload: {model: open, stages: [{rate: 1, for: 1s}]}\n",
+    );
+    let out = run(&["load", bad.to_str().unwrap()], Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let t = text(&out);
+    assert!(
+        t.contains("load.stages") && t.contains("scenarios[1].arrivals"),
+        "{t}"
+    );
+}
