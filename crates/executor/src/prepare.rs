@@ -213,6 +213,11 @@ pub fn prepare(
         let mut p = workload.clone();
         p.load = load;
         p.thresholds.clear();
+        // The warm-up has its own load: scenarios' own arrivals belong to
+        // the main run (the warm-up picks scenarios by weight).
+        for s in &mut p.scenarios {
+            s.arrivals = None;
+        }
         match compile(&p, file) {
             Ok(c) => Some((Arc::new(c), w.duration.get())),
             Err(e) => {

@@ -1,0 +1,230 @@
+//! A version's squall document with its MiSArch parts: what `squall serve`
+//! runs when a version holds them.
+//!
+//! - `gatlingConfig` (when it lists scenarios) replaces the workload's
+//!   scenarios and load: each scenario with its own arrivals per second,
+//!   open model; `base_url` (for relative URLs) and the rest stay.
+//! - `misarchExperimentConfig` adds its failure sets to `faults`, timed
+//!   from the main run's start over the main run's length.
+//! - `config.warmUp` becomes the document's `warmup` (closed model, `rate`
+//!   users for `duration` seconds), as MiSArch's warm-up runs.
+//!
+//! Every problem of every part is reported at once, named in the part's
+//! own terms (`gatlingConfig[0] buy.kt:12:5: ...`).
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::{failures, gatling};
+
+/// The parts a version may hold, as stored (text).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Parts<'a> {
+    /// `gatlingConfig`.
+    pub gatling: Option<&'a str>,
+    /// `misarchExperimentConfig`.
+    pub failures: Option<&'a str>,
+    /// `config` (`execution.json`).
+    pub config: Option<&'a str>,
+}
+
+/// The document to run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Composed {
+    /// Squall's experiment document (YAML).
+    pub document: String,
+    /// What will not happen as written (failure sets after the run's end,
+    /// scenarios without requests), for the caller to show before the run.
+    pub warnings: Vec<String>,
+}
+
+fn non_empty_list(text: Option<&str>) -> bool {
+    text.and_then(|t| serde_json::from_str::<Value>(t).ok())
+        .is_some_and(|v| v.as_array().is_some_and(|a| !a.is_empty()))
+}
+
+/// Whether a version's parts change what runs.
+pub fn applies(parts: &Parts<'_>) -> bool {
+    non_empty_list(parts.gatling)
+        || non_empty_list(parts.failures)
+        || parts
+            .config
+            .and_then(|c| serde_json::from_str::<Value>(c).ok())
+            .is_some_and(|c| c.get("warmUp").is_some_and(|w| !w.is_null()))
+}
+
+/// The main run's length in seconds, from the workload as the document
+/// gives it.
+fn run_seconds(workload: &Value) -> Result<u64, String> {
+    let plan: squall_load::plan::Plan =
+        serde_json::from_value(workload.clone()).map_err(|e| format!("workload: {e}"))?;
+    let profile = squall_load::compile::load_profile(&plan, Path::new("workload"))
+        .map_err(|e| e.to_string())?;
+    Ok(profile.duration().as_secs_f64().ceil() as u64)
+}
+
+/// Composes `document` (the version's squall document) with `parts`.
+pub fn compose(document: &str, parts: &Parts<'_>) -> Result<Composed, Vec<String>> {
+    let mut doc: Value = squall_diag::from_yaml(document)
+        .map_err(|e| vec![format!("the version's document:{} {}", e.loc, e.message)])?;
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    if !doc.is_object() {
+        return Err(vec!["the version's document is not a mapping".into()]);
+    }
+    if non_empty_list(parts.gatling) {
+        let files = gatling::parse_list(parts.gatling.unwrap_or("[]")).map_err(|e| vec![e])?;
+        match gatling::read(&files) {
+            Ok((scenarios, w)) => {
+                warnings.extend(w);
+                let workload = doc
+                    .as_object_mut()
+                    .expect("checked")
+                    .entry("workload")
+                    .or_insert_with(|| json!({}));
+                let max_vus = workload
+                    .pointer("/load/max_vus")
+                    .cloned()
+                    .unwrap_or(json!(1000));
+                workload["scenarios"] = scenarios.iter().map(gatling::Scenario::to_plan).collect();
+                workload["load"] = json!({"model": "open", "max_vus": max_vus});
+            }
+            Err(e) => errors.extend(e),
+        }
+    }
+    if let Some(c) = parts
+        .config
+        .and_then(|c| serde_json::from_str::<Value>(c).ok())
+        && let Some(w) = c.get("warmUp").filter(|w| !w.is_null())
+    {
+        let duration = w.get("duration").and_then(Value::as_u64);
+        let rate = w.get("rate").and_then(Value::as_u64);
+        match (duration, rate) {
+            (Some(0), _) | (_, Some(0)) => {}
+            (Some(d), Some(r)) => {
+                doc["warmup"] = json!({"for": format!("{d}s"), "users": r});
+            }
+            _ => errors.push(
+                "config.warmUp: {duration: seconds, rate: users} (whole numbers) is needed".into(),
+            ),
+        }
+    }
+    if non_empty_list(parts.failures) {
+        let length = match doc.get("workload") {
+            Some(w) if errors.is_empty() => run_seconds(w).map_err(|e| errors.push(e)).ok(),
+            Some(_) => None,
+            None => {
+                errors.push("misarchExperimentConfig: the document has no workload, so failures have no run to be timed in".into());
+                None
+            }
+        };
+        if let Some(length) = length {
+            match failures::schedule(parts.failures.unwrap_or("[]"), length) {
+                Ok(s) => {
+                    warnings.extend(s.warnings);
+                    let faults = doc
+                        .as_object_mut()
+                        .expect("checked")
+                        .entry("faults")
+                        .or_insert_with(|| json!([]));
+                    match faults.as_array_mut() {
+                        Some(list) => list.extend(s.faults),
+                        None => errors.push("the version's document: faults is not a list".into()),
+                    }
+                }
+                Err(e) => errors.extend(e),
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let document =
+        yaml_serde::to_string(&doc).map_err(|e| vec![format!("cannot write the document: {e}")])?;
+    Ok(Composed { document, warnings })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gatling::EncodedFile;
+
+    const DOC: &str = "title: t\nsim: shop\nworkload:\n  base_url: ${sim.gateway}\n  scenarios:\n    - name: browse\n      steps:\n        - request: {name: home, url: /}\n  load: {model: open, max_vus: 50, stages: [{rate: 1, for: 30s}]}\n";
+
+    #[test]
+    fn the_parts_replace_the_workload_and_add_faults_and_a_warmup() {
+        let g = serde_json::to_string(&vec![EncodedFile::new(
+            "buy",
+            "val buy = scenario(\"buy\").exec(http(\"checkout\").post(\"/checkout\"))",
+            &[1, 2, 3, 0],
+        )])
+        .unwrap();
+        let f = r#"[{"failures": [{"name": "catalog", "artificialMemoryUsage": 1024}], "pauses": {"before": 1, "after": 1}}]"#;
+        let c = r#"{"testUUID": "x", "warmUp": {"duration": 5, "rate": 2}}"#;
+        let parts = Parts {
+            gatling: Some(&g),
+            failures: Some(f),
+            config: Some(c),
+        };
+        assert!(applies(&parts));
+        let out = compose(DOC, &parts).unwrap();
+        let v: Value = squall_diag::from_yaml(&out.document).unwrap();
+        assert_eq!(v["workload"]["base_url"], "${sim.gateway}");
+        assert_eq!(
+            v["workload"]["scenarios"][0]["arrivals"],
+            json!([1, 2, 3, 0])
+        );
+        assert_eq!(
+            v["workload"]["load"],
+            json!({"model": "open", "max_vus": 50})
+        );
+        assert_eq!(v["faults"][0]["at"], "1s");
+        assert_eq!(v["faults"][0]["for"], "3s", "until the 4 s run ends");
+        assert_eq!(v["warmup"], json!({"for": "5s", "users": 2}));
+        assert!(!applies(&Parts {
+            gatling: Some("[]"),
+            failures: Some("[]"),
+            config: Some("{}")
+        }));
+    }
+
+    #[test]
+    fn every_part_problem_is_reported() {
+        let g = serde_json::to_string(&vec![EncodedFile::new(
+            "a",
+            "val a = scenario(\"a\").loop()",
+            &[1],
+        )])
+        .unwrap();
+        let f = r#"[{"failures": [{"name": ""}], "pauses": {"before": 0, "after": 0}}]"#;
+        let e = compose(
+            DOC,
+            &Parts {
+                gatling: Some(&g),
+                failures: Some(f),
+                config: None,
+            },
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.len(),
+            1,
+            "failures are timed only once the workload is known: {e:?}"
+        );
+        assert!(e[0].starts_with("gatlingConfig[0] a.kt:1:23:"), "{e:?}");
+        let e = compose(
+            DOC,
+            &Parts {
+                gatling: None,
+                failures: Some(f),
+                config: None,
+            },
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            vec!["misarchExperimentConfig[0].failures[0].name: the service's name is required"]
+        );
+    }
+}
