@@ -8,6 +8,9 @@
 //!   from the main run's start over the main run's length.
 //! - `config.warmUp` becomes the document's `warmup` (closed model, `rate`
 //!   users for `duration` seconds), as MiSArch's warm-up runs.
+//! - `chaosToolkitConfig`, when it has a hypothesis, a method or
+//!   rollbacks, becomes the document's Chaos Toolkit part (run from the
+//!   main run's start, as MiSArch starts `chaos run` at the trigger).
 //!
 //! Every problem of every part is reported at once, named in the part's
 //! own terms (`gatlingConfig[0] buy.kt:12:5: ...`).
@@ -27,6 +30,24 @@ pub struct Parts<'a> {
     pub failures: Option<&'a str>,
     /// `config` (`execution.json`).
     pub config: Option<&'a str>,
+    /// `chaosToolkitConfig`.
+    pub chaos: Option<&'a str>,
+}
+
+/// Keys of a Chaos Toolkit experiment that make it do something.
+const CHAOS_ACTIVE: &[&str] = &["steady-state-hypothesis", "method", "rollbacks"];
+
+/// The Chaos Toolkit experiment, when it does something (a hypothesis, a
+/// method or rollbacks that are not empty).
+fn active_chaos(text: Option<&str>) -> Option<serde_json::Map<String, Value>> {
+    let v: Value = serde_json::from_str(text?).ok()?;
+    let o = v.as_object()?;
+    let active = CHAOS_ACTIVE.iter().any(|k| match o.get(*k) {
+        None | Some(Value::Null) => false,
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(_) => true,
+    });
+    active.then(|| o.clone())
 }
 
 /// The document to run.
@@ -48,6 +69,7 @@ fn non_empty_list(text: Option<&str>) -> bool {
 pub fn applies(parts: &Parts<'_>) -> bool {
     non_empty_list(parts.gatling)
         || non_empty_list(parts.failures)
+        || active_chaos(parts.chaos).is_some()
         || parts
             .config
             .and_then(|c| serde_json::from_str::<Value>(c).ok())
@@ -137,6 +159,27 @@ pub fn compose(document: &str, parts: &Parts<'_>) -> Result<Composed, Vec<String
             }
         }
     }
+    if parts
+        .chaos
+        .is_some_and(|c| serde_json::from_str::<Value>(c).is_err())
+    {
+        errors.push("chaosToolkitConfig: not JSON".into());
+    }
+    if let Some(chaos) = active_chaos(parts.chaos) {
+        let root = doc.as_object_mut().expect("checked");
+        if let Some(k) = CHAOS_ACTIVE.iter().find(|k| root.contains_key(**k)) {
+            errors.push(format!(
+                "chaosToolkitConfig: the version's document has its own Chaos Toolkit part ({k}); keep one of the two"
+            ));
+        } else {
+            // Squall's title names the run; the rest is the experiment.
+            for (k, v) in chaos {
+                if k != "title" && k != "description" {
+                    root.insert(k, v);
+                }
+            }
+        }
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -162,10 +205,12 @@ mod tests {
         .unwrap();
         let f = r#"[{"failures": [{"name": "catalog", "artificialMemoryUsage": 1024}], "pauses": {"before": 1, "after": 1}}]"#;
         let c = r#"{"testUUID": "x", "warmUp": {"duration": 5, "rate": 2}}"#;
+        let chaos = r#"{"title": "x", "method": [{"type": "action", "name": "a", "provider": {"type": "http", "url": "http://127.0.0.1:1/"}}]}"#;
         let parts = Parts {
             gatling: Some(&g),
             failures: Some(f),
             config: Some(c),
+            chaos: Some(chaos),
         };
         assert!(applies(&parts));
         let out = compose(DOC, &parts).unwrap();
@@ -182,10 +227,13 @@ mod tests {
         assert_eq!(v["faults"][0]["at"], "1s");
         assert_eq!(v["faults"][0]["for"], "3s", "until the 4 s run ends");
         assert_eq!(v["warmup"], json!({"for": "5s", "users": 2}));
+        assert_eq!(v["method"][0]["name"], "a");
+        assert_eq!(v["title"], "t", "squall's title names the run");
         assert!(!applies(&Parts {
             gatling: Some("[]"),
             failures: Some("[]"),
-            config: Some("{}")
+            config: Some("{}"),
+            chaos: Some("{\"title\": \"x\", \"method\": []}")
         }));
     }
 
@@ -204,6 +252,7 @@ mod tests {
                 gatling: Some(&g),
                 failures: Some(f),
                 config: None,
+                chaos: None,
             },
         )
         .unwrap_err();
@@ -219,6 +268,7 @@ mod tests {
                 gatling: None,
                 failures: Some(f),
                 config: None,
+                chaos: None,
             },
         )
         .unwrap_err();

@@ -793,7 +793,9 @@ impl<'a> Parser<'a> {
                         tok: Tok::Num(n), ..
                     }) if (100.0..600.0).contains(&n) => n as u16,
                     t => {
-                        return Err(self.err_at(t.as_ref(), "status().is(...) needs an HTTP status"));
+                        return Err(
+                            self.err_at(t.as_ref(), "status().is(...) needs an HTTP status")
+                        );
                     }
                 };
                 self.punct(')')?;

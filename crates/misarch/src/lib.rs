@@ -9,6 +9,7 @@
 //!   squall scenarios with their own arrivals.
 //! - [`failures`]: its failure sets as squall faults on simulated services.
 //! - [`load_types`]: the arrival shapes of its four generated load types.
+//! - [`generated`]: what its generator makes, aimed at squall's demo shop.
 //! - [`compose`]: a version's squall document with its MiSArch parts.
 //!
 //! Libraries do not print: problems are returned, located, for the caller
@@ -19,6 +20,7 @@
 pub mod compose;
 pub mod failures;
 pub mod gatling;
+pub mod generated;
 pub mod kotlin;
 pub mod load_types;
 pub mod user_steps;

@@ -133,11 +133,15 @@ impl Runner {
     /// the text the caller checked. The run's row freezes the version; if
     /// the stored document is no longer that text by then (a PUT slipped
     /// in), the start is refused rather than running something else.
+    /// Starts a run of a version whose stored document is `document`;
+    /// `run` is what runs (the document itself, or composed with the
+    /// version's MiSArch parts) with warnings to publish first.
     pub async fn start(
         self: &Arc<Self>,
         experiment_id: &str,
         version: i64,
         document: String,
+        run: RunText,
     ) -> Result<RunRow, StartError> {
         // Reserve the slot before the first await, so two starts of one
         // version cannot both pass.
@@ -177,7 +181,7 @@ impl Runner {
         let experiment_id = experiment_id.to_string();
         tokio::spawn(async move {
             let launched = runner
-                .launch(&experiment_id, version, &reservation, document)
+                .launch(&experiment_id, version, &reservation, document, run)
                 .await;
             if launched.is_err() {
                 runner
@@ -198,6 +202,7 @@ impl Runner {
         version: i64,
         reservation: &str,
         document: String,
+        run: RunText,
     ) -> Result<RunRow, StartError> {
         let row = self.store.create_run(experiment_id, version).await?;
         let current = self.store.version(experiment_id, version).await?;
@@ -216,7 +221,7 @@ impl Runner {
         };
         let runner = self.clone();
         let id = row.id.clone();
-        tokio::spawn(async move { runner.drive(id, entry, document).await });
+        tokio::spawn(async move { runner.drive(id, entry, run).await });
         Ok(row)
     }
 
@@ -341,8 +346,12 @@ impl Runner {
         }
     }
 
-    async fn drive(self: Arc<Self>, run_id: String, live: Arc<Live>, document: String) {
+    async fn drive(self: Arc<Self>, run_id: String, live: Arc<Live>, run: RunText) {
         let mut seq = 0i64;
+        for w in &run.warnings {
+            self.publish(&run_id, &live, &mut seq, warning(w)).await;
+        }
+        let document = run.text;
         let file = PathBuf::from(if document.trim_start().starts_with('{') {
             "experiment.json"
         } else {
@@ -546,6 +555,16 @@ impl Runner {
         let _ = self.store.append_event(run_id, &e).await;
         let _ = live.events.send(e);
     }
+}
+
+/// What a run runs: a version's document, or that document composed with
+/// the version's MiSArch parts, and what to warn about before it starts.
+#[derive(Clone, Debug)]
+pub struct RunText {
+    /// The experiment document to execute.
+    pub text: String,
+    /// Warnings published as the run's first events.
+    pub warnings: Vec<String>,
 }
 
 fn warning(text: &str) -> Outgoing {

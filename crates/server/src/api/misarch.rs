@@ -18,7 +18,9 @@ use serde_json::{Value, json};
 use super::experiments::{find_version, not_busy, remove_experiment};
 use super::runs::start_version;
 use super::{ApiError, Shared, body};
+use crate::runner::RunText;
 use crate::store::{Part, RunStatus};
+use squall_misarch::{compose, generated};
 
 /// The load types MiSArch's generator knows.
 const LOAD_TYPES: &[&str] = &[
@@ -27,6 +29,66 @@ const LOAD_TYPES: &[&str] = &[
     "ElasticityLoadTest",
     "ResilienceLoadTest",
 ];
+
+/// What a version runs: its document, composed with its MiSArch parts
+/// when they change what runs (Gatling scenarios, failure sets, a
+/// warm-up); a part that cannot run is a 400 listing every problem.
+pub(super) async fn run_text(
+    s: &Shared,
+    id: &str,
+    v: &crate::store::VersionRow,
+) -> Result<RunText, ApiError> {
+    let get = |p| s.store.part(id, v.version, p);
+    let (gatling, failures, config, chaos) = (
+        get(Part::Gatling).await?,
+        get(Part::MisarchFailures).await?,
+        get(Part::Config).await?,
+        get(Part::ChaosToolkit).await?,
+    );
+    let parts = compose::Parts {
+        gatling: gatling.as_deref(),
+        failures: failures.as_deref(),
+        config: config.as_deref(),
+        chaos: chaos.as_deref(),
+    };
+    if !compose::applies(&parts) {
+        return Ok(RunText {
+            text: v.document.clone(),
+            warnings: Vec::new(),
+        });
+    }
+    let document = v.document.clone();
+    let parts_owned = (gatling, failures, config, chaos);
+    let composed = tokio::task::spawn_blocking(move || {
+        let (g, f, c, ch) = &parts_owned;
+        compose::compose(
+            &document,
+            &compose::Parts {
+                gatling: g.as_deref(),
+                failures: f.as_deref(),
+                config: c.as_deref(),
+                chaos: ch.as_deref(),
+            },
+        )
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("composing the run failed: {e}")))?;
+    match composed {
+        Ok(c) => Ok(RunText {
+            text: c.document,
+            warnings: c.warnings,
+        }),
+        Err(errors) => Err(ApiError::Bad {
+            message: format!(
+                "v{} of {id} cannot run: its MiSArch parts have {} problem(s)",
+                v.version,
+                errors.len()
+            ),
+            field: None,
+            errors,
+        }),
+    }
+}
 
 /// The routes.
 pub(super) fn routes() -> Router<Shared> {
@@ -100,13 +162,12 @@ struct GenerateQuery {
 }
 
 /// The squall document a generated experiment starts with: the simulated
-/// shop under an open-model load of `users` arrivals per second for
-/// `seconds`, with MiSArch's two default goals.
-fn generated_document(name: &str, users: u32, seconds: u32) -> String {
+/// shop (the workload's scenarios and load come from its `gatlingConfig`,
+/// the faults from its failure sets), with MiSArch's two default goals.
+fn generated_document(name: &str) -> String {
     let name = Value::from(name).to_string();
     format!(
-        "title: {name}\nsim: shop\nworkload:\n  base_url: ${{sim.gateway}}\n  scenarios:\n    - name: browse\n      steps:\n        - request: {{name: home, url: /}}\n  load:\n    model: open\n    max_vus: {vus}\n    stages:\n      - {{rate: {users}, for: {seconds}s}}\ngoals:\n  - {{name: max response time, metric: http_req_duration, condition: max<2000ms}}\n  - {{name: mean response time, metric: http_req_duration, condition: avg<1000ms}}\n",
-        vus = (users.max(1) * 10).min(10_000),
+        "title: {name}\nsim: shop\nworkload:\n  base_url: ${{sim.gateway}}\n  scenarios:\n    - name: browse\n      steps:\n        - request: {{name: home, url: /}}\n  load:\n    model: open\n    max_vus: 1000\n    stages:\n      - {{rate: 1, for: 10s}}\ngoals:\n  - {{name: max response time, metric: http_req_duration, condition: max<2000ms}}\n  - {{name: mean response time, metric: http_req_duration, condition: avg<1000ms}}\n",
     )
 }
 
@@ -132,6 +193,7 @@ async fn generate(
     )?;
     let users = q.max_users.unwrap_or(10);
     let seconds = q.test_duration.unwrap_or(1800);
+    let rate = q.rate.unwrap_or(0.9);
     if !(1..=100_000).contains(&users) {
         return Err(ApiError::bad(
             Some("maximumArrivingUsersPerSecond"),
@@ -144,12 +206,29 @@ async fn generate(
             "must be 1..=86400 seconds",
         ));
     }
-    if q.rate.is_some_and(|r| !r.is_finite() || r <= 0.0) {
-        return Err(ApiError::bad(Some("rate"), "must be a positive number"));
+    if !rate.is_finite() || rate <= 0.0 || rate > 1000.0 {
+        return Err(ApiError::bad(Some("rate"), "must be a number in (0, 1000]"));
+    }
+    let files = generated::gatling_config(&load_type, seconds, rate, users)
+        .expect("the load type was checked");
+    let arrivals: u64 = files
+        .iter()
+        .filter_map(|f| squall_misarch::gatling::read(std::slice::from_ref(f)).ok())
+        .flat_map(|(sc, _)| sc)
+        .map(|sc| sc.arrivals.iter().map(|n| u64::from(*n)).sum::<u64>())
+        .sum();
+    if arrivals > squall_load::arrivals::MAX_ARRIVALS {
+        return Err(ApiError::bad(
+            Some("rate"),
+            format!(
+                "{arrivals} users would arrive over the run, over the limit of {}; lower the rate or the duration",
+                squall_load::arrivals::MAX_ARRIVALS
+            ),
+        ));
     }
     let e = s
         .store
-        .create_experiment(&name, &generated_document(&name, users, seconds))
+        .create_experiment(&name, &generated_document(&name))
         .await?;
     let config = json!({
         "testUUID": e.id,
@@ -163,9 +242,24 @@ async fn generate(
         "warmUp": null,
         "steadyState": null,
     });
-    s.store
-        .set_part(&e.id, 1, Part::Config, &config.to_string())
-        .await?;
+    let parts = [
+        (Part::Config, config.to_string()),
+        (
+            Part::Gatling,
+            serde_json::to_string(&files).expect("plain data serializes"),
+        ),
+        (
+            Part::MisarchFailures,
+            generated::failure_sets(&load_type, seconds).to_string(),
+        ),
+        (
+            Part::ChaosToolkit,
+            generated::chaos_config(&e.id, "v1").to_string(),
+        ),
+    ];
+    for (p, text) in parts {
+        s.store.set_part(&e.id, 1, p, &text).await?;
+    }
     Ok(text(format!("{}:v1", e.id)))
 }
 
@@ -266,9 +360,14 @@ async fn put_part(
     match p {
         Part::Config => check_config(&body::json::<Value>(&Bytes::from(t.clone()))?)?,
         Part::Gatling => {
-            body::json::<Vec<EncodedFile>>(&Bytes::from(t.clone()))?;
+            squall_misarch::gatling::parse_list(&t)
+                .map_err(|e| ApiError::bad(Some("gatlingConfig"), e))?;
         }
-        Part::ChaosToolkit | Part::MisarchFailures => {}
+        // Stored as written, as the original stores them; read when a run
+        // starts, where every problem is reported (JSON is checked now).
+        Part::ChaosToolkit | Part::MisarchFailures => {
+            body::json::<Value>(&Bytes::from(t.clone()))?;
+        }
     }
     if !s.store.set_part(&id, v, p, &t).await? {
         return Err(ApiError::NotFound(format!(
@@ -276,16 +375,6 @@ async fn put_part(
         )));
     }
     Ok(StatusCode::OK.into_response())
-}
-
-/// One Gatling scenario as MiSArch ships it.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)] // read for validation; kept as text
-struct EncodedFile {
-    file_name: String,
-    encoded_work_file_content: String,
-    encoded_user_steps_file_content: String,
 }
 
 /// The fields MiSArch's typed `ExperimentConfig` requires.

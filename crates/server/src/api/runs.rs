@@ -56,7 +56,8 @@ pub(super) async fn of_version(
 /// Starts a run of a stored version (shared with MiSArch's start routes).
 pub(super) async fn start_version(s: &Shared, id: &str, version: &str) -> Result<RunRow, ApiError> {
     let v = find_version(s, id, version).await?;
-    let doc = checked(&v.document, s.allow_commands).await?.doc;
+    let run = super::misarch::run_text(s, id, &v).await?;
+    let doc = checked(&run.text, s.allow_commands).await?.doc;
     if !s.allow_commands {
         let refused = crate::policy::needs_commands(&doc);
         if !refused.is_empty() {
@@ -73,7 +74,7 @@ pub(super) async fn start_version(s: &Shared, id: &str, version: &str) -> Result
             errors: outside,
         });
     }
-    Ok(s.runner.start(id, v.version, v.document).await?)
+    Ok(s.runner.start(id, v.version, v.document, run).await?)
 }
 
 pub(super) async fn start(

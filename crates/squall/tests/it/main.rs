@@ -13,6 +13,7 @@ mod load_errors;
 mod load_model;
 mod load_outputs;
 mod load_plan;
+mod misarch;
 mod proxy;
 mod run;
 mod run_trust;

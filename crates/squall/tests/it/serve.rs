@@ -605,36 +605,14 @@ fn misarch_routes_keep_their_shapes_and_run_on_the_engine() {
     let r = server.call("GET", "/experiment/not-a-uuid/versions", None);
     assert_eq!(r.status, 400, "{}", r.body);
 
-    // Parts come back exactly as they were PUT.
-    let gatling = r#"[{"fileName":"buy","encodedWorkFileContent":"Y2xhc3M=","encodedUserStepsFileContent":"dXNlcnN0ZXBzCjMK"}]"#;
-    let chaos = r#"{"title": "t", "method": []}"#;
-    let failures = r#"[{"failures":[{"name":"payment","pubSubDeterioration":null}],"pauses":{"before":1,"after":2}}]"#;
-    for (part, body) in [
-        ("gatlingConfig", gatling),
-        ("chaosToolkitConfig", chaos),
-        ("misarchExperimentConfig", failures),
-    ] {
-        let r = server.call("PUT", &format!("/experiment/{id}/v1/{part}"), Some(body));
-        assert_eq!(r.status, 200, "{part}: {}", r.body);
-        assert_eq!(
-            server
-                .call("GET", &format!("/experiment/{id}/v1/{part}"), None)
-                .body,
-            body,
-            "{part}"
-        );
-    }
-    let r = server.call(
-        "PUT",
-        &format!("/experiment/{id}/v1/gatlingConfig"),
-        Some(r#"[{"fileName": 1}]"#),
-    );
-    assert_eq!(r.status, 400, "{}", r.body);
     let config = server
         .call("GET", &format!("/experiment/{id}/v1/config"), None)
         .json();
     assert_eq!(config["testUUID"], id);
     assert_eq!(config["loadType"], "NormalLoadTest");
+    let generated = server
+        .call("GET", &format!("/experiment/{id}/v1/gatlingConfig"), None)
+        .body;
     let r = server.call("POST", &format!("/experiment/{id}/v1/newVersion"), None);
     assert_eq!(r.body, "v2");
     let c2 = server
@@ -645,7 +623,45 @@ fn misarch_routes_keep_their_shapes_and_run_on_the_engine() {
         server
             .call("GET", &format!("/experiment/{id}/v2/gatlingConfig"), None)
             .body,
-        gatling
+        generated,
+        "a new version copies every part"
+    );
+
+    // Parts come back exactly as they were PUT (v2; v1 keeps what was
+    // generated and runs below).
+    let gatling = r#"[{"fileName":"buy","encodedWorkFileContent":"Y2xhc3M=","encodedUserStepsFileContent":"dXNlcnN0ZXBzCjMK"}]"#;
+    let chaos = r#"{"title": "t", "method": []}"#;
+    let failures = r#"[{"failures":[{"name":"payment","pubSubDeterioration":null}],"pauses":{"before":1,"after":2}}]"#;
+    for (part, body) in [
+        ("gatlingConfig", gatling),
+        ("chaosToolkitConfig", chaos),
+        ("misarchExperimentConfig", failures),
+    ] {
+        let r = server.call("PUT", &format!("/experiment/{id}/v2/{part}"), Some(body));
+        assert_eq!(r.status, 200, "{part}: {}", r.body);
+        assert_eq!(
+            server
+                .call("GET", &format!("/experiment/{id}/v2/{part}"), None)
+                .body,
+            body,
+            "{part}"
+        );
+    }
+    let r = server.call(
+        "PUT",
+        &format!("/experiment/{id}/v2/gatlingConfig"),
+        Some(r#"[{"fileName": 1}]"#),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    // The Kotlin stored above ("class") is not a scenario: v2 cannot run,
+    // and says where.
+    let r = server.call("POST", &format!("/experiment/{id}/v2/start"), None);
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.body
+            .contains("gatlingConfig[0] buy.kt:1:1: expected `val`"),
+        "{}",
+        r.body
     );
 
     // One message on MiSArch's event route: the dashboard link.
