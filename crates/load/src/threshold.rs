@@ -49,6 +49,16 @@ pub enum Agg {
     Count,
     /// Rate: a share for `*_failed`/`checks`, per second for counters.
     Rate,
+    /// `share(<800ms)`, `share(800ms..1200ms)`, `share(>=1200ms)`: the
+    /// share of all requests (of the name filter) whose duration (among
+    /// those `expected_response` selects) lies in `[lo, hi)` ms, as
+    /// Gatling's response-time groups count them.
+    Share {
+        /// Lower bound, ms (inclusive); none: from zero.
+        lo: Option<f64>,
+        /// Upper bound, ms (exclusive); none: no bound.
+        hi: Option<f64>,
+    },
 }
 
 /// Comparison operator.
@@ -79,6 +89,9 @@ pub struct Threshold {
     pub metric: Metric,
     /// Request name filter.
     pub name: Option<String>,
+    /// k6's `expected_response` tag: only successful (`true`) or failed
+    /// (`false`) requests' durations.
+    pub expected_response: Option<bool>,
     /// Aggregation.
     pub agg: Agg,
     /// Operator.
@@ -132,7 +145,7 @@ impl Threshold {
                 delay_abort_eval.map(|d| d.get()).unwrap_or_default(),
             ),
         };
-        let (metric_name, name) = split_tag(key)?;
+        let (metric_name, name, expected_response) = split_tag(key)?;
         let metric = match metric_name {
             "http_req_duration" => Metric::ReqDuration,
             "http_req_service_time" => Metric::ReqServiceTime,
@@ -170,12 +183,18 @@ impl Threshold {
                 ));
             }
         }
+        if expected_response.is_some() && metric != Metric::ReqDuration {
+            return Err(format!(
+                "{metric_name} cannot be filtered by expected_response (http_req_duration can)"
+            ));
+        }
         let (agg, op, bound) = parse_expr(&expr, metric)?;
         Ok(Self {
             key: key.to_string(),
             expr,
             metric,
             name,
+            expected_response,
             agg,
             op,
             bound,
@@ -235,7 +254,16 @@ impl Threshold {
             Some(n) => total.request(n).cloned().unwrap_or_default(),
             None => total.overall("all"),
         };
+        let requests = req.requests;
         let hist = |h: &LatencyHistogram| match self.agg {
+            Agg::Share { lo, hi } => {
+                if requests == 0 {
+                    return 0.0;
+                }
+                let lo_us = lo.map_or(0, |ms| (ms * 1000.0) as u64);
+                let hi_us = hi.map_or(u64::MAX, |ms| (ms * 1000.0) as u64);
+                h.count_in(lo_us, hi_us) as f64 / requests as f64
+            }
             Agg::P(p) => h.percentile(p) as f64 / 1000.0,
             Agg::Avg => h.mean() / 1000.0,
             Agg::Min => h.min() as f64 / 1000.0,
@@ -249,7 +277,11 @@ impl Threshold {
             _ => n as f64,
         };
         match self.metric {
-            Metric::ReqDuration => hist(&req.latency),
+            Metric::ReqDuration => match self.expected_response {
+                None => hist(&req.latency),
+                Some(true) => hist(&req.ok_latency()),
+                Some(false) => hist(&req.ko_latency()),
+            },
             Metric::ReqServiceTime => hist(&req.service),
             Metric::ReqWaiting => hist(&req.ttfb),
             Metric::ReqConnecting => hist(&req.connect),
@@ -273,32 +305,78 @@ impl Threshold {
     }
 }
 
-fn split_tag(key: &str) -> Result<(&str, Option<String>), String> {
+/// `metric{name:x,expected_response:true}`: the metric, the request name
+/// and k6's `expected_response` tag, each optional.
+fn split_tag(key: &str) -> Result<(&str, Option<String>, Option<bool>), String> {
     let Some(open) = key.find('{') else {
-        return Ok((key.trim(), None));
+        return Ok((key.trim(), None, None));
     };
     let inner = key[open + 1..]
         .strip_suffix('}')
         .ok_or_else(|| format!("unclosed tag filter in {key:?}"))?;
-    let (tag, value) = inner
-        .split_once(':')
-        .ok_or_else(|| format!("tag filter must be {{name:VALUE}}, got {{{inner}}}"))?;
-    if tag.trim() != "name" {
-        return Err(format!(
-            "only the `name` tag can filter, got {:?}",
-            tag.trim()
-        ));
+    let (mut name, mut expected) = (None, None);
+    for part in inner.split(',') {
+        let (tag, value) = part.split_once(':').ok_or_else(|| {
+            format!("a tag filter is {{name:VALUE}} or {{expected_response:true|false}}, got {{{inner}}}")
+        })?;
+        let value = value.trim().trim_matches('"');
+        match tag.trim() {
+            "name" => name = Some(value.to_string()),
+            "expected_response" => {
+                expected = Some(match value {
+                    "true" => true,
+                    "false" => false,
+                    other => {
+                        return Err(format!("expected_response is true or false, got {other:?}"));
+                    }
+                })
+            }
+            other => {
+                return Err(format!(
+                    "only the `name` and `expected_response` tags can filter, got {other:?}"
+                ));
+            }
+        }
     }
-    Ok((
-        key[..open].trim(),
-        Some(value.trim().trim_matches('"').to_string()),
-    ))
+    Ok((key[..open].trim(), name, expected))
+}
+
+/// `share(<800ms)`, `share(>=1200ms)` or `share(800ms..1200ms)` as bounds
+/// in ms.
+fn parse_share(inner: &str, expr: &str) -> Result<Agg, String> {
+    let ms = |v: &str| {
+        parse_value(v, true, false).map_err(|m| format!("{expr:?}: share bound {v:?}: {m}"))
+    };
+    let (lo, hi) = if let Some(v) = inner.strip_prefix("<") {
+        (None, Some(ms(v)?))
+    } else if let Some(v) = inner.strip_prefix(">=").or_else(|| inner.strip_prefix('>')) {
+        (Some(ms(v)?), None)
+    } else if let Some((a, b)) = inner.split_once("..") {
+        (Some(ms(a)?), Some(ms(b)?))
+    } else {
+        return Err(format!(
+            "{expr:?}: share(...) takes <D, >=D or D1..D2, e.g. share(<800ms)"
+        ));
+    };
+    if let (Some(a), Some(b)) = (lo, hi)
+        && a >= b
+    {
+        return Err(format!("{expr:?}: share({inner}) is an empty range"));
+    }
+    Ok(Agg::Share { lo, hi })
 }
 
 fn parse_expr(expr: &str, metric: Metric) -> Result<(Agg, Op, f64), String> {
     let e = expr.replace(' ', "");
-    let op_at = e
+    // `share(<800ms)` holds an operator of its own: look after it.
+    let skip = if e.starts_with("share(") {
+        e.find(')').map_or(0, |i| i + 1)
+    } else {
+        0
+    };
+    let op_at = e[skip..]
         .find(['<', '>', '=', '!'])
+        .map(|i| i + skip)
         .ok_or_else(|| format!("{expr:?}: expected AGG OP VALUE, e.g. p(95)<300ms or rate<0.01"))?;
     let (agg_s, rest) = e.split_at(op_at);
     let (op, value_s) = [
@@ -319,6 +397,12 @@ fn parse_expr(expr: &str, metric: Metric) -> Result<(Agg, Op, f64), String> {
         "med" => Agg::Med,
         "count" => Agg::Count,
         "rate" => Agg::Rate,
+        sh if sh.starts_with("share(") && sh.ends_with(')') => {
+            if metric != Metric::ReqDuration {
+                return Err(format!("{expr:?}: share(...) applies to http_req_duration"));
+            }
+            parse_share(&sh[6..sh.len() - 1], expr)?
+        }
         p if p.starts_with("p(") && p.ends_with(')') => {
             let v: f64 = p[2..p.len() - 1]
                 .parse()
@@ -330,7 +414,7 @@ fn parse_expr(expr: &str, metric: Metric) -> Result<(Agg, Op, f64), String> {
         }
         other => {
             return Err(format!(
-                "{expr:?}: unknown aggregation {other:?} (p(N), avg, min, max, med, count, rate)"
+                "{expr:?}: unknown aggregation {other:?} (p(N), avg, min, max, med, count, rate, share(<D))"
             ));
         }
     };
@@ -344,7 +428,7 @@ fn parse_expr(expr: &str, metric: Metric) -> Result<(Agg, Op, f64), String> {
     );
     let is_share = matches!(metric, Metric::ReqFailed | Metric::Checks);
     let allowed = match agg {
-        Agg::P(_) | Agg::Avg | Agg::Min | Agg::Max | Agg::Med => is_hist,
+        Agg::P(_) | Agg::Avg | Agg::Min | Agg::Max | Agg::Med | Agg::Share { .. } => is_hist,
         Agg::Count => true,
         Agg::Rate => true,
     };
@@ -353,9 +437,14 @@ fn parse_expr(expr: &str, metric: Metric) -> Result<(Agg, Op, f64), String> {
             "{expr:?}: {agg_s} does not apply to this metric (use rate or count)"
         ));
     }
-    let time_valued = is_hist && !matches!(agg, Agg::Count | Agg::Rate);
-    let bound = parse_value(value_s, time_valued, is_share && agg == Agg::Rate)
-        .map_err(|m| format!("{expr:?}: {m}"))?;
+    let is_share_agg = matches!(agg, Agg::Share { .. });
+    let time_valued = is_hist && !matches!(agg, Agg::Count | Agg::Rate | Agg::Share { .. });
+    let bound = parse_value(
+        value_s,
+        time_valued,
+        (is_share && agg == Agg::Rate) || is_share_agg,
+    )
+    .map_err(|m| format!("{expr:?}: {m}"))?;
     Ok((agg, op, bound))
 }
 
@@ -387,6 +476,68 @@ mod tests {
             &["home".to_string()],
         )
         .unwrap()
+    }
+
+    #[test]
+    fn ok_ko_and_shares_as_gatling_counts_them() {
+        // 10 requests: 6 ok (100, 200, 900, 1000, 1300, 2000 ms), 4 failed
+        // (50, 60, 3000, 5000 ms).
+        let mut i = Interval::new(&["home".to_string()], &[]);
+        let r = &mut i.requests[0];
+        for ms in [100, 200, 900, 1000, 1300, 2000] {
+            r.requests += 1;
+            r.latency.record(Duration::from_millis(ms));
+        }
+        for ms in [50, 60, 3000, 5000] {
+            r.requests += 1;
+            r.latency.record(Duration::from_millis(ms));
+            r.record_failure(squall_metrics::ErrorKind::Status, Duration::from_millis(ms));
+        }
+        let d = Duration::from_secs(10);
+        let obs = |k: &str, e: &str| t(k, e).evaluate(&i, d).observed;
+        // Within the histogram's precision (0.1 %).
+        let near = |a: f64, b: f64| assert!((a - b).abs() <= b * 0.001, "{a} vs {b}");
+        near(
+            obs("http_req_duration{expected_response:true}", "max<1"),
+            2000.0,
+        );
+        near(
+            obs("http_req_duration{expected_response:false}", "min<1"),
+            50.0,
+        );
+        near(
+            obs("http_req_duration{expected_response:false}", "max<1"),
+            5000.0,
+        );
+        near(
+            obs(
+                "http_req_duration{name:home,expected_response:true}",
+                "min<1",
+            ),
+            100.0,
+        );
+        near(obs("http_req_duration", "min<1"), 50.0);
+        // Gatling's groups: OK requests by time, over every request.
+        let ok = "http_req_duration{expected_response:true}";
+        assert_eq!(obs(ok, "share(<800ms)>0"), 0.2);
+        assert_eq!(obs(ok, "share(800ms..1200ms)>0"), 0.2);
+        assert_eq!(obs(ok, "share(>=1200ms)>0"), 0.2);
+        assert!(t(ok, "share(<800ms)>=20%").evaluate(&i, d).passed);
+        assert!(!t(ok, "share(<800ms)>=21%").evaluate(&i, d).passed);
+        let e = |k: &str, x: &str| {
+            Threshold::compile(k, &ThresholdSpec::Plain(x.into()), &["home".to_string()])
+                .unwrap_err()
+                .0
+        };
+        assert!(
+            e("http_req_failed{expected_response:true}", "rate<1").contains("expected_response")
+        );
+        assert!(e(ok, "share(1200ms..800ms)>0").contains("empty range"));
+        assert!(e(ok, "share(800)>0").contains("share(...) takes"));
+        assert!(
+            e("http_req_duration{status:200}", "p(95)<1")
+                .contains("only the `name` and `expected_response`")
+        );
     }
 
     fn interval_with(latencies_ms: &[u64], failed: u64) -> Interval {

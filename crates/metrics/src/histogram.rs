@@ -150,6 +150,31 @@ impl LatencyHistogram {
             .saturating_record(us.clamp(LOWEST_US, HIGHEST_US));
     }
 
+    /// `self` without the values of `other`, which must have been recorded
+    /// into `self` too (the successful requests' latencies: all of them
+    /// without the failed ones').
+    pub fn without(&self, other: &LatencyHistogram) -> LatencyHistogram {
+        let mut h = self.view().clone();
+        // Counts cannot go below zero: `other` is a subset of `self`.
+        let _ = h.subtract(other.view());
+        LatencyHistogram {
+            repr: Repr::Dense(h),
+        }
+    }
+
+    /// How many values lie in `[lo_us, hi_us)` (microseconds; at the
+    /// histogram's precision, a value counts by its bucket's lowest value).
+    pub fn count_in(&self, lo_us: u64, hi_us: u64) -> u64 {
+        let h = self.view();
+        h.iter_recorded()
+            .filter(|v| {
+                let x = h.lowest_equivalent(v.value_iterated_to());
+                x >= lo_us && x < hi_us
+            })
+            .map(|v| v.count_at_value())
+            .sum()
+    }
+
     /// Adds every value of `other` into `self`.
     pub fn merge(&mut self, other: &LatencyHistogram) {
         match &other.repr {

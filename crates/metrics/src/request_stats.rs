@@ -35,6 +35,9 @@ pub struct RequestStats {
     pub connect: LatencyHistogram,
     /// Time from the actual send to the first byte of the response.
     pub ttfb: LatencyHistogram,
+    /// `latency` of the failed requests only (Gatling's "KO"), made at the
+    /// first failure: the successful ones' is `latency` without it.
+    pub failed_latency: Option<LatencyHistogram>,
 }
 
 /// A plain-number view of [`RequestStats`] for summaries and outputs.
@@ -64,6 +67,28 @@ impl RequestStats {
     /// Counts one failure of the given kind.
     pub fn record_error(&mut self, kind: ErrorKind) {
         self.errors[kind.index()] += 1;
+    }
+
+    /// Counts one failure and keeps its latency among the failed ones
+    /// (its `latency` is recorded with every request's).
+    pub fn record_failure(&mut self, kind: ErrorKind, latency: std::time::Duration) {
+        self.record_error(kind);
+        self.failed_latency
+            .get_or_insert_with(LatencyHistogram::new)
+            .record(latency);
+    }
+
+    /// Latency of the requests that succeeded (Gatling's "OK").
+    pub fn ok_latency(&self) -> LatencyHistogram {
+        match &self.failed_latency {
+            Some(f) => self.latency.without(f),
+            None => self.latency.clone(),
+        }
+    }
+
+    /// Latency of the requests that failed (empty when none did).
+    pub fn ko_latency(&self) -> LatencyHistogram {
+        self.failed_latency.clone().unwrap_or_default()
     }
 
     /// Counts one response status.
@@ -112,6 +137,11 @@ impl RequestStats {
         self.service.merge(&other.service);
         self.connect.merge(&other.connect);
         self.ttfb.merge(&other.ttfb);
+        if let Some(f) = &other.failed_latency {
+            self.failed_latency
+                .get_or_insert_with(LatencyHistogram::new)
+                .merge(f);
+        }
     }
 }
 

@@ -58,6 +58,9 @@ pub struct WireRequest {
     pub connect: String,
     /// Time to first byte.
     pub ttfb: String,
+    /// Latency of the failed requests, when any failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_latency: Option<String>,
 }
 
 /// [`IterationStats`] with encoded histograms.
@@ -119,6 +122,7 @@ impl From<&Snapshot> for WireSnapshot {
                     service: enc(&r.service),
                     connect: enc(&r.connect),
                     ttfb: enc(&r.ttfb),
+                    failed_latency: r.failed_latency.as_ref().map(enc),
                 })
                 .collect(),
             checks: s.interval.checks.clone(),
@@ -151,6 +155,7 @@ impl WireSnapshot {
                 service: dec(&r.service)?,
                 connect: dec(&r.connect)?,
                 ttfb: dec(&r.ttfb)?,
+                failed_latency: r.failed_latency.as_deref().map(dec).transpose()?,
             });
         }
         let i = &self.iterations;
@@ -192,7 +197,12 @@ mod tests {
                 r.requests += 1;
                 r.record_status(if v % 10 == 0 { 503 } else { 200 });
             }
-            r.record_error(ErrorKind::Status);
+            r.latency.record_us(70_000 + seed);
+            r.requests += 1;
+            r.record_failure(
+                ErrorKind::Status,
+                std::time::Duration::from_micros(70_000 + seed),
+            );
             r.bytes_in = 1234 + seed;
         }
         iv.checks[0].passes = 7;
@@ -222,6 +232,12 @@ mod tests {
             assert_eq!(a.statuses, b.statuses);
             assert_eq!(a.errors, b.errors);
             assert_eq!(a.latency.hdr(), b.latency.hdr());
+            assert_eq!(a.ko_latency().hdr(), b.ko_latency().hdr());
+            assert_eq!(
+                a.ok_latency().len(),
+                200,
+                "the failed one is not among the ok"
+            );
             assert!(a.connect.is_empty());
         }
         assert_eq!(d.interval.checks, s.interval.checks);
@@ -241,7 +257,9 @@ mod tests {
         for (a, b) in direct.requests.iter().zip(&shipped.requests) {
             assert_eq!(a.latency.percentiles(), b.latency.percentiles());
             assert_eq!(a.latency.hdr(), b.latency.hdr());
-            assert_eq!(a.requests, 600);
+            assert_eq!(a.requests, 603);
+            assert_eq!(a.ko_latency().hdr(), b.ko_latency().hdr());
+            assert_eq!(a.ko_latency().len(), 3);
         }
     }
 

@@ -243,7 +243,8 @@ impl Vu {
         let stats = &mut rec.requests[r.id];
         stats.requests += 1;
         stats.bytes_out += bytes_out;
-        stats.latency.record(end.saturating_duration_since(t_ref));
+        let latency = end.saturating_duration_since(t_ref);
+        stats.latency.record(latency);
         stats
             .service
             .record(end.saturating_duration_since(send_start));
@@ -252,7 +253,7 @@ impl Vu {
         }
         match outcome {
             Err(e) => {
-                stats.record_error(e.kind);
+                stats.record_failure(e.kind, latency);
                 drop(rec);
                 ctx.note_error(&format!("{}: {}", ctx.plan.request_names[r.id], e));
             }
@@ -281,9 +282,9 @@ impl Vu {
                 }
                 let stats = &mut rec.requests[r.id];
                 if !status_ok {
-                    stats.record_error(ErrorKind::Status);
+                    stats.record_failure(ErrorKind::Status, latency);
                 } else if !checks_ok {
-                    stats.record_error(ErrorKind::Check);
+                    stats.record_failure(ErrorKind::Check, latency);
                 }
                 drop(rec);
                 if !status_ok {
