@@ -7,7 +7,10 @@
 //! - `misarchExperimentConfig` adds its failure sets to `faults`, timed
 //!   from the main run's start over the main run's length.
 //! - `config.warmUp` becomes the document's `warmup` (closed model, `rate`
-//!   users for `duration` seconds), as MiSArch's warm-up runs.
+//!   users for `duration` seconds), as MiSArch's warm-up runs; `config.goals`
+//!   replace the document's goals ([`crate::goals`]); a `steadyState`
+//!   becomes the warm-up instead and every one of the 27 figures a goal
+//!   relative to it.
 //! - `chaosToolkitConfig`, when it has a hypothesis, a method or
 //!   rollbacks, becomes the document's Chaos Toolkit part (run from the
 //!   main run's start, as MiSArch starts `chaos run` at the trigger).
@@ -19,7 +22,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::{failures, gatling};
+use crate::{failures, gatling, goals};
 
 /// The parts a version may hold, as stored (text).
 #[derive(Clone, Copy, Debug, Default)]
@@ -73,7 +76,31 @@ pub fn applies(parts: &Parts<'_>) -> bool {
         || parts
             .config
             .and_then(|c| serde_json::from_str::<Value>(c).ok())
-            .is_some_and(|c| c.get("warmUp").is_some_and(|w| !w.is_null()))
+            .is_some_and(|c| {
+                c.get("goals").is_some_and(Value::is_array)
+                    || ["warmUp", "steadyState"]
+                        .iter()
+                        .any(|k| c.get(*k).is_some_and(|w| !w.is_null()))
+            })
+}
+
+/// `{duration, rate}` of `config.warmUp` or `config.steadyState` as a
+/// squall `warmup` (closed model); none when either is 0.
+fn phase(c: &Value, key: &str, errors: &mut Vec<String>) -> Option<Value> {
+    let w = c.get(key).filter(|w| !w.is_null())?;
+    match (
+        w.get("duration").and_then(Value::as_u64),
+        w.get("rate").and_then(Value::as_u64),
+    ) {
+        (Some(0), _) | (_, Some(0)) => None,
+        (Some(d), Some(r)) => Some(json!({"for": format!("{d}s"), "users": r})),
+        _ => {
+            errors.push(format!(
+                "config.{key}: {{duration: seconds, rate: users}} (whole numbers) is needed"
+            ));
+            None
+        }
+    }
 }
 
 /// The main run's length in seconds, from the workload as the document
@@ -118,18 +145,38 @@ pub fn compose(document: &str, parts: &Parts<'_>) -> Result<Composed, Vec<String
     if let Some(c) = parts
         .config
         .and_then(|c| serde_json::from_str::<Value>(c).ok())
-        && let Some(w) = c.get("warmUp").filter(|w| !w.is_null())
     {
-        let duration = w.get("duration").and_then(Value::as_u64);
-        let rate = w.get("rate").and_then(Value::as_u64);
-        match (duration, rate) {
-            (Some(0), _) | (_, Some(0)) => {}
-            (Some(d), Some(r)) => {
-                doc["warmup"] = json!({"for": format!("{d}s"), "users": r});
+        let warm = phase(&c, "warmUp", &mut errors);
+        let steady = phase(&c, "steadyState", &mut errors);
+        if let Some(steady) = steady {
+            // Goals from the steady state: it is squall's warm-up, whose
+            // figures are the baseline.
+            let factor = c
+                .pointer("/steadyState/factor")
+                .and_then(Value::as_f64)
+                .filter(|f| f.is_finite() && *f > 0.0);
+            match factor {
+                Some(f) => {
+                    doc["warmup"] = steady;
+                    doc["goals"] = Value::Array(goals::automatic(f));
+                    if warm.is_some() {
+                        warnings.push("config.warmUp: with a steadyState, the steady state is the warm-up (its figures are the baseline); warmUp is not run apart".into());
+                    }
+                }
+                None => {
+                    errors.push("config.steadyState.factor: a positive number is needed".into())
+                }
             }
-            _ => errors.push(
-                "config.warmUp: {duration: seconds, rate: users} (whole numbers) is needed".into(),
-            ),
+        } else {
+            if let Some(w) = warm {
+                doc["warmup"] = w;
+            }
+            if let Some(g) = c.get("goals") {
+                match goals::manual(g, &mut warnings) {
+                    Ok(list) => doc["goals"] = Value::Array(list),
+                    Err(e) => errors.extend(e),
+                }
+            }
         }
     }
     if non_empty_list(parts.failures) {
@@ -235,6 +282,34 @@ mod tests {
             config: Some("{}"),
             chaos: Some("{\"title\": \"x\", \"method\": []}")
         }));
+    }
+
+    #[test]
+    fn config_goals_replace_the_documents_and_a_steady_state_makes_all_27() {
+        let manual = r#"{"goals": [{"metric": "mean response time", "threshold": "1000", "color": "yellow"}]}"#;
+        let p = Parts {
+            config: Some(manual),
+            ..Parts::default()
+        };
+        assert!(applies(&p));
+        let v: Value = squall_diag::from_yaml(&compose(DOC, &p).unwrap().document).unwrap();
+        assert_eq!(
+            v["goals"],
+            json!([{"name": "mean response time", "metric": "http_req_duration", "condition": "avg<=1000ms"}])
+        );
+        let auto = r#"{"goals": [], "warmUp": {"duration": 2, "rate": 1}, "steadyState": {"duration": 5, "rate": 3, "factor": 1.5}}"#;
+        let out = compose(
+            DOC,
+            &Parts {
+                config: Some(auto),
+                ..Parts::default()
+            },
+        )
+        .unwrap();
+        let v: Value = squall_diag::from_yaml(&out.document).unwrap();
+        assert_eq!(v["warmup"], json!({"for": "5s", "users": 3}));
+        assert_eq!(v["goals"].as_array().unwrap().len(), 27);
+        assert!(out.warnings[0].contains("the steady state is the warm-up"));
     }
 
     #[test]

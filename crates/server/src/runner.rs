@@ -351,6 +351,7 @@ impl Runner {
         for w in &run.warnings {
             self.publish(&run_id, &live, &mut seq, warning(w)).await;
         }
+        let misarch = run.misarch;
         let document = run.text;
         let file = PathBuf::from(if document.trim_start().starts_with('{') {
             "experiment.json"
@@ -396,6 +397,12 @@ impl Runner {
         }
         let ending = match run.await {
             Ok(Ok(done)) => {
+                if let Some(m) = &misarch
+                    && let Err(e) = write_misarch_report(&done, m, &live)
+                {
+                    let w = warning(&format!("cannot write misarch-report.json: {e}"));
+                    self.publish(&run_id, &live, &mut seq, w).await;
+                }
                 for g in &done.report.goals {
                     let data = serde_json::to_value(g).unwrap_or_default();
                     self.publish(&run_id, &live, &mut seq, Outgoing { name: "goal", data })
@@ -565,6 +572,57 @@ pub struct RunText {
     pub text: String,
     /// Warnings published as the run's first events.
     pub warnings: Vec<String>,
+    /// The version's MiSArch goals, when it has a MiSArch configuration:
+    /// the run then also writes the original's report.
+    pub misarch: Option<MisarchGoals>,
+}
+
+/// A version's MiSArch goals, for its report.
+#[derive(Clone, Debug)]
+pub struct MisarchGoals {
+    /// `config.goals` as stored.
+    pub goals: serde_json::Value,
+    /// The goals came from a steady state (every figure, with baselines).
+    pub automatic: bool,
+}
+
+/// The file the original's report is written to, beside `report.json`.
+pub const MISARCH_REPORT: &str = "misarch-report.json";
+
+/// Writes the original's report of a finished run into its directory.
+fn write_misarch_report(
+    done: &squall_executor::execute::Finished,
+    m: &MisarchGoals,
+    live: &Live,
+) -> std::io::Result<()> {
+    use squall_misarch::report;
+    let r = &done.report;
+    let outcomes: Vec<report::Outcome> = r
+        .goals
+        .iter()
+        .filter(|g| g.phase == "overall")
+        .map(|g| report::Outcome {
+            name: g.name.clone(),
+            observed: g.observed,
+            bound: g.bound,
+            passed: g.passed,
+            no_data: g.no_data,
+        })
+        .collect();
+    let version = format!("v{}", live.version);
+    let run = report::Run {
+        test_uuid: &live.experiment_id,
+        test_version: &version,
+        executor_version: concat!("squall ", env!("CARGO_PKG_VERSION")),
+        started_unix_ms: r.started_unix_ms,
+        duration_s: r.duration_s,
+    };
+    let doc = report::build(&run, &m.goals, m.automatic, &outcomes);
+    let text = serde_json::to_vec_pretty(&doc).expect("plain data serializes");
+    // Written whole, then renamed: never half a file.
+    let tmp = done.dir.join(format!("{MISARCH_REPORT}.tmp"));
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, done.dir.join(MISARCH_REPORT))
 }
 
 fn warning(text: &str) -> Outgoing {

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use super::experiments::{find_version, not_busy, remove_experiment};
 use super::runs::start_version;
 use super::{ApiError, Shared, body};
-use crate::runner::RunText;
+use crate::runner::{MISARCH_REPORT, MisarchGoals, RunText};
 use crate::store::{Part, RunStatus};
 use squall_misarch::{compose, generated};
 
@@ -51,10 +51,18 @@ pub(super) async fn run_text(
         config: config.as_deref(),
         chaos: chaos.as_deref(),
     };
+    let misarch = config
+        .as_deref()
+        .and_then(|c| serde_json::from_str::<Value>(c).ok())
+        .map(|c| MisarchGoals {
+            automatic: c.get("steadyState").is_some_and(|s| !s.is_null()),
+            goals: c.get("goals").cloned().unwrap_or(json!([])),
+        });
     if !compose::applies(&parts) {
         return Ok(RunText {
             text: v.document.clone(),
             warnings: Vec::new(),
+            misarch,
         });
     }
     let document = v.document.clone();
@@ -77,6 +85,7 @@ pub(super) async fn run_text(
         Ok(c) => Ok(RunText {
             text: c.document,
             warnings: c.warnings,
+            misarch,
         }),
         Err(errors) => Err(ApiError::Bad {
             message: format!(
@@ -425,6 +434,9 @@ async fn get_part(
     State(s): State<Shared>,
     UrlPath((id, v, name)): UrlPath<(String, String, String)>,
 ) -> Result<Response, ApiError> {
+    if name == "report" {
+        return misarch_report(&s, &id, &v).await;
+    }
     let p = part_named(&name)?;
     let t = part(&s, &id, &v, p).await?;
     Ok(match p {
@@ -637,6 +649,24 @@ async fn gatling_metrics(
         .await
         .map_err(|e| ApiError::Internal(format!("cannot keep the metrics: {e}")))?;
     Ok(StatusCode::OK.into_response())
+}
+
+/// `GET /experiment/{uuid}/{version}/report`: the original's
+/// `report.json` of the version's latest finished run.
+async fn misarch_report(s: &Shared, id: &str, version: &str) -> Result<Response, ApiError> {
+    let (id, v) = existing(s, id, version).await?;
+    let runs = s.store.runs(Some(&id), Some(v), 20).await?;
+    for r in runs.iter().filter(|r| r.status.is_final()) {
+        let Some(dir) = &r.dir else { continue };
+        match tokio::fs::read(std::path::Path::new(dir).join(MISARCH_REPORT)).await {
+            Ok(b) => return Ok(([(header::CONTENT_TYPE, "application/json")], b).into_response()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(ApiError::Internal(format!("cannot read the report: {e}"))),
+        }
+    }
+    Err(ApiError::NotFound(format!(
+        "no finished run of {id} v{v} has a MiSArch report (runs of versions with a MiSArch config write one)"
+    )))
 }
 
 /// `/d/{uuid}-v{N}` (the link MiSArch's events send): the latest report

@@ -73,6 +73,90 @@ fn a_generated_scalability_test_sends_exactly_its_user_steps() {
         .clone();
     assert_eq!(overall["requests"], 32, "{overall}");
     assert_eq!(overall["failed"], 0, "{overall}");
+    // MiSArch's goals were checked as squall goals, and its report is
+    // beside squall's, with epoch-ms strings.
+    let goals: Vec<(String, String)> = rep["goals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["name"].as_str().unwrap().into(),
+                g["condition"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        goals,
+        vec![
+            ("max response time".to_string(), "http_req_duration max<=2000ms".to_string()),
+            ("mean response time".to_string(), "http_req_duration avg<=1000ms".to_string())
+        ]
+    );
+    let r = server.call("GET", &format!("/experiment/{id}/v1/report"), None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let m = r.json();
+    assert_eq!(m["testUUID"], id);
+    assert_eq!(m["testVersion"], "v1");
+    let start: u64 = m["startTime"].as_str().unwrap().parse().unwrap();
+    let end: u64 = m["endTime"].as_str().unwrap().parse().unwrap();
+    assert!((5_500..=7_500).contains(&(end - start)), "a 6 s run: {m}");
+    assert_eq!(m["goals"].as_array().unwrap().len(), 2);
+    assert_eq!(m["goalViolations"], serde_json::json!([]), "{m}");
+}
+
+#[test]
+fn a_steady_state_makes_every_figure_a_goal_and_violations_are_reported() {
+    let dir = tempdir();
+    let server = Server::start(&dir.path().join("data"), &[], &[]);
+    let id = generate(
+        &server,
+        "loadType=ScalabilityLoadTest&testDuration=4&rate=1",
+    );
+    let mut config = server
+        .call("GET", &format!("/experiment/{id}/v1/config"), None)
+        .json();
+    config["steadyState"] = serde_json::json!({"duration": 2, "rate": 2, "factor": 2.0});
+    let r = server.call(
+        "PUT",
+        &format!("/experiment/{id}/v1/config"),
+        Some(&config.to_string()),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let run = run_v1(&server, &id);
+    assert_eq!(run["status"], "completed", "{run}");
+    let rep = report(&server, &run);
+    assert!(
+        rep["warmup"].is_object(),
+        "the steady state ran as the warm-up"
+    );
+    assert_eq!(rep["goals"].as_array().unwrap().len(), 27);
+    let m = server
+        .call("GET", &format!("/experiment/{id}/v1/report"), None)
+        .json();
+    let goals = m["goals"].as_array().unwrap();
+    assert_eq!(goals.len(), 27, "{m}");
+    let max = goals
+        .iter()
+        .find(|g| g["metric"] == "max response time")
+        .unwrap();
+    let baseline_max: f64 = rep["warmup"]["latency_ms"]["max"].as_f64().unwrap();
+    let threshold: f64 = max["threshold"].as_str().unwrap().parse().unwrap();
+    assert!(
+        (threshold - 2.0 * baseline_max).abs() <= baseline_max * 0.01 + 0.01,
+        "{threshold} vs 2 x {baseline_max}"
+    );
+    // Every violation is a goal that did not hold in squall's report.
+    for v in m["goalViolations"].as_array().unwrap() {
+        let name = v["metricName"].as_str().unwrap();
+        let g = rep["goals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["name"] == name)
+            .unwrap();
+        assert_eq!(g["passed"], false, "{name}");
+    }
 }
 
 #[test]
