@@ -14,6 +14,7 @@ mod load_model;
 mod load_outputs;
 mod load_plan;
 mod misarch;
+mod misarch_frontend;
 mod proxy;
 mod run;
 mod run_trust;

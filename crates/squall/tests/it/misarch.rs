@@ -89,8 +89,14 @@ fn a_generated_scalability_test_sends_exactly_its_user_steps() {
     assert_eq!(
         goals,
         vec![
-            ("max response time".to_string(), "http_req_duration max<=2000ms".to_string()),
-            ("mean response time".to_string(), "http_req_duration avg<=1000ms".to_string())
+            (
+                "max response time".to_string(),
+                "http_req_duration max<=2000ms".to_string()
+            ),
+            (
+                "mean response time".to_string(),
+                "http_req_duration avg<=1000ms".to_string()
+            )
         ]
     );
     let r = server.call("GET", &format!("/experiment/{id}/v1/report"), None);
