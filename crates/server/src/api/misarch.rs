@@ -493,7 +493,8 @@ async fn stop(
 }
 
 /// MiSArch's one message per run: the dashboard URL when it ends, or the
-/// error. Waits for the version's next run if none is in flight (the
+/// error; the stream then stays open (with keep-alive comments) until the
+/// client leaves. Waits for the version's next run if none is in flight (the
 /// frontend subscribes just before it starts one).
 async fn events(
     State(s): State<Shared>,
@@ -550,6 +551,9 @@ async fn events(
                 ),
             };
             let _ = tx.send(msg).await;
+            // The stream stays open, as the original's does: its frontend
+            // takes a closed stream for an error and reconnects every second.
+            tx.closed().await;
             return;
         }
     });

@@ -72,9 +72,11 @@ fn browser(server: &Server, method: &str, path: &str, body: Option<&str>, json_t
     r
 }
 
-/// `new EventSource(url)`: status, content type, CORS, then the first
-/// `data:` message (read until `limit`).
-fn event_source_first_message(url: &str, limit: Duration) -> (String, Option<String>) {
+/// `new EventSource(url)`: status, content type, CORS, the first `data:`
+/// message (read until `limit`), and whether the stream is still open a
+/// second later (a closed stream makes the frontend reconnect every
+/// second and log errors).
+fn event_source_first_message(url: &str, limit: Duration) -> (String, Option<String>, bool) {
     let rest = url.strip_prefix("http://").unwrap();
     let (host, path) = rest
         .split_once('/')
@@ -102,7 +104,19 @@ fn event_source_first_message(url: &str, limit: Duration) -> (String, Option<Str
         }
         line.clear();
     }
-    (head, data)
+    r.get_ref()
+        .set_read_timeout(Some(Duration::from_secs(1)))
+        .unwrap();
+    let mut rest = String::new();
+    let still_open = match r.read_line(&mut rest) {
+        Ok(0) => false,
+        Ok(_) => !rest.starts_with('0'),
+        Err(e) => matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+    };
+    (head, data, still_open)
 }
 
 #[test]
@@ -265,7 +279,11 @@ fn the_frontends_whole_flow_keeps_its_contract() {
         false,
     );
     assert_eq!(r.status, 200, "{}", r.body);
-    let (head, data) = listener.join().unwrap();
+    let (head, data, still_open) = listener.join().unwrap();
+    assert!(
+        still_open,
+        "the stream stays open after its message, as the original's"
+    );
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert!(
         head.to_ascii_lowercase()
