@@ -16,6 +16,7 @@ pub mod grafana;
 pub mod hlog;
 pub mod html;
 pub mod influx;
+pub mod influx_live;
 pub mod json_out;
 pub mod prometheus;
 mod record;
@@ -58,6 +59,11 @@ pub trait Sink: Send {
     fn second(&mut self, snap: &Snapshot) -> Result<(), OutputError>;
     /// Called once at the end, also after an interruption.
     fn finish(&mut self, summary: &Summary) -> Result<(), OutputError>;
+    /// After `finish`: what became of the output, when that is not just
+    /// "written" (a live database: points written and dropped).
+    fn outcome(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The kinds of file output, as named on the command line (`--out KIND=FILE`).
@@ -71,6 +77,9 @@ pub enum OutputKind {
     Hlog,
     /// InfluxDB line protocol.
     Influx,
+    /// InfluxDB line protocol written to a running InfluxDB: the
+    /// destination is its URL (`influxdb=http://...`), not a file.
+    InfluxLive,
 }
 
 impl std::str::FromStr for OutputKind {
@@ -95,5 +104,16 @@ pub fn open(kind: OutputKind, path: &Path, start_unix: f64) -> Result<Box<dyn Si
         OutputKind::Csv => Box::new(csv_out::CsvSink::create(path)?),
         OutputKind::Hlog => Box::new(hlog::HlogSink::create(path, start_unix)?),
         OutputKind::Influx => Box::new(influx::InfluxSink::create(path, start_unix)?),
+        OutputKind::InfluxLive => {
+            let url = path.to_string_lossy();
+            let token = std::env::var("INFLUX_TOKEN").ok();
+            let target = influx_live::InfluxTarget::parse(&url, token.as_deref()).map_err(|e| {
+                OutputError {
+                    path: path.to_path_buf(),
+                    source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
+                }
+            })?;
+            Box::new(influx_live::InfluxLiveSink::start(target, start_unix)?)
+        }
     })
 }

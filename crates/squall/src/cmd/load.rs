@@ -333,6 +333,9 @@ pub(crate) async fn run(args: LoadArgs) -> Result<u8> {
         if let Err(e) = s.finish(&summary) {
             sink_errors.push(e.to_string());
         }
+        if let Some(o) = s.outcome() {
+            eprintln!("squall: {o}");
+        }
     }
     print!(
         "{}",
@@ -550,6 +553,12 @@ pub(crate) fn parse_output(s: &str) -> Result<(OutputKind, PathBuf), InvalidInpu
             "--out {s:?} must look like KIND=FILE (json, csv, hlog, influx)"
         ))
     })?;
-    let kind: OutputKind = kind.parse().map_err(InvalidInput)?;
+    let mut kind: OutputKind = kind.parse().map_err(InvalidInput)?;
+    // `influxdb=http://...` is a live database (k6's form); a path is a file.
+    if kind == OutputKind::Influx && (file.starts_with("http://") || file.starts_with("https://")) {
+        kind = OutputKind::InfluxLive;
+        squall_report::influx_live::InfluxTarget::parse(file, Some("checked-when-opened"))
+            .map_err(InvalidInput)?;
+    }
     Ok((kind, PathBuf::from(file)))
 }

@@ -9,6 +9,7 @@ mod util;
 mod chaos;
 mod fault;
 mod fleet;
+mod influxdb;
 mod load_errors;
 mod load_model;
 mod load_outputs;
