@@ -5,10 +5,47 @@
 use squall_chaos::event::{Event, Phase};
 use squall_chaos::journal::Stamp;
 
-/// One console line, in chaostoolkit's shape: `[date time LEVEL] message`.
+use std::io::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The log file, as `chaos` keeps one (`chaostoolkit.log`), and its format.
+static FILE: Mutex<Option<(std::fs::File, bool)>> = Mutex::new(None);
+static VERBOSE: AtomicBool = AtomicBool::new(false);
+
+/// Opens (truncates) the log file; `json`: one JSON object per line.
+pub(crate) fn open_file(path: &std::path::Path, json: bool) -> std::io::Result<()> {
+    let f = std::fs::File::create(path)?;
+    *FILE.lock().expect("not poisoned") = Some((f, json));
+    Ok(())
+}
+
+/// `--verbose`: DEBUG lines on the console too.
+pub(crate) fn set_verbose(v: bool) {
+    VERBOSE.store(v, Ordering::Relaxed);
+}
+
+/// A DEBUG line: always in the log file, on the console with `--verbose`.
+pub(crate) fn debug(msg: &str) {
+    log("DEBUG", msg);
+}
+
+/// One line, in chaostoolkit's shape: `[date time LEVEL] message`, on the
+/// console (DEBUG only with `--verbose`) and in the log file.
 pub(crate) fn log(level: &str, msg: &str) {
     let now = Stamp::now();
-    eprintln!("[{} {} {level}] {msg}", now.date(), now.clock());
+    if level != "DEBUG" || VERBOSE.load(Ordering::Relaxed) {
+        eprintln!("[{} {} {level}] {msg}", now.date(), now.clock());
+    }
+    if let Some((f, json)) = FILE.lock().expect("not poisoned").as_mut() {
+        let line = if *json {
+            serde_json::json!({"asctime": format!("{} {}", now.date(), now.clock()), "levelname": level, "message": msg}).to_string()
+        } else {
+            format!("[{} {} {level}] {msg}", now.date(), now.clock())
+        };
+        // A log line that cannot be written is not worth failing the run.
+        let _ = writeln!(f, "{line}");
+    }
 }
 
 /// Renders one runner event.

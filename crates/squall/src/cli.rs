@@ -24,8 +24,7 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Sim(crate::cmd::sim::SimCommand),
     /// Chaos Toolkit experiments, unchanged: run them natively, or validate them.
-    #[command(subcommand)]
-    Chaos(crate::cmd::chaos::ChaosCommand),
+    Chaos(crate::cmd::chaos::ChaosArgs),
     /// Run a whole experiment: workload, scheduled faults, goals; writes a report.
     Run(crate::cmd::run::RunArgs),
     /// The experiment executor as a service: stored, versioned experiments,

@@ -13,6 +13,34 @@ use squall_chaos::{Dry, HypothesisStrategy, RollbackStrategy, RunOptions, Vars};
 use crate::chaos_log::{log, render};
 use crate::exit::{self, InvalidInput};
 
+/// `squall chaos [OPTIONS] COMMAND`: `chaos`'s own top-level options come
+/// before the command, so a script can swap `chaos` for `squall chaos`.
+#[derive(Args, Debug)]
+pub(crate) struct ChaosArgs {
+    /// Log at DEBUG level too (console and log file).
+    #[arg(long)]
+    pub verbose: bool,
+    /// Accepted for `chaos` compatibility: squall never checks for a newer
+    /// version online.
+    #[arg(long)]
+    pub no_version_check: bool,
+    /// Where to write the log file (`chaos` writes ./chaostoolkit.log).
+    #[arg(long, default_value = "chaostoolkit.log")]
+    pub log_file: PathBuf,
+    /// Write no log file.
+    #[arg(long)]
+    pub no_log_file: bool,
+    /// The log file's format: `string` or `json` (one object per line).
+    #[arg(long, default_value = "string", value_parser = ["string", "json"])]
+    pub log_format: String,
+    /// Chaos Toolkit's settings file; squall reads none of its sections
+    /// (notifications, controls, vaults) and says which it ignores.
+    #[arg(long)]
+    pub settings: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: ChaosCommand,
+}
+
 #[derive(Subcommand, Debug)]
 pub(crate) enum ChaosCommand {
     /// Run an experiment and write its journal (Chaos Toolkit's `chaos run`).
@@ -70,6 +98,10 @@ pub(crate) struct ChaosRunArgs {
     /// with `--rollback-strategy always` (squall plays them by default).
     #[arg(long)]
     pub no_rollbacks_on_interrupt: bool,
+    /// A Chaos Toolkit control file: squall runs no controls, so one that
+    /// declares any is refused before the run rather than ignored.
+    #[arg(long = "control-file")]
+    pub control_files: Vec<PathBuf>,
 }
 
 fn parse_rollback(s: &str) -> Result<RollbackStrategy, String> {
@@ -84,7 +116,20 @@ fn parse_hypothesis(s: &str) -> Result<HypothesisStrategy, String> {
     s.parse()
 }
 
-pub(crate) async fn run(cmd: ChaosCommand) -> Result<u8> {
+pub(crate) async fn run(args: ChaosArgs) -> Result<u8> {
+    if !args.no_log_file {
+        crate::chaos_log::open_file(&args.log_file, args.log_format == "json")
+            .map_err(|e| InvalidInput(format!("--log-file {}: {e}", args.log_file.display())))?;
+    }
+    crate::chaos_log::set_verbose(args.verbose);
+    crate::chaos_log::debug(&format!(
+        "squall {} as chaostoolkit",
+        env!("CARGO_PKG_VERSION")
+    ));
+    if let Some(path) = &args.settings {
+        settings_note(path)?;
+    }
+    let cmd = args.command;
     match cmd {
         ChaosCommand::Validate {
             file,
@@ -102,7 +147,75 @@ pub(crate) async fn run(cmd: ChaosCommand) -> Result<u8> {
     }
 }
 
+/// `--settings`: read, so a missing or broken file is said; its sections
+/// are `chaos`'s own (notifications, controls, vaults), which squall does
+/// not act on: each one present is named in a warning before the run.
+fn settings_note(path: &std::path::Path) -> Result<(), InvalidInput> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        // `chaos` goes on without a settings file.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            log("DEBUG", &format!("no settings file at {}", path.display()));
+            return Ok(());
+        }
+        Err(e) => return Err(InvalidInput(format!("--settings {}: {e}", path.display()))),
+    };
+    let v: serde_json::Value = squall_diag::from_yaml(&text).map_err(|e| {
+        InvalidInput(format!(
+            "--settings {}:{} {}",
+            path.display(),
+            e.loc,
+            e.message
+        ))
+    })?;
+    for k in v
+        .as_object()
+        .map(|o| o.keys().cloned().collect::<Vec<_>>())
+        .unwrap_or_default()
+    {
+        log(
+            "WARNING",
+            &format!(
+                "settings {}: `{k}` is not acted on by squall chaos",
+                path.display()
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// `run --control-file`: a file that declares controls is refused (squall
+/// runs none, and a control left out silently would change the run).
+fn check_control_files(files: &[PathBuf]) -> Result<(), InvalidInput> {
+    for f in files {
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| InvalidInput(format!("--control-file {}: {e}", f.display())))?;
+        let v: serde_json::Value = squall_diag::from_yaml(&text).map_err(|e| {
+            InvalidInput(format!(
+                "--control-file {}:{} {}",
+                f.display(),
+                e.loc,
+                e.message
+            ))
+        })?;
+        let declares = match &v {
+            serde_json::Value::Null => false,
+            serde_json::Value::Array(a) => !a.is_empty(),
+            serde_json::Value::Object(o) => !o.is_empty(),
+            _ => true,
+        };
+        if declares {
+            return Err(InvalidInput(format!(
+                "--control-file {}: squall chaos runs no Chaos Toolkit controls; refusing rather than running without them",
+                f.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 async fn run_experiment(args: ChaosRunArgs) -> Result<u8> {
+    check_control_files(&args.control_files)?;
     let vars = read_vars(&args.vars, &args.var_files)?;
     let exp = if args.no_validation {
         match squall_chaos::load_source(&args.file, !args.no_verify_tls).await {

@@ -416,3 +416,128 @@ fn a_second_ctrl_c_interrupts_the_rollbacks() {
     );
     assert!(rollbacks[0].get("status").is_none(), "{}", rollbacks[0]);
 }
+
+/// `chaos`'s own options before the command, and `run --control-file`, so
+/// a script can swap `chaos` for `squall chaos`: the log file as `chaos`
+/// writes it (string or JSON lines), settings read and their sections
+/// named, a control file that declares controls refused before the run.
+#[test]
+fn chaos_toolkits_top_level_options_are_accepted() {
+    let dir = tempdir();
+    let exp = write(
+        dir.path(),
+        "e.json",
+        r#"{"title": "options", "description": "d", "method": [{"type": "action", "name": "noop", "provider": {"type": "process", "path": "true"}}]}"#,
+    );
+    let settings = write(
+        dir.path(),
+        "settings.yaml",
+        "notifications:\n  - type: plugin\n    module: x\n",
+    );
+    let controls = write(dir.path(), "controls.json", "{}");
+    let log = dir.path().join("ctk.log");
+    let journal = dir.path().join("journal.json");
+    let out = run(
+        &[
+            "chaos",
+            "--no-version-check",
+            "--verbose",
+            "--log-file",
+            log.to_str().unwrap(),
+            "--log-format",
+            "json",
+            "--settings",
+            settings.to_str().unwrap(),
+            "run",
+            "--control-file",
+            controls.to_str().unwrap(),
+            "--journal-path",
+            journal.to_str().unwrap(),
+            exp.to_str().unwrap(),
+        ],
+        LIMIT,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("`notifications` is not acted on by squall chaos"),
+        "{}",
+        text(&out)
+    );
+    let lines: Vec<Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert!(lines.iter().any(|l| l["levelname"] == "DEBUG"), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["message"] == "Running experiment: options"),
+        "{lines:?}"
+    );
+    assert_eq!(read_json(&journal)["status"], "completed");
+
+    // The default string format, and --no-log-file.
+    let out = run(
+        &[
+            "chaos",
+            "--log-file",
+            log.to_str().unwrap(),
+            "run",
+            "--journal-path",
+            journal.to_str().unwrap(),
+            exp.to_str().unwrap(),
+        ],
+        LIMIT,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let first = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        first.contains(" INFO] Running experiment: options"),
+        "{first}"
+    );
+    assert!(
+        !first.contains(" DEBUG]") || first.contains("DEBUG] squall"),
+        "DEBUG only in the file"
+    );
+    let quiet = dir.path().join("none.log");
+    let out = run(
+        &[
+            "chaos",
+            "--no-log-file",
+            "--log-file",
+            quiet.to_str().unwrap(),
+            "run",
+            "--journal-path",
+            journal.to_str().unwrap(),
+            exp.to_str().unwrap(),
+        ],
+        LIMIT,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!quiet.exists());
+
+    // Controls are not run, so a file declaring some is refused.
+    let controls = write(
+        dir.path(),
+        "controls2.json",
+        r#"{"my-control": {"provider": {"type": "python", "module": "x"}}}"#,
+    );
+    let out = run(
+        &[
+            "chaos",
+            "--no-log-file",
+            "run",
+            "--control-file",
+            controls.to_str().unwrap(),
+            exp.to_str().unwrap(),
+        ],
+        LIMIT,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("runs no Chaos Toolkit controls"),
+        "{}",
+        text(&out)
+    );
+}
