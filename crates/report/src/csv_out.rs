@@ -13,25 +13,52 @@ use crate::{OutputError, Sink, Summary};
 /// The header row (documented in `docs/outputs.md`).
 pub const HEADER: &str = "second,start_ms,length_ms,requests,rate,failed,err_connect,err_timeout,err_status,err_check,err_protocol,\
 bytes_in,bytes_out,latency_p50_ms,latency_p90_ms,latency_p95_ms,latency_p99_ms,latency_p999_ms,latency_max_ms,\
-service_p50_ms,service_p99_ms,iterations_started,iterations_completed,iterations_late,iterations_dropped,vus,in_flight,utilization";
+service_p50_ms,service_p99_ms,iterations_started,iterations_completed,iterations_late,iterations_dropped,vus,in_flight,utilization,\
+latency_min_ms,latency_mean_ms,latency_stddev_ms,unix_ms,time";
 
 /// Streams per-second rows.
 pub struct CsvSink {
     path: PathBuf,
     out: BufWriter<File>,
+    start_unix_ms: u64,
 }
 
 impl CsvSink {
-    /// Creates the file and writes the header.
-    pub fn create(path: &Path) -> Result<Self, OutputError> {
+    /// Creates the file and writes the header; `start_unix` (seconds since
+    /// the epoch) dates each row.
+    pub fn create(path: &Path, start_unix: f64) -> Result<Self, OutputError> {
         let file = File::create(path).map_err(OutputError::at(path))?;
         let mut out = BufWriter::new(file);
         writeln!(out, "{HEADER}").map_err(OutputError::at(path))?;
         Ok(Self {
             path: path.to_path_buf(),
             out,
+            start_unix_ms: (start_unix * 1000.0) as u64,
         })
     }
+}
+
+/// The columns after `utilization`: the second's latency minimum, mean and
+/// standard deviation (Stressgrid's summary figures; empty without
+/// requests), and when the second started, as Unix ms and RFC 3339 (UTC).
+fn tail(snap: &Snapshot, start_unix_ms: u64) -> String {
+    let all = snap.interval.overall("all");
+    let h = &all.latency;
+    let stats = if h.is_empty() {
+        ",,".to_string()
+    } else {
+        format!(
+            "{},{:.3},{:.3}",
+            h.min() as f64 / 1000.0,
+            h.mean() / 1000.0,
+            h.hdr().stdev() / 1000.0
+        )
+    };
+    let at = start_unix_ms + snap.start_ms;
+    let time = humantime::format_rfc3339_millis(
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(at),
+    );
+    format!("{stats},{at},{time}")
 }
 
 /// One row for a second.
@@ -75,7 +102,8 @@ pub fn row(r: &SecondRecord) -> String {
 impl Sink for CsvSink {
     fn second(&mut self, snap: &Snapshot) -> Result<(), OutputError> {
         let line = row(&snap.into());
-        writeln!(self.out, "{line}")
+        let tail = tail(snap, self.start_unix_ms);
+        writeln!(self.out, "{line},{tail}")
             .and_then(|_| self.out.flush())
             .map_err(OutputError::at(&self.path))
     }

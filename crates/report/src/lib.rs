@@ -101,7 +101,7 @@ impl std::str::FromStr for OutputKind {
 pub fn open(kind: OutputKind, path: &Path, start_unix: f64) -> Result<Box<dyn Sink>, OutputError> {
     Ok(match kind {
         OutputKind::Json => Box::new(json_out::JsonSink::new(path, start_unix)),
-        OutputKind::Csv => Box::new(csv_out::CsvSink::create(path)?),
+        OutputKind::Csv => Box::new(csv_out::CsvSink::create(path, start_unix)?),
         OutputKind::Hlog => Box::new(hlog::HlogSink::create(path, start_unix)?),
         OutputKind::Influx => Box::new(influx::InfluxSink::create(path, start_unix)?),
         OutputKind::InfluxLive => {

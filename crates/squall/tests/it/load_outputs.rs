@@ -57,13 +57,37 @@ fn every_output_file_parses_and_matches_its_schema() {
     let mut lines = csv.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     let req_col = header.iter().position(|h| *h == "requests").unwrap();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (unix_col, time_col, start_col) = (col("unix_ms"), col("time"), col("start_ms"));
     let mut sum = 0;
+    let mut first_unix = None;
     for l in lines {
         let cols: Vec<&str> = l.split(',').collect();
         assert_eq!(cols.len(), header.len(), "{l}");
         sum += cols[req_col].parse::<u64>().unwrap();
+        // Absolute time beside the relative one: Unix ms and RFC 3339 agree.
+        let unix: u64 = cols[unix_col].parse().unwrap();
+        let start: u64 = cols[start_col].parse().unwrap();
+        let t0 = *first_unix.get_or_insert(unix - start);
+        assert_eq!(unix, t0 + start, "{l}");
+        let rfc = humantime_parse(cols[time_col]);
+        assert_eq!(rfc, unix, "{l}");
+        // Stressgrid's figures: min <= mean, a non-negative deviation.
+        if cols[req_col] != "0" {
+            let f = |c: &str| cols[col(c)].parse::<f64>().unwrap();
+            assert!(
+                f("latency_min_ms") <= f("latency_mean_ms") && f("latency_stddev_ms") >= 0.0,
+                "{l}"
+            );
+        }
     }
     assert_eq!(sum, total);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let t0 = first_unix.unwrap();
+    assert!(t0 <= now && now - t0 < 600_000, "dated today: {t0}");
 
     // HdrHistogram log: read by the reference Python implementation (hdrh).
     let counted = python_ok(
@@ -257,4 +281,23 @@ fn seconds_without_requests_have_no_latency() {
         .find(|s| s["overall"]["requests"] == 0)
         .expect("an empty second in JSON");
     assert!(quiet["overall"]["latency_ms"]["p50"].is_null(), "{quiet}");
+}
+
+/// `2026-11-30T16:20:01.250Z` as Unix ms (days from the civil date).
+fn humantime_parse(s: &str) -> u64 {
+    let (date, time) = s.trim_end_matches('Z').split_once('T').unwrap();
+    let d: Vec<i64> = date.split('-').map(|x| x.parse().unwrap()).collect();
+    let (hms, ms) = time.split_once('.').unwrap_or((time, "0"));
+    let t: Vec<i64> = hms.split(':').map(|x| x.parse().unwrap()).collect();
+    let (y, m) = if d[1] <= 2 {
+        (d[0] - 1, d[1] + 9)
+    } else {
+        (d[0], d[1] - 3)
+    };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + d[2] - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    ((days * 86_400 + t[0] * 3600 + t[1] * 60 + t[2]) * 1000 + ms.parse::<i64>().unwrap()) as u64
 }
