@@ -378,6 +378,7 @@ fn report_of(
         ("report (JSON)", "report.json"),
         ("report (HTML)", "report.html"),
         ("Grafana dashboard", "grafana-dashboard.json"),
+        ("goals (JUnit)", "junit.xml"),
         ("summary", "summary.txt"),
     ] {
         files.insert(role.to_string(), name.to_string());
@@ -457,7 +458,7 @@ fn open_run_dir(
 }
 
 /// The report in its forms (`report.json`, `report.html`, the Grafana
-/// dashboard, `summary.txt`), each written whole (temporary file +
+/// dashboard, `junit.xml` with a case per goal, `summary.txt`), each written whole (temporary file +
 /// rename); also used by `squall serve` for a run a crash cut short.
 pub fn write_report(dir: &Path, report: &RunReport, summary: &str) -> Result<(), ExecuteError> {
     write_atomic(
@@ -472,6 +473,10 @@ pub fn write_report(dir: &Path, report: &RunReport, summary: &str) -> Result<(),
         &dir.join("grafana-dashboard.json"),
         &serde_json::to_string_pretty(&squall_report::grafana::dashboard(report))
             .expect("plain data"),
+    )?;
+    write_atomic(
+        &dir.join("junit.xml"),
+        &squall_report::junit_out::goals(report),
     )?;
     write_atomic(&dir.join("summary.txt"), summary)
 }

@@ -18,6 +18,7 @@ pub mod html;
 pub mod influx;
 pub mod influx_live;
 pub mod json_out;
+pub mod junit_out;
 pub mod prometheus;
 mod record;
 pub mod run_report;
@@ -77,6 +78,8 @@ pub enum OutputKind {
     Hlog,
     /// InfluxDB line protocol.
     Influx,
+    /// JUnit XML of the thresholds, written at the end.
+    Junit,
     /// InfluxDB line protocol written to a running InfluxDB: the
     /// destination is its URL (`influxdb=http://...`), not a file.
     InfluxLive,
@@ -90,8 +93,9 @@ impl std::str::FromStr for OutputKind {
             "csv" => Ok(OutputKind::Csv),
             "hlog" => Ok(OutputKind::Hlog),
             "influx" | "influxdb" => Ok(OutputKind::Influx),
+            "junit" => Ok(OutputKind::Junit),
             other => Err(format!(
-                "unknown output kind {other:?} (json, csv, hlog, influx)"
+                "unknown output kind {other:?} (json, csv, hlog, influx, influxdb, junit)"
             )),
         }
     }
@@ -104,6 +108,7 @@ pub fn open(kind: OutputKind, path: &Path, start_unix: f64) -> Result<Box<dyn Si
         OutputKind::Csv => Box::new(csv_out::CsvSink::create(path, start_unix)?),
         OutputKind::Hlog => Box::new(hlog::HlogSink::create(path, start_unix)?),
         OutputKind::Influx => Box::new(influx::InfluxSink::create(path, start_unix)?),
+        OutputKind::Junit => Box::new(junit_out::JunitSink::new(path)),
         OutputKind::InfluxLive => {
             let url = path.to_string_lossy();
             let token = std::env::var("INFLUX_TOKEN").ok();

@@ -11,23 +11,7 @@ use squall_report::run_report::RunReport;
 
 use crate::state::{ItemStatus, SuiteState};
 
-/// Escapes text for an XML attribute or element.
-fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&apos;"),
-            // Characters XML 1.0 cannot carry at all.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => o.push('?'),
-            c => o.push(c),
-        }
-    }
-    o
-}
+use squall_report::junit_out::xml_esc as esc;
 
 fn secs(ms: u64) -> String {
     format!("{:.3}", ms as f64 / 1000.0)

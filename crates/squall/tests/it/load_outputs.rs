@@ -301,3 +301,39 @@ fn humantime_parse(s: &str) -> u64 {
     let days = era * 146_097 + doe - 719_468;
     ((days * 86_400 + t[0] * 3600 + t[1] * 60 + t[2]) * 1000 + ms.parse::<i64>().unwrap()) as u64
 }
+
+#[test]
+fn thresholds_as_junit_for_ci() {
+    let srv = TestServer::start(Behaviour::default());
+    let dir = tempdir();
+    let junit = dir.path().join("thresholds.xml");
+    let out = run(
+        &[
+            "load",
+            &srv.url("/"),
+            "--rate",
+            "50",
+            "-d",
+            "1s",
+            "-q",
+            "--threshold",
+            "http_req_failed=rate<0.01",
+            "--threshold",
+            "http_req_duration=p(95)<0.001ms",
+            "--out",
+            &format!("junit={}", junit.display()),
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(99), "{}", text(&out));
+    let read = python_ok(
+        "import sys\n\
+         from junitparser import JUnitXml, Failure\n\
+         x=JUnitXml.fromfile(sys.argv[1])\n\
+         cases=[c for s in x for c in s]\n\
+         failed=[c.name for c in cases if any(isinstance(r, Failure) for r in c.result)]\n\
+         print(len(cases), '|'.join(failed))",
+        &[junit.to_str().unwrap()],
+    );
+    assert_eq!(read.trim(), "2 http_req_duration: p(95)<0.001ms", "{read}");
+}

@@ -151,6 +151,23 @@ fn demo_quick_runs_end_to_end_and_writes_a_report_chromium_renders() {
     ] {
         assert!(run.join(f).exists(), "{f} written");
     }
+    // The goals as JUnit, read by a real JUnit reader: five cases, the one
+    // failing by design a failure.
+    let junit = python_ok(
+        "import sys\n\
+         from junitparser import JUnitXml, Failure\n\
+         x=JUnitXml.fromfile(sys.argv[1])\n\
+         cases=[c for s in x for c in s]\n\
+         failed=[c.name for c in cases if any(isinstance(r, Failure) for r in c.result)]\n\
+         print(len(cases), '|'.join(failed))",
+        &[run.join("junit.xml").to_str().unwrap()],
+    );
+    assert!(
+        junit
+            .trim()
+            .starts_with("5 p95 within 1.5x warm-up while payment is slow ["),
+        "{junit}"
+    );
     let dash = read_json(&run.join("grafana-dashboard.json"));
     assert_eq!(dash["panels"].as_array().unwrap().len(), 4);
     assert!(dash["time"]["from"].as_str().unwrap().ends_with('Z'));
