@@ -119,7 +119,24 @@ mod tests {
 
     #[test]
     fn row_has_as_many_columns_as_the_header() {
-        let r = SecondRecord::default();
-        assert_eq!(row(&r).split(',').count(), HEADER.split(',').count());
+        let snap = Snapshot {
+            second: 2,
+            start_ms: 2000,
+            length_ms: 1000,
+            interval: squall_metrics::Interval::new(&["a".into()], &[]),
+            vus: 1,
+            in_flight: 0,
+            utilization: 0.0,
+        };
+        let line = format!(
+            "{},{}",
+            row(&(&snap).into()),
+            tail(&snap, 1_700_000_000_000)
+        );
+        assert_eq!(line.split(',').count(), HEADER.split(',').count(), "{line}");
+        assert!(
+            line.ends_with(",,,1700000002000,2023-11-14T22:13:22.000Z"),
+            "{line}"
+        );
     }
 }
