@@ -11,6 +11,19 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+/// An error with its causes, innermost last ("client error (Connect): tcp
+/// connect error: Connection refused"): hyper's own message names only the
+/// stage that failed.
+pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut msg = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        msg = format!("{msg}: {s}");
+        cur = s.source();
+    }
+    msg
+}
+
 /// A pooled plain-HTTP client.
 pub type HttpClient = Client<HttpConnector, Full<Bytes>>;
 

@@ -6,21 +6,9 @@ use std::fmt::Write;
 
 use crate::run_report::{RunReport, SeriesPoint};
 
-/// Escapes text for HTML (also used by the suite report).
-pub fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-    o
-}
+/// Escapes text for HTML (also used by the suite report): XML's escape
+/// serves HTML as well.
+pub use crate::junit_out::xml_esc as esc;
 
 fn num(v: f64) -> String {
     if v.abs() >= 100.0 {
@@ -399,7 +387,7 @@ mod tests {
         assert_eq!(unix_ms_text(1_795_402_366_000), "2026-11-23 02:52:46 UTC");
         assert_eq!(
             esc("<a href='x'>&</a>"),
-            "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;"
+            "&lt;a href=&apos;x&apos;&gt;&amp;&lt;/a&gt;"
         );
     }
 }

@@ -223,7 +223,10 @@ async fn post(
             .body(Full::new(body.clone()))
             .expect("valid request parts");
         let answer = tokio::time::timeout(WRITE_TIMEOUT, async {
-            let resp = client.request(req).await.map_err(|e| chain(&e))?;
+            let resp = client
+                .request(req)
+                .await
+                .map_err(|e| squall_http::client::describe(&e))?;
             let status = resp.status().as_u16();
             let text = resp
                 .into_body()
@@ -257,18 +260,6 @@ async fn post(
         }
     }
     false
-}
-
-/// An error with its causes ("client error (Connect): tcp connect error:
-/// Connection refused").
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut msg = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        msg = format!("{msg}: {s}");
-        cur = s.source();
-    }
-    msg
 }
 
 impl Sink for InfluxLiveSink {

@@ -337,12 +337,4 @@ async fn call_child(
 }
 
 /// The innermost cause of a client error (e.g. "Connection refused").
-pub(crate) fn describe(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut msg = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        msg = format!("{msg}: {s}");
-        cur = s.source();
-    }
-    msg
-}
+pub(crate) use squall_http::client::describe;
