@@ -190,8 +190,12 @@ fn memory_and_cpu_are_really_used_and_given_back() {
     let used = cpu_seconds(pid) - before;
     let wall = t0.elapsed().as_secs_f64();
     eprintln!("artificial-cpu 50/50: {used:.2} s CPU in {wall:.2} s");
+    // Half a core when the core is free; the thread spins by the wall
+    // clock, so on a busy machine it gets less CPU, never more: a loose
+    // lower bound (an idle service uses next to none, checked below) and
+    // a firm upper one.
     assert!(
-        (0.25 * wall..=0.8 * wall).contains(&used),
+        (0.1 * wall..=0.8 * wall).contains(&used),
         "{used:.2} s CPU in {wall:.2} s"
     );
     assert_eq!(metric(&sim, "catalog", "squall_sim_cpu_burners"), 1.0);
