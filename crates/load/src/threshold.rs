@@ -305,6 +305,43 @@ impl Threshold {
     }
 }
 
+/// An observed value as k6 prints it, with its unit: durations as
+/// `199.9µs`, `12.31ms`, `1.52s`; shares as `0.52%`; rates as `123.4/s`;
+/// counts as they are. `metric_key` and `expr` are the threshold's.
+pub fn display_observed(metric_key: &str, expr: &str, observed: f64) -> String {
+    let metric = metric_key.split('{').next().unwrap_or("").trim();
+    let agg = expr.replace(' ', "");
+    let is_hist = matches!(
+        metric,
+        "http_req_duration"
+            | "http_req_service_time"
+            | "http_req_waiting"
+            | "http_req_connecting"
+            | "iteration_duration"
+    );
+    let is_share_metric = matches!(metric, "http_req_failed" | "checks");
+    if agg.starts_with("share(") || (is_share_metric && agg.starts_with("rate")) {
+        return format!("{:.2}%", observed * 100.0);
+    }
+    if agg.starts_with("count") {
+        return format!("{observed}");
+    }
+    if agg.starts_with("rate") {
+        return format!("{observed:.1}/s");
+    }
+    if !is_hist {
+        return format!("{observed}");
+    }
+    // Milliseconds, printed in the unit that reads best.
+    if observed < 1.0 {
+        format!("{:.1}µs", observed * 1000.0)
+    } else if observed < 1000.0 {
+        format!("{observed:.2}ms")
+    } else {
+        format!("{:.2}s", observed / 1000.0)
+    }
+}
+
 /// `metric{name:x,expected_response:true}`: the metric, the request name
 /// and k6's `expected_response` tag, each optional.
 fn split_tag(key: &str) -> Result<(&str, Option<String>, Option<bool>), String> {
@@ -476,6 +513,36 @@ mod tests {
             &["home".to_string()],
         )
         .unwrap()
+    }
+
+    #[test]
+    fn observed_values_carry_their_units() {
+        assert_eq!(
+            display_observed("http_req_duration", "p(95)<1", 0.1999),
+            "199.9µs"
+        );
+        assert_eq!(
+            display_observed("http_req_duration{name:a}", "avg<1", 12.306),
+            "12.31ms"
+        );
+        assert_eq!(
+            display_observed("http_req_duration", "max<1", 1520.0),
+            "1.52s"
+        );
+        assert_eq!(
+            display_observed("http_req_failed", "rate<0.01", 0.0052),
+            "0.52%"
+        );
+        assert_eq!(display_observed("http_reqs", "rate>10", 123.45), "123.5/s");
+        assert_eq!(display_observed("http_reqs", "count>10", 42.0), "42");
+        assert_eq!(
+            display_observed(
+                "http_req_duration{expected_response:true}",
+                "share(<800ms)>0.9",
+                0.95
+            ),
+            "95.00%"
+        );
     }
 
     #[test]

@@ -150,8 +150,10 @@ pub(crate) fn render(s: &Summary, label: &str, aborted_by: Option<&str>) -> Stri
             let mark = if t.passed { "ok  " } else { "FAIL" };
             let _ = writeln!(
                 o,
-                "    {mark} {} {}  (observed {:.4})",
-                t.metric, t.expr, t.observed
+                "    {mark} {} {}  (observed {})",
+                t.metric,
+                t.expr,
+                squall_load::threshold::display_observed(&t.metric, &t.expr, t.observed)
             );
         }
     }

@@ -38,10 +38,24 @@ fn thresholds_decide_the_exit_code() {
         Duration::from_secs(30),
     );
     assert_eq!(fail.status.code(), Some(99), "{}", text(&fail));
+    let stdout = String::from_utf8_lossy(&fail.stdout);
     assert!(
-        String::from_utf8_lossy(&fail.stdout).contains("FAIL http_req_duration p(95)<0.001ms"),
+        stdout.contains("FAIL http_req_duration p(95)<0.001ms"),
         "{}",
         text(&fail)
+    );
+    // The observed value with its unit, as k6 prints it (a local p95 is
+    // microseconds or milliseconds).
+    let observed = stdout
+        .split("(observed ")
+        .nth(1)
+        .unwrap_or("")
+        .split(')')
+        .next()
+        .unwrap_or("");
+    assert!(
+        observed.ends_with("µs") || observed.ends_with("ms"),
+        "{stdout}"
     );
     let failed_rate = run(
         &[
