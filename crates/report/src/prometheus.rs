@@ -1,23 +1,53 @@
-//! Prometheus text exposition of a run in progress.
+//! Prometheus text exposition of a run in progress, following Prometheus'
+//! conventions so its own tools work on it (`promtool check metrics` is
+//! clean):
 //!
-//! Counters are cumulative since the start; latency is exposed as a summary
-//! with exact HDR quantiles over the whole run, plus gauges for the last
-//! second. Written by hand: the format is small and this keeps HDR quantiles
-//! exact instead of re-bucketing them.
+//! - latency is a **histogram** with classic buckets for HTTP latencies,
+//!   so generators' series can be summed and `histogram_quantile` works
+//!   across a fleet (a summary's quantiles cannot be added);
+//! - counters are cumulative since the start and each counts one thing
+//!   (iterations started, completed, interrupted, dropped, late are separate
+//!   counters, not overlapping values of one label), so `sum()` means
+//!   something; rates are left to `rate()`;
+//! - units in the names (`_seconds`, `_ratio`) and a `squall_build_info`.
+//!
+//! Written by hand: the format is small.
 
 use std::fmt::Write;
 
 use squall_http::prometheus::label_value as label;
 use squall_metrics::{Interval, Snapshot};
 
+/// Upper bounds (seconds) of the latency histogram's buckets.
+pub const BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+fn head(o: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(o, "# HELP {name} {help}");
+    let _ = writeln!(o, "# TYPE {name} {kind}");
+}
+
 /// Renders the exposition text for the cumulative interval and the last second.
 pub fn render(total: &Interval, last: Option<&Snapshot>) -> String {
     let mut o = String::new();
+    head(
+        &mut o,
+        "squall_build_info",
+        "gauge",
+        "Squall's version; always 1.",
+    );
     let _ = writeln!(
         o,
-        "# HELP squall_http_requests_total Requests finished, by request name."
+        "squall_build_info{{version=\"{}\"}} 1",
+        env!("CARGO_PKG_VERSION")
     );
-    let _ = writeln!(o, "# TYPE squall_http_requests_total counter");
+    head(
+        &mut o,
+        "squall_http_requests_total",
+        "counter",
+        "Requests finished, by request name.",
+    );
     for r in &total.requests {
         let _ = writeln!(
             o,
@@ -26,11 +56,12 @@ pub fn render(total: &Interval, last: Option<&Snapshot>) -> String {
             r.requests
         );
     }
-    let _ = writeln!(
-        o,
-        "# HELP squall_http_errors_total Failed requests, by request name and kind."
+    head(
+        &mut o,
+        "squall_http_errors_total",
+        "counter",
+        "Failed requests, by request name and kind (each failed request counts once).",
     );
-    let _ = writeln!(o, "# TYPE squall_http_errors_total counter");
     for r in &total.requests {
         for k in squall_metrics::ErrorKind::ALL {
             let _ = writeln!(
@@ -42,59 +73,84 @@ pub fn render(total: &Interval, last: Option<&Snapshot>) -> String {
             );
         }
     }
-    let _ = writeln!(
-        o,
-        "# HELP squall_http_latency_seconds Latency from intended start (coordinated-omission corrected)."
+    head(
+        &mut o,
+        "squall_http_request_duration_seconds",
+        "histogram",
+        "Latency from the intended start (coordinated-omission corrected).",
     );
-    let _ = writeln!(o, "# TYPE squall_http_latency_seconds summary");
     for r in &total.requests {
         let n = label(&r.name);
-        for q in [0.5, 0.9, 0.95, 0.99, 0.999] {
-            let v = r.latency.percentile(q * 100.0) as f64 / 1e6;
+        for le in BUCKETS {
+            let upto = r.latency.count_in(0, (le * 1e6) as u64 + 1);
             let _ = writeln!(
                 o,
-                "squall_http_latency_seconds{{name=\"{n}\",quantile=\"{q}\"}} {v}"
+                "squall_http_request_duration_seconds_bucket{{name=\"{n}\",le=\"{le}\"}} {upto}"
             );
         }
-        let sum = r.latency.mean() * r.latency.len() as f64 / 1e6;
-        let _ = writeln!(o, "squall_http_latency_seconds_sum{{name=\"{n}\"}} {sum}");
+        let count = r.latency.len();
         let _ = writeln!(
             o,
-            "squall_http_latency_seconds_count{{name=\"{n}\"}} {}",
-            r.latency.len()
+            "squall_http_request_duration_seconds_bucket{{name=\"{n}\",le=\"+Inf\"}} {count}"
+        );
+        let sum = r.latency.mean() * count as f64 / 1e6;
+        let _ = writeln!(
+            o,
+            "squall_http_request_duration_seconds_sum{{name=\"{n}\"}} {sum}"
+        );
+        let _ = writeln!(
+            o,
+            "squall_http_request_duration_seconds_count{{name=\"{n}\"}} {count}"
         );
     }
     let it = &total.iterations;
-    let _ = writeln!(o, "# HELP squall_iterations_total Iterations by outcome.");
-    let _ = writeln!(o, "# TYPE squall_iterations_total counter");
-    for (k, v) in [
-        ("started", it.started),
-        ("completed", it.completed),
-        ("interrupted", it.interrupted),
-        ("late", it.late),
-        ("dropped", it.dropped),
+    for (name, v, help) in [
+        (
+            "squall_iterations_started_total",
+            it.started,
+            "Iterations started.",
+        ),
+        (
+            "squall_iterations_completed_total",
+            it.completed,
+            "Iterations that ran to their end.",
+        ),
+        (
+            "squall_iterations_interrupted_total",
+            it.interrupted,
+            "Iterations cut short by the end of the run.",
+        ),
+        (
+            "squall_iterations_dropped_total",
+            it.dropped,
+            "Iterations due but never started (open model).",
+        ),
+        (
+            "squall_iterations_late_total",
+            it.late,
+            "Iterations started late (open model).",
+        ),
     ] {
-        let _ = writeln!(o, "squall_iterations_total{{outcome=\"{k}\"}} {v}");
+        head(&mut o, name, "counter", help);
+        let _ = writeln!(o, "{name} {v}");
     }
     if let Some(s) = last {
-        let _ = writeln!(o, "# HELP squall_vus Busy virtual users.");
-        let _ = writeln!(o, "# TYPE squall_vus gauge");
+        head(&mut o, "squall_vus", "gauge", "Busy virtual users.");
         let _ = writeln!(o, "squall_vus {}", s.vus);
-        let _ = writeln!(o, "# HELP squall_in_flight Requests in flight.");
-        let _ = writeln!(o, "# TYPE squall_in_flight gauge");
-        let _ = writeln!(o, "squall_in_flight {}", s.in_flight);
-        let _ = writeln!(
-            o,
-            "# HELP squall_generator_utilization Busiest worker thread's CPU share over the last second."
+        head(
+            &mut o,
+            "squall_in_flight_requests",
+            "gauge",
+            "Requests in flight.",
         );
-        let _ = writeln!(o, "# TYPE squall_generator_utilization gauge");
-        let _ = writeln!(o, "squall_generator_utilization {}", s.utilization);
-        let _ = writeln!(
-            o,
-            "# HELP squall_http_request_rate Requests per second over the last second."
+        let _ = writeln!(o, "squall_in_flight_requests {}", s.in_flight);
+        head(
+            &mut o,
+            "squall_generator_utilization_ratio",
+            "gauge",
+            "Busiest worker thread's CPU share over the last second.",
         );
-        let _ = writeln!(o, "# TYPE squall_http_request_rate gauge");
-        let _ = writeln!(o, "squall_http_request_rate {}", s.request_rate());
+        let _ = writeln!(o, "squall_generator_utilization_ratio {}", s.utilization);
     }
     o
 }
@@ -113,11 +169,13 @@ mod tests {
             text.contains("squall_http_requests_total{name=\"GET \\\"x\\\"\"} 3"),
             "{text}"
         );
-        assert!(
-            text.contains(
-                "squall_http_latency_seconds{name=\"GET \\\"x\\\"\",quantile=\"0.99\"} 0.002"
-            ),
-            "{text}"
-        );
+        // 2 ms falls in the 2.5 ms bucket and every one above it.
+        let n = "name=\"GET \\\"x\\\"\"";
+        for (le, want) in [("0.001", 0), ("0.0025", 1), ("10", 1), ("+Inf", 1)] {
+            let line =
+                format!("squall_http_request_duration_seconds_bucket{{{n},le=\"{le}\"}} {want}");
+            assert!(text.contains(&line), "{line} in {text}");
+        }
+        assert!(text.contains("squall_build_info{version="), "{text}");
     }
 }
