@@ -184,6 +184,42 @@ pub async fn put_fault(svc: &Arc<Service>, p: PutFault) -> Response<Body> {
     http_util::json(201, &view)
 }
 
+/// Prometheus' standard process metrics (CPU time and resident memory of
+/// the process serving the service, from /proc), so a scraper sees what
+/// CPU and memory faults really cost; absent where /proc is not.
+fn process_metrics(o: &mut String) {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return;
+    };
+    // Fields after the command name: utime and stime are the 12th and 13th
+    // (in USER_HZ, 100 per second on Linux).
+    let Some(rest) = stat.rsplit_once(") ").map(|(_, r)| r) else {
+        return;
+    };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let num = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let cpu = (num(11) + num(12)) / 100.0;
+    // VmRSS is in kB, whatever the page size.
+    let rss = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+        .unwrap_or(0.0)
+        * 1024.0;
+    let _ = writeln!(
+        o,
+        "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total {cpu}"
+    );
+    let _ = writeln!(
+        o,
+        "# HELP process_resident_memory_bytes Resident memory size in bytes.\n# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes {rss}"
+    );
+}
+
 fn metrics_text(svc: &Service) -> String {
     let m = svc.metrics.lock().expect("metrics lock");
     let n = &svc.name;
@@ -252,6 +288,7 @@ fn metrics_text(svc: &Service) -> String {
         "squall_sim_cpu_burners{{service=\"{n}\"}} {}",
         svc.resources.burners.load(Ordering::SeqCst)
     );
+    process_metrics(&mut o);
     if !svc.topics.is_empty() {
         let _ = writeln!(
             o,
