@@ -45,12 +45,6 @@ pub(super) async fn run_text(
         get(Part::Config).await?,
         get(Part::ChaosToolkit).await?,
     );
-    let parts = compose::Parts {
-        gatling: gatling.as_deref(),
-        failures: failures.as_deref(),
-        config: config.as_deref(),
-        chaos: chaos.as_deref(),
-    };
     let misarch = config
         .as_deref()
         .and_then(|c| serde_json::from_str::<Value>(c).ok())
@@ -58,29 +52,26 @@ pub(super) async fn run_text(
             automatic: c.get("steadyState").is_some_and(|s| !s.is_null()),
             goals: c.get("goals").cloned().unwrap_or(json!([])),
         });
-    if !compose::applies(&parts) {
+    // Translating work files and reading YAML is CPU work: off the runtime.
+    let document = v.document.clone();
+    let composed = tokio::task::spawn_blocking(move || {
+        let parts = compose::Parts {
+            gatling: gatling.as_deref(),
+            failures: failures.as_deref(),
+            config: config.as_deref(),
+            chaos: chaos.as_deref(),
+        };
+        compose::applies(&parts).then(|| compose::compose(&document, &parts))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("composing the run failed: {e}")))?;
+    let Some(composed) = composed else {
         return Ok(RunText {
             text: v.document.clone(),
             warnings: Vec::new(),
             misarch,
         });
-    }
-    let document = v.document.clone();
-    let parts_owned = (gatling, failures, config, chaos);
-    let composed = tokio::task::spawn_blocking(move || {
-        let (g, f, c, ch) = &parts_owned;
-        compose::compose(
-            &document,
-            &compose::Parts {
-                gatling: g.as_deref(),
-                failures: f.as_deref(),
-                config: c.as_deref(),
-                chaos: ch.as_deref(),
-            },
-        )
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("composing the run failed: {e}")))?;
+    };
     match composed {
         Ok(c) => Ok(RunText {
             text: c.document,
