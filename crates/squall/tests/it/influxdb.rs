@@ -9,14 +9,6 @@ use std::time::{Duration, Instant};
 use crate::sim_util::http;
 use crate::util::*;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// An `influxd` of its own, on loopback, in a temporary directory.
 struct Influx {
     child: Child,

@@ -298,11 +298,7 @@ fn prometheus_scrapes_what_a_memory_fault_holds() {
         r#"{"type":"artificial-memory","lease":"60s","args":{"bytes":33554432}}"#,
     );
     let target = sim.url("catalog").trim_start_matches("http://").to_string();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let config = write(
         dir.path(),
         "prometheus.yml",

@@ -342,3 +342,12 @@ pub(crate) fn kubernetes_validate(path: &Path) -> Output {
         .output()
         .expect("run kubernetes-validate (pip install -r tests/requirements.txt)")
 }
+
+/// A loopback port free right now (for a server a test starts itself).
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
