@@ -54,6 +54,40 @@ pub struct Experiment {
     /// `squall serve` instead of in the server's process.
     #[serde(default)]
     pub fleet: Option<FleetSection>,
+    /// A Prometheus server and PromQL queries whose series over the run
+    /// are stored, drawn and judged by goals (`prometheus:NAME`).
+    #[serde(default)]
+    pub prometheus: Option<PrometheusSection>,
+}
+
+/// The system's own metrics, from a Prometheus server that scrapes it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusSection {
+    /// Base URL of the Prometheus HTTP API, e.g. `http://127.0.0.1:9090`.
+    pub url: String,
+    /// Resolution of the series (default 1 s).
+    #[serde(default)]
+    pub step: Option<Dur>,
+    /// How long to wait after the run before querying, so the last
+    /// scrape is stored (default 2 s; make it your scrape interval).
+    #[serde(default)]
+    pub wait: Option<Dur>,
+    /// The queries, each named for goals and charts.
+    pub queries: Vec<PromQuery>,
+}
+
+/// One named PromQL expression.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromQuery {
+    /// The name goals use: `metric: prometheus:NAME`.
+    pub name: String,
+    /// An expression that gives an instant vector or a scalar.
+    pub query: String,
+    /// Shown on the chart (e.g. `bytes`, `cores`); default none.
+    #[serde(default)]
+    pub unit: Option<String>,
 }
 
 /// Which generators run the workload.
@@ -94,7 +128,17 @@ pub struct SyncSpec {
 
 /// Top-level keys of Squall's own sections.
 pub const SQUALL_KEYS: &[&str] = &[
-    "sim", "proxies", "target", "workload", "warmup", "faults", "goals", "abort", "sync", "fleet",
+    "sim",
+    "proxies",
+    "target",
+    "workload",
+    "warmup",
+    "faults",
+    "goals",
+    "abort",
+    "sync",
+    "fleet",
+    "prometheus",
 ];
 
 /// A TCP proxy in the squall process, in front of any service, so the

@@ -185,6 +185,17 @@ pub async fn execute(
         )));
     }
     warnings.extend(checked.warnings);
+    // Every Prometheus query sent once: one the server refuses stops the
+    // run here rather than leaving its goals without data at the end.
+    if let Some(prom) = &prepared.prometheus {
+        let (problems, found) = crate::prometheus::check(prom, &crate::inject::client()).await;
+        if !problems.is_empty() {
+            return Err(ExecuteError::Invalid(render_all(
+                &problems, &req.file, &text,
+            )));
+        }
+        warnings.extend(found);
+    }
     // Warnings before the run, where people can still stop it.
     for w in warnings.drain(..) {
         let _ = events.send(Event::Warning(w));
@@ -374,6 +385,23 @@ fn report_of(
             }
         }
     }
+    if !measured.prometheus.is_empty() {
+        let path = dir.join("prometheus.json");
+        let doc = serde_json::json!({
+            "url": prepared.prometheus.as_ref().map(|p| p.url.clone()),
+            "step_s": prepared.prometheus.as_ref().map(|p| p.step.as_secs_f64()),
+            "started_unix_ms": measured.started_unix_ms,
+            "queries": measured.prometheus,
+        });
+        write_atomic(
+            &path,
+            &serde_json::to_string_pretty(&doc).expect("plain data"),
+        )?;
+        files.insert(
+            "Prometheus series".to_string(),
+            "prometheus.json".to_string(),
+        );
+    }
     for (role, name) in [
         ("report (JSON)", "report.json"),
         ("report (HTML)", "report.html"),
@@ -413,6 +441,7 @@ fn report_of(
         hypothesis,
         timeline: measured.timeline.clone(),
         files,
+        prometheus: measured.prometheus.clone(),
     })
 }
 

@@ -11,6 +11,7 @@ use squall_metrics::Interval;
 use crate::document::{GoalSpec, RecoverySpec};
 pub use crate::series::RecoveryMetric;
 use crate::series::SecondRow;
+use crate::series_goal::SeriesCondition;
 
 /// The part of the run a goal is measured on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,6 +57,21 @@ pub enum Goal {
         /// The metric and condition as written.
         written: String,
     },
+    /// A condition on a Prometheus query's samples in one phase.
+    Series {
+        /// Shown in the report.
+        name: String,
+        /// The phase.
+        phase: Phase,
+        /// The query's name.
+        query: String,
+        /// The condition (its bound is replaced for relative goals).
+        condition: SeriesCondition,
+        /// `Some(k)`: the bound is k x the same series' warm-up value.
+        relative: Option<f64>,
+        /// The metric and condition as written.
+        written: String,
+    },
     /// Time until a metric is back within its band after fault `fault` ends.
     Recovery {
         /// Shown in the report.
@@ -71,11 +87,13 @@ pub enum Goal {
     },
 }
 
-/// Compiles a goal; `faults` are the fault names, `request_names` the plan's.
+/// Compiles a goal; `faults` are the fault names, `request_names` the
+/// plan's, `queries` the names of the experiment's Prometheus queries.
 pub fn compile(
     g: &GoalSpec,
     faults: &[String],
     request_names: &[String],
+    queries: &[String],
     has_warmup: bool,
 ) -> Result<Goal, String> {
     let fault_index = |name: &Option<String>, field: &str| -> Result<usize, String> {
@@ -120,6 +138,29 @@ pub fn compile(
     let (expr, relative) = split_relative(&condition)?;
     if relative.is_some() && !has_warmup {
         return Err("condition: relative to `baseline`, which needs a warmup".into());
+    }
+    if let Some(query) = metric.strip_prefix("prometheus:") {
+        if !queries.iter().any(|q| q == query) {
+            return Err(format!(
+                "metric: no Prometheus query named {query:?} ({})",
+                if queries.is_empty() {
+                    "the experiment has no `prometheus` section".to_string()
+                } else {
+                    format!("queries: {}", queries.join(", "))
+                }
+            ));
+        }
+        return Ok(Goal::Series {
+            name: g
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("{metric} {condition}")),
+            phase,
+            query: query.to_string(),
+            condition: crate::series_goal::parse(&expr)?,
+            relative,
+            written: format!("{metric} {condition}"),
+        });
     }
     let threshold = Threshold::compile(&metric, &ThresholdSpec::Plain(expr), request_names)
         .map_err(|e| format!("condition: {e}"))?;

@@ -12,6 +12,8 @@
 //!   lease API and Toxiproxy-compatible toxics (local host faults and the
 //!   experiment's own proxies go through `squall-faults` directly).
 //! - [`fault_check`]: every fault checked by its injector before the run starts.
+//! - [`prometheus`]: the system's own metrics: queries checked before the
+//!   run, `query_range` over it after; [`series_goal`]: goals on them.
 //! - [`phases`], [`series`]: what is kept per phase and per second (bounded memory).
 //! - [`run`]: the run itself (leftovers, warm-up, main phase, one task per
 //!   fault, evaluation); [`event`]: progress for the terminal.
@@ -32,5 +34,7 @@ pub mod outcome;
 pub mod phases;
 pub mod prepare;
 pub mod problem;
+pub mod prometheus;
 pub mod run;
 pub mod series;
+pub mod series_goal;

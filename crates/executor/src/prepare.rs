@@ -110,6 +110,8 @@ pub struct Prepared {
     pub warnings: Vec<String>,
     /// The fleet that runs the workload, when the document names one.
     pub fleet: Option<PreparedFleet>,
+    /// The Prometheus server and queries, when the document names them.
+    pub prometheus: Option<crate::prometheus::PreparedPrometheus>,
 }
 
 /// A fleet as the document asks for it.
@@ -336,9 +338,20 @@ pub fn prepare(
         .as_ref()
         .map(|p| p.request_names.clone())
         .unwrap_or_default();
+    let prometheus = exp.prometheus.as_ref().map(|section| {
+        let run_s = plan
+            .as_ref()
+            .map_or(0.0, |p| p.load.duration().as_secs_f64())
+            + warmup.as_ref().map_or(0.0, |(_, d)| d.as_secs_f64());
+        crate::prometheus::prepare(section, run_s, &mut errors)
+    });
+    let query_names: Vec<String> = prometheus
+        .iter()
+        .flat_map(|p| p.queries.iter().map(|q| q.name.clone()))
+        .collect();
     let mut compiled_goals = Vec::new();
     for (i, g) in exp.goals.iter().enumerate() {
-        match goals::compile(g, &names, &request_names, warmup.is_some()) {
+        match goals::compile(g, &names, &request_names, &query_names, warmup.is_some()) {
             Ok(g) => compiled_goals.push(g),
             Err(e) => errors.push(goal_problem(&format!("goals[{i}]"), &e)),
         }
@@ -376,6 +389,7 @@ pub fn prepare(
             proxies,
             warnings,
             fleet,
+            prometheus,
         }),
         _ => Err(errors),
     }

@@ -110,30 +110,53 @@ fn goals_table(h: &mut String, r: &RunReport) {
     h.push_str("</table>");
 }
 
-/// One line of a chart: label, colour, and the value it plots.
-/// A value of `None` (a second without requests for a latency) breaks the line.
-type Line<'a> = (&'a str, &'a str, fn(&SeriesPoint) -> Option<f64>);
+/// One line of a chart: label, colour, and `(t, value)` points; a value
+/// of `None` (a second without requests for a latency) breaks the line.
+struct Line {
+    name: String,
+    color: &'static str,
+    points: Vec<(f64, Option<f64>)>,
+}
 
-/// A line chart of `series` with fault windows shaded.
-fn chart(h: &mut String, r: &RunReport, title: &str, unit: &str, lines: &[Line<'_>]) {
+impl Line {
+    fn of(
+        name: &str,
+        color: &'static str,
+        r: &RunReport,
+        f: fn(&SeriesPoint) -> Option<f64>,
+    ) -> Self {
+        Line {
+            name: name.to_string(),
+            color,
+            points: r.series.iter().map(|p| (p.t, f(p))).collect(),
+        }
+    }
+}
+
+const PALETTE: [&str; 6] = [
+    "#1a73e8", "#e8710a", "#188038", "#c5221f", "#9334e6", "#007b83",
+];
+
+/// A line chart with fault windows shaded; the x axis starts at 0, or
+/// earlier when a line has warm-up points.
+fn chart(h: &mut String, r: &RunReport, title: &str, unit: &str, lines: &[Line]) {
     let (w, ht, l, b, t) = (1040.0, 220.0, 56.0, 26.0, 10.0);
     let pw = w - l - 10.0;
     let ph = ht - b - t;
-    let xmax = r
-        .series
-        .last()
-        .map(|p| p.t)
-        .unwrap_or(1.0)
-        .max(r.duration_s)
-        .max(1.0);
-    let ymax = r
-        .series
+    let all_t = || {
+        lines
+            .iter()
+            .flat_map(|line| line.points.iter().map(|p| p.0))
+    };
+    let xmin = all_t().fold(0.0f64, f64::min);
+    let xmax = all_t().fold(r.duration_s, f64::max).max(xmin + 1.0);
+    let ymax = lines
         .iter()
-        .flat_map(|p| lines.iter().filter_map(move |(_, _, f)| f(p)))
+        .flat_map(|line| line.points.iter().filter_map(|p| p.1))
         .fold(0.0f64, f64::max)
         .max(1e-9)
         * 1.1;
-    let x = |v: f64| l + v / xmax * pw;
+    let x = |v: f64| l + (v - xmin) / (xmax - xmin) * pw;
     let y = |v: f64| t + ph - v / ymax * ph;
     let _ = write!(
         h,
@@ -168,8 +191,8 @@ fn chart(h: &mut String, r: &RunReport, title: &str, unit: &str, lines: &[Line<'
             num(v)
         );
     }
-    let step = ((xmax / 10.0).ceil()).max(1.0);
-    let mut tick = 0.0;
+    let step = (((xmax - xmin) / 10.0).ceil()).max(1.0);
+    let mut tick = (xmin / step).ceil() * step;
     while tick <= xmax {
         let _ = write!(
             h,
@@ -180,27 +203,33 @@ fn chart(h: &mut String, r: &RunReport, title: &str, unit: &str, lines: &[Line<'
         );
         tick += step;
     }
-    for (_, color, f) in lines {
-        // One polyline per run of seconds with a value: no data is a gap.
-        for run in r.series.split(|p| f(p).is_none()).filter(|s| !s.is_empty()) {
+    for line in lines {
+        // One polyline per run of points with a value: no data is a gap.
+        for run in line
+            .points
+            .split(|p| p.1.is_none())
+            .filter(|s| !s.is_empty())
+        {
             let pts: Vec<String> = run
                 .iter()
-                .filter_map(|p| f(p).map(|v| format!("{:.1},{:.1}", x(p.t), y(v))))
+                .filter_map(|(pt, v)| v.map(|v| format!("{:.1},{:.1}", x(*pt), y(v))))
                 .collect();
             let _ = write!(
                 h,
-                "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"1.6\" points=\"{}\"/>",
+                "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.6\" points=\"{}\"/>",
+                line.color,
                 pts.join(" ")
             );
         }
     }
     h.push_str("</svg><div class=\"legend\">");
     let _ = write!(h, "<span><b>{}</b> ({})</span>", esc(title), esc(unit));
-    for (name, color, _) in lines {
+    for line in lines {
         let _ = write!(
             h,
-            "<span><i class=\"sw\" style=\"background:{color}\"></i>{}</span>",
-            esc(name)
+            "<span><i class=\"sw\" style=\"background:{}\"></i>{}</span>",
+            line.color,
+            esc(&line.name)
         );
     }
     h.push_str("<span><i class=\"sw\" style=\"background:#f4b40055\"></i>fault in force</span></div></div>");
@@ -210,33 +239,79 @@ fn charts(h: &mut String, r: &RunReport) {
     h.push_str("<h2>Over time</h2>");
     if r.series.is_empty() {
         h.push_str("<p>No measurements.</p>");
-        return;
+    } else {
+        chart(
+            h,
+            r,
+            "Latency",
+            "ms, from intended start",
+            &[
+                Line::of("p50", "#1a73e8", r, |p| p.p50_ms),
+                Line::of("p95", "#e8710a", r, |p| p.p95_ms),
+                Line::of("p99", "#c5221f", r, |p| p.p99_ms),
+            ],
+        );
+        chart(
+            h,
+            r,
+            "Throughput",
+            "requests/s",
+            &[Line::of("requests/s", "#188038", r, |p| Some(p.rps))],
+        );
+        chart(
+            h,
+            r,
+            "Errors",
+            "failed requests per second",
+            &[Line::of("failed", "#c5221f", r, |p| Some(p.failed as f64))],
+        );
     }
-    chart(
-        h,
-        r,
-        "Latency",
-        "ms, from intended start",
-        &[
-            ("p50", "#1a73e8", |p| p.p50_ms),
-            ("p95", "#e8710a", |p| p.p95_ms),
-            ("p99", "#c5221f", |p| p.p99_ms),
-        ],
-    );
-    chart(
-        h,
-        r,
-        "Throughput",
-        "requests/s",
-        &[("requests/s", "#188038", |p| Some(p.rps))],
-    );
-    chart(
-        h,
-        r,
-        "Errors",
-        "failed requests per second",
-        &[("failed", "#c5221f", |p| Some(p.failed as f64))],
-    );
+    prometheus_charts(h, r);
+}
+
+/// One chart per Prometheus query of the experiment, its series as lines
+/// (at most six; the rest are named as left out).
+fn prometheus_charts(h: &mut String, r: &RunReport) {
+    for q in &r.prometheus {
+        let title = format!("Prometheus: {}", q.name);
+        let _ = write!(
+            h,
+            "<h3>{}</h3><p><code>{}</code></p>",
+            esc(&title),
+            esc(&q.query)
+        );
+        if let Some(e) = &q.error {
+            let _ = write!(
+                h,
+                "<p class=\"ko\">The query failed after the run: {}</p>",
+                esc(e)
+            );
+            continue;
+        }
+        if q.series.is_empty() {
+            h.push_str("<p>Prometheus answered no series for the run's window.</p>");
+            continue;
+        }
+        let lines: Vec<Line> = q
+            .series
+            .iter()
+            .take(PALETTE.len())
+            .zip(PALETTE)
+            .map(|(s, color)| Line {
+                name: s.label_text(&q.name),
+                color,
+                points: s.points.iter().map(|(t, v)| (*t, Some(*v))).collect(),
+            })
+            .collect();
+        chart(h, r, &title, q.unit.as_deref().unwrap_or("value"), &lines);
+        if q.series.len() > PALETTE.len() {
+            let _ = write!(
+                h,
+                "<p>{} more series are in prometheus.json.</p>",
+                q.series.len() - PALETTE.len()
+            );
+        }
+    }
 }
 
 fn phases_table(h: &mut String, r: &RunReport) {

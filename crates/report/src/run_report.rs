@@ -50,6 +50,53 @@ pub struct RunReport {
     pub timeline: Vec<TimelineEntry>,
     /// Files of the run directory, by role.
     pub files: BTreeMap<String, String>,
+    /// The experiment's Prometheus queries over the run's window (also in
+    /// `prometheus.json`); empty when the experiment names none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prometheus: Vec<QueryRecord>,
+}
+
+/// One PromQL query of the experiment, run with `query_range` over the
+/// warm-up and the main run after the run ended.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct QueryRecord {
+    /// The name goals use (`prometheus:NAME`).
+    pub name: String,
+    /// The PromQL expression.
+    pub query: String,
+    /// The unit shown on its chart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// Why there are no series (Prometheus unreachable, the query refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// One entry per series the query answered.
+    pub series: Vec<QuerySeries>,
+}
+
+/// One labelled series of a query.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct QuerySeries {
+    /// Its labels (`__name__` included when Prometheus gives it).
+    pub labels: BTreeMap<String, String>,
+    /// `[t, value]` pairs, t in seconds since the main run's start
+    /// (negative during the warm-up); NaN and infinities are left out.
+    pub points: Vec<(f64, f64)>,
+}
+
+impl QuerySeries {
+    /// `{job="sim", instance="..."}`, or the query's name when unlabelled.
+    pub fn label_text(&self, query_name: &str) -> String {
+        if self.labels.is_empty() {
+            return query_name.to_string();
+        }
+        let parts: Vec<String> = self
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}=\"{v}\""))
+            .collect();
+        format!("{{{}}}", parts.join(", "))
+    }
 }
 
 /// Figures of one phase.

@@ -5,13 +5,14 @@ use std::time::Duration;
 
 use squall_metrics::Interval;
 use squall_report::PercentilesMs;
-use squall_report::run_report::{GoalRecord, PhaseFigures};
+use squall_report::run_report::{GoalRecord, PhaseFigures, QueryRecord};
 
 use crate::event::{LiveGoal, LiveStatus};
 use crate::goals::{self, Goal, Phase};
 use crate::phases::PhaseBook;
 use crate::prepare::{Prepared, PreparedFault};
 use crate::series::SecondRow;
+use crate::series_goal::{self, Window};
 
 /// Every goal's outcome, and the figures of every phase (overall, then
 /// before/during/after each fault).
@@ -21,13 +22,19 @@ pub(super) fn goals_and_phases(
     rows: &[SecondRow],
     baseline: Option<&(Interval, Duration)>,
     duration_s: f64,
+    queries: &[QueryRecord],
 ) -> (Vec<GoalRecord>, Vec<PhaseFigures>) {
     let names: Vec<String> = p.faults.iter().map(|f| f.name.clone()).collect();
-    let records = p
-        .goals
-        .iter()
-        .map(|g| goal(g, book, rows, &p.faults, &names, baseline, duration_s))
-        .collect();
+    let ctx = Context {
+        book,
+        rows,
+        faults: &p.faults,
+        names: &names,
+        baseline,
+        duration_s,
+        queries,
+    };
+    let records = p.goals.iter().map(|g| goal(g, &ctx)).collect();
     let mut phases = vec![figures("overall", &book.overall, duration_s)];
     for i in 0..p.faults.len() {
         for ph in [Phase::Before(i), Phase::During(i), Phase::After(i)] {
@@ -50,11 +57,22 @@ pub(super) fn goals_so_far(
     t_s: f64,
 ) -> Vec<LiveGoal> {
     let names: Vec<String> = p.faults.iter().map(|f| f.name.clone()).collect();
+    let ctx = Context {
+        book,
+        rows,
+        faults: &p.faults,
+        names: &names,
+        baseline,
+        duration_s: t_s,
+        // Prometheus is asked once the run is over: such goals are pending.
+        queries: &[],
+    };
     p.goals
         .iter()
         .map(|g| {
-            let r = goal(g, book, rows, &p.faults, &names, baseline, t_s);
+            let r = goal(g, &ctx);
             let settled = match g {
+                Goal::Series { .. } => false,
                 Goal::Condition { phase, .. } => match *phase {
                     Phase::Warmup => true,
                     Phase::Overall | Phase::After(_) => false,
@@ -109,16 +127,83 @@ pub(super) fn figures(phase: &str, iv: &Interval, seconds: f64) -> PhaseFigures 
     }
 }
 
-fn goal(
-    g: &Goal,
-    book: &PhaseBook,
-    rows: &[SecondRow],
-    faults: &[PreparedFault],
-    names: &[String],
-    baseline: Option<&(Interval, Duration)>,
+/// What goals are judged on.
+struct Context<'a> {
+    book: &'a PhaseBook,
+    rows: &'a [SecondRow],
+    faults: &'a [PreparedFault],
+    names: &'a [String],
+    baseline: Option<&'a (Interval, Duration)>,
+    /// The main run's length so far.
     duration_s: f64,
-) -> GoalRecord {
+    queries: &'a [QueryRecord],
+}
+
+impl Context<'_> {
+    /// A phase as a time window, for series sampled at instants.
+    fn window(&self, phase: Phase) -> Window {
+        let w = |start: f64, end: f64, open_start: bool| Window {
+            start,
+            end,
+            open_start,
+        };
+        match phase {
+            Phase::Overall => w(0.0, self.duration_s, false),
+            Phase::Warmup => w(
+                -self.baseline.map_or(0.0, |(_, l)| l.as_secs_f64()),
+                0.0,
+                false,
+            ),
+            Phase::Before(i) => w(0.0, self.faults[i].at.as_secs_f64(), false),
+            Phase::During(i) => w(
+                self.faults[i].at.as_secs_f64(),
+                self.faults[i].end().as_secs_f64(),
+                true,
+            ),
+            Phase::After(i) => w(self.faults[i].end().as_secs_f64(), self.duration_s, true),
+        }
+    }
+}
+
+fn goal(g: &Goal, ctx: &Context<'_>) -> GoalRecord {
+    let Context {
+        book,
+        rows,
+        faults,
+        names,
+        baseline,
+        duration_s,
+        ..
+    } = *ctx;
     match g {
+        Goal::Series {
+            name,
+            phase,
+            query,
+            condition,
+            relative,
+            written,
+        } => {
+            let record = ctx.queries.iter().find(|q| q.name == *query);
+            let baseline_window = relative.map(|_| ctx.window(Phase::Warmup));
+            let r = series_goal::evaluate(
+                condition,
+                *relative,
+                record,
+                ctx.window(*phase),
+                baseline_window,
+            );
+            GoalRecord {
+                name: name.clone(),
+                phase: phase.label(names),
+                condition: written.clone(),
+                observed: r.observed,
+                bound: r.bound,
+                passed: r.passed,
+                no_data: r.no_data,
+                detail: r.detail,
+            }
+        }
         Goal::Condition {
             name,
             phase,

@@ -87,6 +87,8 @@ pub struct Measured {
     pub sink_errors: Vec<String>,
     /// The Chaos Toolkit journal, when the experiment has a chaos part.
     pub journal: Option<serde_json::Value>,
+    /// The experiment's Prometheus queries over the run.
+    pub prometheus: Vec<squall_report::run_report::QueryRecord>,
 }
 
 /// Something prevented the run.
@@ -345,10 +347,56 @@ pub async fn run(
         kind: EntryKind::Phase,
         text: "main run ends".into(),
     });
+    // 5. The system's own metrics, once Prometheus has scraped the end.
+    let prometheus = match &p.prometheus {
+        Some(prom) => {
+            let warm_s = p.warmup.as_ref().map_or(0.0, |(_, d)| d.as_secs_f64());
+            let zero = started_unix_ms as f64 / 1000.0;
+            let _ = events.send(Event::Note {
+                t: duration_s,
+                kind: EntryKind::Phase,
+                text: format!(
+                    "querying Prometheus at {} in {} (its last scrape)",
+                    prom.url,
+                    humantime::format_duration(prom.wait)
+                ),
+            });
+            tokio::time::sleep(prom.wait).await;
+            let records = crate::prometheus::query_range(
+                prom,
+                &client,
+                zero - warm_s,
+                zero + duration_s,
+                zero,
+            )
+            .await;
+            for r in &records {
+                timeline.push(TimelineEntry {
+                    t: duration_s,
+                    kind: if r.error.is_some() {
+                        EntryKind::Error
+                    } else {
+                        EntryKind::Phase
+                    },
+                    text: match &r.error {
+                        Some(e) => format!("prometheus query {:?} failed: {e}", r.name),
+                        None => format!(
+                            "prometheus query {:?}: {} series, {} samples",
+                            r.name,
+                            r.series.len(),
+                            r.series.iter().map(|s| s.points.len()).sum::<usize>()
+                        ),
+                    },
+                });
+            }
+            records
+        }
+        None => Vec::new(),
+    };
     timeline.sort_by(|a, b| a.t.total_cmp(&b.t));
-    // 5. Goals.
+    // 6. Goals.
     let (goal_records, phases) =
-        evaluate::goals_and_phases(p, &book, &rows, baseline.as_ref(), duration_s);
+        evaluate::goals_and_phases(p, &book, &rows, baseline.as_ref(), duration_s, &prometheus);
     Ok(Measured {
         started_unix_ms,
         duration_s,
@@ -363,6 +411,7 @@ pub async fn run(
         timeline,
         sink_errors,
         journal,
+        prometheus,
     })
 }
 
@@ -623,5 +672,6 @@ fn early_end(
         timeline,
         sink_errors: Vec::new(),
         journal: None,
+        prometheus: Vec::new(),
     }
 }

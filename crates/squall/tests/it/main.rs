@@ -2,6 +2,7 @@
 
 mod fault_util;
 mod nginx;
+mod prometheus_util;
 mod serve_util;
 mod sim_util;
 mod util;
@@ -18,6 +19,7 @@ mod misarch;
 mod misarch_frontend;
 mod proxy;
 mod run;
+mod run_prometheus;
 mod run_trust;
 mod serve;
 mod sim;

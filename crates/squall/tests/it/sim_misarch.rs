@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::prometheus_util::Prometheus;
 use crate::sim_util::*;
 use crate::util::*;
 
@@ -284,12 +285,6 @@ fn pubsub_errors_are_redelivered_and_invocation_rules_leave_deliveries_alone() {
 /// resident memory are queried back from Prometheus.
 #[test]
 fn prometheus_scrapes_what_a_memory_fault_holds() {
-    let Some(bin) = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-    else {
-        panic!("Debian's prometheus is needed (apt-get install prometheus; .ci/run installs it)");
-    };
     let dir = tempdir();
     let sim = Sim::start(&write(dir.path(), "t.yaml", SHOP), &[]);
     put(
@@ -298,50 +293,10 @@ fn prometheus_scrapes_what_a_memory_fault_holds() {
         r#"{"type":"artificial-memory","lease":"60s","args":{"bytes":33554432}}"#,
     );
     let target = sim.url("catalog").trim_start_matches("http://").to_string();
-    let port = free_port();
-    let config = write(
-        dir.path(),
-        "prometheus.yml",
-        &format!(
-            "global: {{scrape_interval: 1s}}\nscrape_configs:\n  - job_name: sim\n    metrics_path: /_sim/metrics\n    static_configs: [{{targets: ['{target}']}}]\n"
-        ),
-    );
-    let mut prom = std::process::Command::new(bin)
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.path().join("tsdb").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let query = |q: &str| {
-        http(
-            "GET",
-            &format!("http://127.0.0.1:{port}/api/v1/query?query={q}"),
-            None,
-        )
-    };
-    let mut held = None;
-    let end = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < end {
-        std::thread::sleep(Duration::from_millis(500));
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            continue;
-        }
-        let r = query("squall_sim_leaked_bytes");
-        if r.status == 200
-            && let Some(v) = r.json()["data"]["result"][0]["value"][1].as_str()
-        {
-            held = Some(v.to_string());
-            break;
-        }
-    }
-    let rss = query("process_resident_memory_bytes").json();
-    let _ = prom.kill();
-    let _ = prom.wait();
+    let prom = Prometheus::scraping_sim(dir.path(), &[&target]);
+    let held = prom.wait_for("squall_sim_leaked_bytes");
+    let rss = prom.query("process_resident_memory_bytes").json();
+    drop(prom);
     assert_eq!(held.as_deref(), Some("33554432"), "scraped and stored");
     let rss: f64 = rss["data"]["result"][0]["value"][1]
         .as_str()
