@@ -202,6 +202,24 @@ pub async fn execute(
     }
     // The run directory.
     let (dir, mut files) = open_run_dir(&req, &prepared.title)?;
+    if let Some(l) = &req.live {
+        // The run directory's name is the run's id on the metrics endpoint.
+        let mut l = l.lock().expect("live lock");
+        l.run_id = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        l.faults = prepared
+            .faults
+            .iter()
+            .map(|f| squall_report::prometheus::FaultGauge {
+                name: f.name.clone(),
+                kind: f.kind.clone(),
+                target: f.target.clone(),
+                active: false,
+            })
+            .collect();
+    }
     let _ = events.send(Event::RunDir(dir.clone()));
     let outputs = [
         (OutputKind::Csv, "metrics.csv", "per-second metrics (CSV)"),

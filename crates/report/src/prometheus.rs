@@ -28,6 +28,99 @@ fn head(o: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(o, "# TYPE {name} {kind}");
 }
 
+/// What a metrics endpoint shows while a run goes.
+#[derive(Clone, Debug)]
+pub struct LiveFigures {
+    /// Everything measured so far.
+    pub total: Interval,
+    /// The last merged second.
+    pub last: Option<Snapshot>,
+    /// Put on every sample as `run_id`, so the runs one Prometheus scrapes
+    /// one after another are told apart (counters restart with each run).
+    pub run_id: String,
+    /// The experiment's faults (`squall run`), each with whether it is in
+    /// force now.
+    pub faults: Vec<FaultGauge>,
+}
+
+/// One scheduled fault as the `squall_fault_active` gauge shows it.
+#[derive(Clone, Debug)]
+pub struct FaultGauge {
+    /// The fault's name in the experiment.
+    pub name: String,
+    /// Its type.
+    pub kind: String,
+    /// What it acts on.
+    pub target: String,
+    /// Applied and not yet confirmed reverted.
+    pub active: bool,
+}
+
+impl LiveFigures {
+    /// Nothing measured yet.
+    pub fn new(total: Interval, run_id: impl Into<String>) -> Self {
+        LiveFigures {
+            total,
+            last: None,
+            run_id: run_id.into(),
+            faults: Vec::new(),
+        }
+    }
+
+    /// The exposition text: the run's figures, the fault gauges, and the
+    /// run id on every sample.
+    pub fn render(&self) -> String {
+        let mut o = render(&self.total, self.last.as_ref());
+        if !self.faults.is_empty() {
+            head(
+                &mut o,
+                "squall_fault_active",
+                "gauge",
+                "1 while the scheduled fault is applied (from the injector's confirmation to the confirmed revert), else 0.",
+            );
+            for f in &self.faults {
+                let _ = writeln!(
+                    o,
+                    "squall_fault_active{{fault=\"{}\",type=\"{}\",target=\"{}\"}} {}",
+                    label(&f.name),
+                    label(&f.kind),
+                    label(&f.target),
+                    u8::from(f.active)
+                );
+            }
+        }
+        with_label(&o, "run_id", &self.run_id)
+    }
+}
+
+/// `text` with `key="value"` added first to every sample's labels.
+fn with_label(text: &str, key: &str, value: &str) -> String {
+    let pair = format!("{key}=\"{}\"", label(value));
+    let mut o = String::with_capacity(text.len() + text.lines().count() * (pair.len() + 3));
+    for line in text.lines() {
+        if line.starts_with('#') || line.is_empty() {
+            o.push_str(line);
+        } else {
+            let at = line.find(['{', ' ']).unwrap_or(line.len());
+            let (name, rest) = line.split_at(at);
+            o.push_str(name);
+            match rest.strip_prefix('{') {
+                Some(labels) if labels.starts_with('}') => {
+                    let _ = write!(o, "{{{pair}{labels}");
+                }
+                Some(labels) => {
+                    let _ = write!(o, "{{{pair},{labels}");
+                }
+                None => {
+                    let _ = write!(o, "{{{pair}}}{rest}");
+                }
+            }
+        }
+        o.push('\n');
+    }
+    o
+}
+
 /// Renders the exposition text for the cumulative interval and the last second.
 pub fn render(total: &Interval, last: Option<&Snapshot>) -> String {
     let mut o = String::new();
@@ -177,5 +270,27 @@ mod tests {
             assert!(text.contains(&line), "{line} in {text}");
         }
         assert!(text.contains("squall_build_info{version="), "{text}");
+    }
+
+    #[test]
+    fn every_sample_carries_the_run_id_and_faults_show_in_force() {
+        let mut l = LiveFigures::new(Interval::new(&["a".to_string()], &[]), "r\"1");
+        l.faults.push(FaultGauge {
+            name: "slow db".into(),
+            kind: "latency".into(),
+            target: "db".into(),
+            active: true,
+        });
+        let text = l.render();
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            assert!(line.contains("{run_id=\"r\\\"1\""), "{line}");
+        }
+        assert!(text.contains(
+            "squall_fault_active{run_id=\"r\\\"1\",fault=\"slow db\",type=\"latency\",target=\"db\"} 1"
+        ), "{text}");
+        assert!(
+            text.contains("squall_iterations_started_total{run_id=\"r\\\"1\"} 0"),
+            "{text}"
+        );
     }
 }

@@ -98,10 +98,7 @@ pub(crate) async fn start(
                             .status(r.status)
                             .body(Full::new(Bytes::from(format!("{}\n", r.message))))
                     } else if req.uri().path() == "/metrics" {
-                        let text = {
-                            let g = state.lock().expect("metrics lock");
-                            squall_report::prometheus::render(&g.0, g.1.as_ref())
-                        };
+                        let text = state.lock().expect("metrics lock").render();
                         Response::builder()
                             .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
                             .body(Full::new(Bytes::from(text)))

@@ -3,6 +3,7 @@
 //! cancelled, and entered in the agent's lease table so the ledger knows it.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use squall_report::run_report::{EntryKind, FaultRecord, TimelineEntry};
@@ -23,6 +24,7 @@ pub(super) async fn run_fault(
     agent: Arc<squall_faults::Agent>,
     mut cancel: watch::Receiver<bool>,
     events: mpsc::UnboundedSender<Event>,
+    in_force: Arc<AtomicBool>,
 ) -> FaultRecord {
     let mut rec = planned(&f);
     let since = |t0: Instant| Instant::now().saturating_duration_since(t0).as_secs_f64();
@@ -47,6 +49,7 @@ pub(super) async fn run_fault(
         }
     };
     rec.injected_s = Some(since(t0));
+    in_force.store(true, Ordering::SeqCst);
     let _ = events.send(Event::Fault {
         t: since(t0),
         fault: rec.clone(),
@@ -59,6 +62,7 @@ pub(super) async fn run_fault(
     match undo(&f, &client, &agent, held).await {
         Ok(()) => {
             rec.reverted_s = Some(since(t0));
+            in_force.store(false, Ordering::SeqCst);
             // Only a confirmed revert closes the fault's window.
             let _ = events.send(Event::Fault {
                 t: since(t0),

@@ -13,6 +13,7 @@ mod evaluate;
 mod fault;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use squall_fleet::LoadSource;
@@ -52,8 +53,9 @@ pub struct Settings {
     pub coordinator: Option<Arc<squall_fleet::Coordinator>>,
 }
 
-/// The figures so far and the last second, for a Prometheus endpoint.
-pub type Live = Arc<std::sync::Mutex<(Interval, Option<squall_metrics::Snapshot>)>>;
+/// The figures so far, the last second and the faults in force, for a
+/// Prometheus endpoint.
+pub type Live = Arc<std::sync::Mutex<squall_report::prometheus::LiveFigures>>;
 
 /// See [`Settings::open_sinks`].
 pub type OpenSinks = Box<dyn FnOnce(f64) -> Result<Vec<Box<dyn Sink>>, String> + Send + Sync>;
@@ -198,10 +200,13 @@ pub async fn run(
         }
     };
     let (cancel_tx, cancel_rx) = watch::channel(false);
+    // Whether each fault is in force, for the live gauge.
+    let in_force: Vec<Arc<AtomicBool>> = p.faults.iter().map(|_| Arc::default()).collect();
     let fault_tasks: Vec<_> = p
         .faults
         .iter()
-        .map(|f| {
+        .zip(&in_force)
+        .map(|(f, active)| {
             tokio::spawn(fault::run_fault(
                 f.clone(),
                 t0,
@@ -209,9 +214,15 @@ pub async fn run(
                 agent.clone(),
                 cancel_rx.clone(),
                 events.clone(),
+                active.clone(),
             ))
         })
         .collect();
+    let show_faults = |l: &mut squall_report::prometheus::LiveFigures| {
+        for (g, a) in l.faults.iter_mut().zip(&in_force) {
+            g.active = a.load(Ordering::SeqCst);
+        }
+    };
     let chaos_watch = Arc::new(chaos_part::Watch::default());
     let chaos_task = settings.chaos.clone().map(|part| {
         let (stop, events, w) = (settings.stop.clone(), events.clone(), chaos_watch.clone());
@@ -227,7 +238,10 @@ pub async fn run(
         let row = SecondRow::of(snap, 0.0);
         book.add(snap);
         if let Some(l) = &settings.live {
-            *l.lock().expect("live lock") = (book.overall.clone(), Some(snap.clone()));
+            let mut l = l.lock().expect("live lock");
+            l.total = book.overall.clone();
+            l.last = Some(snap.clone());
+            show_faults(&mut l);
         }
         for s in sinks.iter_mut() {
             if let Err(e) = s.second(snap) {
@@ -244,9 +258,7 @@ pub async fn run(
             let goals = evaluate::goals_so_far(p, &book, &rows, baseline.as_ref(), t);
             let _ = events.send(Event::Goals { t, goals });
         }
-        let gate_failed = chaos_watch
-            .failed_before
-            .load(std::sync::atomic::Ordering::SeqCst);
+        let gate_failed = chaos_watch.failed_before.load(Ordering::SeqCst);
         aborts.second(p, snap, gate_failed)
     })
     .await;
@@ -258,6 +270,9 @@ pub async fn run(
         if let Ok(rec) = t.await {
             faults.push(rec);
         }
+    }
+    if let Some(l) = &settings.live {
+        show_faults(&mut l.lock().expect("live lock"));
     }
     let mut timeline = notes.timeline;
     // The chaos part ends with its hypothesis after and its rollbacks.

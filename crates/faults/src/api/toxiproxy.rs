@@ -129,6 +129,41 @@ fn metrics(agent: &Agent) -> String {
             );
         }
     }
+    // Toxiproxy's own names and labels (its `-proxy-metrics`), so
+    // dashboards and scripts made for Toxiproxy read squall's proxies.
+    for (name, help) in [
+        (
+            "toxiproxy_proxy_received_bytes_total",
+            "Bytes a proxy read, per direction (Toxiproxy's name).",
+        ),
+        (
+            "toxiproxy_proxy_sent_bytes_total",
+            "Bytes a proxy wrote after its toxics, per direction (Toxiproxy's name).",
+        ),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} counter");
+        for p in &all {
+            let (listen, upstream, _) = p.config();
+            let t = &p.traffic;
+            let load =
+                |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+            let (up, down) = if name.contains("received") {
+                (load(&t.upstream_received), load(&t.downstream_received))
+            } else {
+                (load(&t.upstream_bytes), load(&t.downstream_bytes))
+            };
+            for (dir, n) in [("upstream", up), ("downstream", down)] {
+                let _ = writeln!(
+                    out,
+                    "{name}{{direction=\"{dir}\",listener=\"{}\",proxy=\"{}\",upstream=\"{}\"}} {n}",
+                    label_value(&listen),
+                    label_value(&p.name),
+                    label_value(&upstream)
+                );
+            }
+        }
+    }
     out.push_str("# HELP squall_faults_active Faults in force (leases).\n");
     out.push_str("# TYPE squall_faults_active gauge\n");
     let _ = writeln!(out, "squall_faults_active {}", agent.injector.list().len());

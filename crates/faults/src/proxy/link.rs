@@ -36,10 +36,14 @@ enum End {
 /// Byte counters of a proxy, per direction.
 #[derive(Default)]
 pub struct Traffic {
-    /// Bytes carried client to upstream.
+    /// Bytes written to the upstream (client to upstream, after toxics).
     pub upstream_bytes: AtomicU64,
-    /// Bytes carried upstream to client.
+    /// Bytes written to the client (upstream to client, after toxics).
     pub downstream_bytes: AtomicU64,
+    /// Bytes read from the client (Toxiproxy's `received`, upstream).
+    pub upstream_received: AtomicU64,
+    /// Bytes read from the upstream (Toxiproxy's `received`, downstream).
+    pub downstream_received: AtomicU64,
 }
 
 const BUF: usize = 32 * 1024;
@@ -66,7 +70,7 @@ pub(super) async fn run(
             Stream::Upstream,
             toxics.clone(),
             &end_tx,
-            &traffic.upstream_bytes,
+            (&traffic.upstream_received, &traffic.upstream_bytes),
         );
         let down = pump(
             ur,
@@ -74,7 +78,7 @@ pub(super) async fn run(
             Stream::Downstream,
             toxics,
             &end_tx,
-            &traffic.downstream_bytes,
+            (&traffic.downstream_received, &traffic.downstream_bytes),
         );
         tokio::select! {
             _ = async { tokio::join!(up, down) } => {}
@@ -128,7 +132,7 @@ async fn pump(
     dir: Stream,
     mut toxics: watch::Receiver<Arc<Vec<Toxic>>>,
     end: &watch::Sender<End>,
-    counter: &AtomicU64,
+    (received, counter): (&AtomicU64, &AtomicU64),
 ) {
     let mut p = Pump {
         dir,
@@ -170,6 +174,7 @@ async fn pump(
                                 break Ok(());
                             }
                             Ok(n) => {
+                                received.fetch_add(n as u64, Ordering::Relaxed);
                                 if w.write_all(&buf[..n]).await.is_err() {
                                     break Err(());
                                 }
@@ -223,6 +228,7 @@ async fn pump(
                         p.trigger_resets(Instant::now());
                     }
                     Ok(n) => {
+                        received.fetch_add(n as u64, Ordering::Relaxed);
                         if p.queue.is_empty() && !p.any_enabled() {
                             if w.write_all(&buf[..n]).await.is_err() {
                                 p.finish(End::Close);

@@ -198,6 +198,23 @@ async fn start_fleet(
 
 pub(crate) type LiveState = squall_executor::run::Live;
 
+/// The id a `squall load` run's metrics carry: its start time, to the
+/// second, in UTC (`load-20261130-181500`).
+fn run_id() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    // "2026-11-30 18:15:00 UTC"
+    let t = squall_report::html::unix_ms_text(now);
+    format!(
+        "load-{}",
+        t.replace(['-', ':'], "")
+            .replace(' ', "-")
+            .trim_end_matches("-UTC")
+    )
+}
+
 pub(crate) async fn run(args: LoadArgs) -> Result<u8> {
     if let Some((path, text)) = super::load_generator::detect(&args) {
         return super::load_generator::run(&args, &path, &text).await;
@@ -205,9 +222,9 @@ pub(crate) async fn run(args: LoadArgs) -> Result<u8> {
     let built = build_plan(&args).await?;
     let (plan, label) = (Arc::new(built.plan), built.label);
     let mut sinks = open_outputs(&args.outputs, plan.as_ref())?;
-    let live: LiveState = Arc::new(Mutex::new((
+    let live: LiveState = Arc::new(Mutex::new(squall_report::prometheus::LiveFigures::new(
         Interval::new(&plan.request_names, &plan.check_names),
-        None,
+        run_id(),
     )));
     let served = args.metrics.start(live.clone()).await?;
 
@@ -287,7 +304,11 @@ pub(crate) async fn run(args: LoadArgs) -> Result<u8> {
             aborted_by = Some(format!("{} {}", t.key, t.expr));
             stop.soft();
         }
-        *live.lock().expect("metrics lock") = (total.clone(), Some(snap));
+        {
+            let mut l = live.lock().expect("metrics lock");
+            l.total = total.clone();
+            l.last = Some(snap);
+        }
     }
     while let Ok(e) = source.errors().try_recv() {
         errors.push(e);

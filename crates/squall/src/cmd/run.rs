@@ -100,10 +100,12 @@ async fn go(file: PathBuf, text: String, common: RunCommon) -> Result<u8> {
         }
     });
     let live: Option<crate::cmd::load::LiveState> = common.metrics.metrics_listen.map(|_| {
-        std::sync::Arc::new(std::sync::Mutex::new((
-            squall_metrics::Interval::new(&[], &[]),
-            None,
-        )))
+        std::sync::Arc::new(std::sync::Mutex::new(
+            squall_report::prometheus::LiveFigures::new(
+                squall_metrics::Interval::new(&[], &[]),
+                "",
+            ),
+        ))
     });
     let served = match &live {
         Some(l) => common.metrics.start(l.clone()).await?,

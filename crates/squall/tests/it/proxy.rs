@@ -596,3 +596,99 @@ fn the_api_survives_running_out_of_file_descriptors() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// The byte counters under Toxiproxy's names and labels (what its
+/// `-proxy-metrics` exposes), exact for what went through, and the whole
+/// exposition clean for Prometheus' linter.
+#[test]
+fn byte_counters_carry_toxiproxy_names() {
+    let dir = tempdir();
+    let agent = Agent::start(dir.path());
+    let upstream = blob_server(BLOB);
+    let listen = proxy_to(&agent, "blob", &upstream);
+    assert_eq!(drain(&listen).bytes, BLOB);
+    let echo_up = echo_server();
+    let echo = proxy_to(&agent, "echo", &echo_up);
+    let mut s = TcpStream::connect(&echo).unwrap();
+    s.write_all(&[b'e'; 1000]).unwrap();
+    let mut back = [0u8; 1000];
+    s.read_exact(&mut back).unwrap();
+    drop(s);
+    let series = |family: &str, proxy: &str, listen: &str, up: &str, dir: &str| {
+        format!(
+            "{family}{{direction=\"{dir}\",listener=\"{listen}\",proxy=\"{proxy}\",upstream=\"{up}\"}}"
+        )
+    };
+    let want = [
+        (
+            series(
+                "toxiproxy_proxy_received_bytes_total",
+                "blob",
+                &listen,
+                &upstream,
+                "downstream",
+            ),
+            BLOB,
+        ),
+        (
+            series(
+                "toxiproxy_proxy_sent_bytes_total",
+                "blob",
+                &listen,
+                &upstream,
+                "downstream",
+            ),
+            BLOB,
+        ),
+        (
+            series(
+                "toxiproxy_proxy_received_bytes_total",
+                "blob",
+                &listen,
+                &upstream,
+                "upstream",
+            ),
+            0,
+        ),
+        (
+            series(
+                "toxiproxy_proxy_received_bytes_total",
+                "echo",
+                &echo,
+                &echo_up,
+                "upstream",
+            ),
+            1000,
+        ),
+        (
+            series(
+                "toxiproxy_proxy_sent_bytes_total",
+                "echo",
+                &echo,
+                &echo_up,
+                "upstream",
+            ),
+            1000,
+        ),
+        (
+            series(
+                "toxiproxy_proxy_sent_bytes_total",
+                "echo",
+                &echo,
+                &echo_up,
+                "downstream",
+            ),
+            1000,
+        ),
+    ];
+    let mut m = String::new();
+    eventually(Duration::from_secs(5), || {
+        m = http("GET", &agent.url("/metrics"), None).body;
+        want.iter()
+            .all(|(line, n)| m.contains(&format!("{line} {n}\n")))
+    });
+    for (line, n) in &want {
+        assert!(m.contains(&format!("{line} {n}\n")), "{line} {n} in {m}");
+    }
+    crate::util::promtool_check(&m);
+}

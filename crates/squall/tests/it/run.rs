@@ -589,6 +589,32 @@ fn prometheus_metrics_are_served_while_the_experiment_runs() {
         body.contains("# TYPE squall_http_requests_total counter"),
         "{body}"
     );
+    // The fault (0.5 s to 30.5 s) shows as in force once applied; every
+    // sample carries the run directory's name as its run id.
+    let run_id = run_dir(&dir.path().join("runs"))
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let active = format!(
+        "squall_fault_active{{run_id=\"{run_id}\",fault=\"slow\",type=\"latency\",target=\"{a}\"}} 1"
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let body = loop {
+        let b = http("GET", &url, None).body;
+        if b.contains(&active) {
+            break b;
+        }
+        assert!(Instant::now() < deadline, "{active} not in {b}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        body.lines()
+            .filter(|l| !l.starts_with('#'))
+            .all(|l| l.contains(&format!("run_id=\"{run_id}\""))),
+        "{body}"
+    );
+    promtool_check(&body);
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
