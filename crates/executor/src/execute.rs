@@ -269,7 +269,11 @@ pub async fn execute(
     }
     let report = report_of(&req, &prepared, &measured, &dir, files)?;
     let summary = outcome::summary_text(&report, &dir);
-    write_report(&dir, &report, &summary)?;
+    let grafana = grafana_context(&req.runs_dir, &dir, &report, &prepared);
+    write_report(&dir, &report, &summary, &grafana)?;
+    if let Err(e) = grafana_files(&req.runs_dir, &dir, &report, &prepared) {
+        warnings.push(e.to_string());
+    }
     warnings.extend(measured.sink_errors.iter().cloned());
     Ok(Finished {
         report,
@@ -463,6 +467,97 @@ fn report_of(
     })
 }
 
+/// The run's id (its directory's name), request names, and the earlier
+/// runs of the same experiment in `runs_dir` (most recent first, at most
+/// ten), for the Grafana dashboard's panels and time-shift comparison.
+fn grafana_context(
+    runs_dir: &Path,
+    dir: &Path,
+    report: &RunReport,
+    prepared: &crate::prepare::Prepared,
+) -> squall_report::grafana::DashboardContext {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        title: String,
+        started_unix_ms: u64,
+    }
+    let mut earlier: Vec<(String, u64)> = std::fs::read_dir(runs_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path() != dir)
+        .filter_map(|e| {
+            let text = std::fs::read(e.path().join("report.json")).ok()?;
+            let h: Head = serde_json::from_slice(&text).ok()?;
+            (h.title == report.title && h.started_unix_ms < report.started_unix_ms).then(|| {
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    h.started_unix_ms,
+                )
+            })
+        })
+        .collect();
+    earlier.sort_by_key(|(_, ms)| std::cmp::Reverse(*ms));
+    earlier.truncate(10);
+    squall_report::grafana::DashboardContext {
+        run_id: run_id(dir),
+        request_names: prepared.plan.request_names.clone(),
+        earlier,
+    }
+}
+
+fn run_id(dir: &Path) -> String {
+    dir.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// What Grafana reads besides the dashboard: the faults appended to
+/// `metrics.influx` (its annotation query reads them), and the runs
+/// directory's provisioning directory (`grafana/`) with this run's
+/// dashboard added.
+fn grafana_files(
+    runs_dir: &Path,
+    dir: &Path,
+    report: &RunReport,
+    prepared: &crate::prepare::Prepared,
+) -> Result<(), ExecuteError> {
+    use std::io::Write;
+    let influx = dir.join("metrics.influx");
+    let lines = squall_report::grafana::fault_lines(report);
+    if !lines.is_empty() {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&influx)
+            .map_err(io(&influx))?;
+        for l in &lines {
+            writeln!(f, "{l}").map_err(io(&influx))?;
+        }
+    }
+    let root = runs_dir.join("grafana");
+    let prometheus = prepared.prometheus.as_ref().map(|p| p.url.as_str());
+    for (name, text) in squall_report::grafana::provisioning("http://127.0.0.1:8086", prometheus) {
+        let path = root.join(name);
+        // A datasource file that names a Prometheus is kept for runs without one.
+        if prometheus.is_none()
+            && name.contains("datasources")
+            && std::fs::read_to_string(&path).is_ok_and(|t| t.contains("type: prometheus"))
+        {
+            continue;
+        }
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        write_atomic(&path, &text)?;
+    }
+    let dashboards = root.join("dashboards");
+    std::fs::create_dir_all(&dashboards).map_err(io(&dashboards))?;
+    let from = dir.join("grafana-dashboard.json");
+    let to = dashboards.join(format!("{}.json", run_id(dir)));
+    std::fs::copy(&from, &to).map_err(io(&to))?;
+    Ok(())
+}
+
 /// Starts the simulated system the experiment names, in this process.
 async fn start_sim(
     file: &Path,
@@ -507,7 +602,12 @@ fn open_run_dir(
 /// The report in its forms (`report.json`, `report.html`, the Grafana
 /// dashboard, `junit.xml` with a case per goal, `summary.txt`), each written whole (temporary file +
 /// rename); also used by `squall serve` for a run a crash cut short.
-pub fn write_report(dir: &Path, report: &RunReport, summary: &str) -> Result<(), ExecuteError> {
+pub fn write_report(
+    dir: &Path,
+    report: &RunReport,
+    summary: &str,
+    grafana: &squall_report::grafana::DashboardContext,
+) -> Result<(), ExecuteError> {
     write_atomic(
         &dir.join("report.json"),
         &serde_json::to_string_pretty(report).expect("plain data"),
@@ -518,7 +618,7 @@ pub fn write_report(dir: &Path, report: &RunReport, summary: &str) -> Result<(),
     )?;
     write_atomic(
         &dir.join("grafana-dashboard.json"),
-        &serde_json::to_string_pretty(&squall_report::grafana::dashboard(report))
+        &serde_json::to_string_pretty(&squall_report::grafana::dashboard(report, grafana))
             .expect("plain data"),
     )?;
     write_atomic(

@@ -44,7 +44,15 @@ pub async fn interrupted_runs(store: &Store) -> Result<Vec<RunRow>, StoreError> 
                     let dir = Path::new(dir);
                     let report = report_of(run, &events);
                     let summary = squall_executor::outcome::summary_text(&report, dir);
-                    let _ = squall_executor::execute::write_report(dir, &report, &summary);
+                    let grafana = squall_report::grafana::DashboardContext {
+                        run_id: dir
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_default(),
+                        ..Default::default()
+                    };
+                    let _ =
+                        squall_executor::execute::write_report(dir, &report, &summary, &grafana);
                 }
                 let code = i64::from(squall_executor::outcome::exit::INTERRUPTED);
                 (

@@ -1,6 +1,7 @@
 //! Integration tests: the real `squall` binary against real HTTP servers on 127.0.0.1.
 
 mod fault_util;
+mod influx_util;
 mod nginx;
 mod prometheus_util;
 mod serve_util;
@@ -10,6 +11,7 @@ mod util;
 mod chaos;
 mod fault;
 mod fleet;
+mod grafana;
 mod influxdb;
 mod load_errors;
 mod load_model;

@@ -174,10 +174,9 @@ fn experiments_versions_and_a_run_from_start_to_report() {
     let cli_dir = cli.join().unwrap();
     let cli_run = std::fs::read_dir(&cli_dir)
         .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+        .map(|e| e.unwrap().path())
+        .find(|p| !p.ends_with("grafana"))
+        .unwrap();
     let listing = |d: &std::path::Path| -> BTreeSet<String> {
         std::fs::read_dir(d)
             .unwrap()
