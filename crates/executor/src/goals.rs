@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use squall_load::plan::ThresholdSpec;
-use squall_load::threshold::Threshold;
+use squall_load::threshold::{Threshold, ThresholdScope};
 use squall_metrics::Interval;
 
 use crate::document::{GoalSpec, RecoverySpec};
@@ -87,12 +87,13 @@ pub enum Goal {
     },
 }
 
-/// Compiles a goal; `faults` are the fault names, `request_names` the
-/// plan's, `queries` the names of the experiment's Prometheus queries.
+/// Compiles a goal; `faults` are the fault names, `scope` what the plan's
+/// requests can be filtered on, `queries` the names of the experiment's
+/// Prometheus queries.
 pub fn compile(
     g: &GoalSpec,
     faults: &[String],
-    request_names: &[String],
+    scope: &ThresholdScope,
     queries: &[String],
     has_warmup: bool,
 ) -> Result<Goal, String> {
@@ -162,7 +163,7 @@ pub fn compile(
             written: format!("{metric} {condition}"),
         });
     }
-    let threshold = Threshold::compile(&metric, &ThresholdSpec::Plain(expr), request_names)
+    let threshold = Threshold::compile(&metric, &ThresholdSpec::Plain(expr), scope)
         .map_err(|e| format!("condition: {e}"))?;
     Ok(Goal::Condition {
         name: g

@@ -334,10 +334,7 @@ pub fn prepare(
         names.push(name);
         faults.push(candidate);
     }
-    let request_names = plan
-        .as_ref()
-        .map(|p| p.request_names.clone())
-        .unwrap_or_default();
+    let scope = plan.as_ref().map(|p| p.scope.clone()).unwrap_or_default();
     let prometheus = exp.prometheus.as_ref().map(|section| {
         let run_s = plan
             .as_ref()
@@ -351,7 +348,7 @@ pub fn prepare(
         .collect();
     let mut compiled_goals = Vec::new();
     for (i, g) in exp.goals.iter().enumerate() {
-        match goals::compile(g, &names, &request_names, &query_names, warmup.is_some()) {
+        match goals::compile(g, &names, &scope, &query_names, warmup.is_some()) {
             Ok(g) => compiled_goals.push(g),
             Err(e) => errors.push(goal_problem(&format!("goals[{i}]"), &e)),
         }
@@ -361,7 +358,7 @@ pub fn prepare(
         match Threshold::compile(
             &a.metric,
             &ThresholdSpec::Plain(a.condition.clone()),
-            &request_names,
+            &scope,
         ) {
             Ok(t) => aborts.push(AbortRule {
                 label: format!("{} {}", a.metric, a.condition),

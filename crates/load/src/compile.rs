@@ -18,7 +18,7 @@ use crate::http::{Origin, PreparedRequest, Want};
 use crate::plan::{Capture, Check, LoadSpec, Model, Plan, PlanError, Stage, Step, Think};
 use crate::schedule::{ArrivalSchedule, LevelCurve};
 use crate::template::{Template, Vars};
-use crate::threshold::Threshold;
+use crate::threshold::{RequestTags, Threshold, ThresholdScope};
 
 /// Default request timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -46,6 +46,8 @@ pub struct CompiledPlan {
     pub graceful_stop: Duration,
     /// Thresholds.
     pub thresholds: Vec<Threshold>,
+    /// What thresholds and goals can filter on (names, methods, scenarios, checks).
+    pub scope: ThresholdScope,
 }
 
 /// The validated injection profile.
@@ -115,6 +117,10 @@ struct Ctx<'a> {
     defaults_timeout: Duration,
     default_headers: Vec<(String, Template)>,
     known_vars: BTreeSet<String>,
+    /// The scenario being compiled, for the requests' tags.
+    scenario: String,
+    /// Each request's name, method and scenario, for threshold filters.
+    scope: ThresholdScope,
 }
 
 impl<'a> Ctx<'a> {
@@ -129,6 +135,8 @@ impl<'a> Ctx<'a> {
             defaults_timeout: DEFAULT_TIMEOUT,
             default_headers: Vec::new(),
             known_vars: BTreeSet::new(),
+            scenario: String::new(),
+            scope: ThresholdScope::default(),
         }
     }
 
@@ -298,6 +306,7 @@ pub fn compile_with(
                 "a scenario needs at least one step",
             );
         }
+        cx.scenario = s.name.clone();
         let steps = compile_steps(&mut cx, &s.steps, &format!("{field}.steps"));
         scenarios.push(compiled::Scenario {
             name: s.name.clone(),
@@ -310,7 +319,8 @@ pub fn compile_with(
     let mut thresholds = Vec::new();
     for (metric, specs) in &plan.thresholds {
         for (i, spec) in specs.iter().enumerate() {
-            match Threshold::compile(metric, spec, &cx.request_names) {
+            cx.scope.checks = cx.check_names.clone();
+            match Threshold::compile(metric, spec, &cx.scope) {
                 Ok(t) => thresholds.push(t),
                 Err(e) => cx.err(&format!("thresholds.{metric}[{i}]"), e),
             }
@@ -338,6 +348,10 @@ pub fn compile_with(
         tls,
         scenarios,
         request_names: cx.request_names,
+        scope: ThresholdScope {
+            checks: cx.check_names.clone(),
+            ..cx.scope
+        },
         check_names: cx.check_names,
         origins: cx.origins,
         http2: plan.http2,
@@ -531,6 +545,14 @@ fn compile_request(
         );
     }
     let id = Ctx::intern(&mut cx.request_names, name.clone());
+    let tags = RequestTags {
+        name: name.clone(),
+        method: method_s.clone(),
+        scenario: cx.scenario.clone(),
+    };
+    if !cx.scope.requests.contains(&tags) {
+        cx.scope.requests.push(tags);
+    }
     let mut want = Want::default();
     let mut cchecks = Vec::new();
     for (i, c) in checks.iter().enumerate() {

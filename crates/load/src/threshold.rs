@@ -20,8 +20,12 @@ pub enum Metric {
     ReqConnecting,
     /// Iteration duration (histogram, ms).
     IterationDuration,
-    /// Share of failed requests.
+    /// Share of failed requests, as k6 counts them: transport failures and
+    /// unexpected statuses (failed checks are in `checks`).
     ReqFailed,
+    /// Share of failed requests, failed checks included (Gatling's KO,
+    /// squall's own error rate).
+    ReqKo,
     /// Requests (count or per-second rate).
     Reqs,
     /// Completed iterations.
@@ -30,6 +34,66 @@ pub enum Metric {
     DroppedIterations,
     /// Share of passing checks.
     Checks,
+    /// Bytes received (count or per-second rate).
+    DataReceived,
+    /// Bytes sent (count or per-second rate).
+    DataSent,
+}
+
+/// What thresholds can filter on: every request's name, method and
+/// scenario, and the check names.
+#[derive(Clone, Debug, Default)]
+pub struct ThresholdScope {
+    /// One entry per distinct (name, method, scenario).
+    pub requests: Vec<RequestTags>,
+    /// Check names.
+    pub checks: Vec<String>,
+}
+
+/// The tags of one request of a plan, as k6 tags its samples.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestTags {
+    /// Request name.
+    pub name: String,
+    /// HTTP method, upper case.
+    pub method: String,
+    /// Scenario.
+    pub scenario: String,
+}
+
+impl ThresholdScope {
+    /// Only names, for callers that know nothing else (every request `GET`
+    /// in scenario `default`).
+    pub fn of_names(names: &[String]) -> Self {
+        ThresholdScope {
+            requests: names
+                .iter()
+                .map(|n| RequestTags {
+                    name: n.clone(),
+                    method: "GET".into(),
+                    scenario: "default".into(),
+                })
+                .collect(),
+            checks: Vec::new(),
+        }
+    }
+
+    fn names(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.requests.iter().map(|r| r.name.as_str()).collect();
+        v.dedup();
+        v
+    }
+}
+
+/// The tag filters of a metric key, `{name:a,method:POST,...}`.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Filters {
+    name: Option<String>,
+    method: Option<String>,
+    scenario: Option<String>,
+    status: Option<u16>,
+    check: Option<String>,
+    expected_response: Option<bool>,
 }
 
 /// The aggregation applied to the metric.
@@ -87,8 +151,15 @@ pub struct Threshold {
     pub expr: String,
     /// Metric read.
     pub metric: Metric,
-    /// Request name filter.
+    /// Request name filter (the `name` tag).
     pub name: Option<String>,
+    /// The request names whose figures the threshold reads, when a tag
+    /// (`name`, `method`, `scenario`) narrows them; `None`: all requests.
+    pub requests: Option<Vec<String>>,
+    /// The `status` tag: only responses with this status (`http_reqs`).
+    pub status: Option<u16>,
+    /// The `check` tag: only this check (`checks`).
+    pub check: Option<String>,
     /// k6's `expected_response` tag: only successful (`true`) or failed
     /// (`false`) requests' durations.
     pub expected_response: Option<bool>,
@@ -123,16 +194,21 @@ pub struct Verdict {
 pub struct ThresholdError(pub String);
 
 impl Threshold {
-    /// Compiles `spec` for metric key `key`; `names` are the plan's request names.
+    /// Compiles `spec` for metric key `key`; `scope` is what the plan's
+    /// requests and checks can be filtered on.
     pub fn compile(
         key: &str,
         spec: &ThresholdSpec,
-        names: &[String],
+        scope: &ThresholdScope,
     ) -> Result<Self, ThresholdError> {
-        Self::compile_text(key, spec, names).map_err(ThresholdError)
+        Self::compile_text(key, spec, scope).map_err(ThresholdError)
     }
 
-    fn compile_text(key: &str, spec: &ThresholdSpec, names: &[String]) -> Result<Self, String> {
+    fn compile_text(
+        key: &str,
+        spec: &ThresholdSpec,
+        scope: &ThresholdScope,
+    ) -> Result<Self, String> {
         let (expr, abort_on_fail, delay) = match spec {
             ThresholdSpec::Plain(s) => (s.clone(), false, Duration::ZERO),
             ThresholdSpec::Full {
@@ -145,7 +221,15 @@ impl Threshold {
                 delay_abort_eval.map(|d| d.get()).unwrap_or_default(),
             ),
         };
-        let (metric_name, name, expected_response) = split_tag(key)?;
+        let (metric_name, filters) = split_tag(key)?;
+        let Filters {
+            name,
+            method,
+            scenario,
+            status,
+            check,
+            expected_response,
+        } = filters;
         let metric = match metric_name {
             "http_req_duration" => Metric::ReqDuration,
             "http_req_service_time" => Metric::ReqServiceTime,
@@ -153,33 +237,58 @@ impl Threshold {
             "http_req_connecting" => Metric::ReqConnecting,
             "iteration_duration" => Metric::IterationDuration,
             "http_req_failed" => Metric::ReqFailed,
+            "http_req_ko" => Metric::ReqKo,
             "http_reqs" => Metric::Reqs,
             "iterations" => Metric::Iterations,
             "dropped_iterations" => Metric::DroppedIterations,
             "checks" => Metric::Checks,
+            "data_received" => Metric::DataReceived,
+            "data_sent" => Metric::DataSent,
             other => {
                 return Err(format!(
                     "unknown metric {other:?}; known: http_req_duration, http_req_service_time, http_req_waiting, \
-                     http_req_connecting, iteration_duration, http_req_failed, http_reqs, iterations, dropped_iterations, checks"
+                     http_req_connecting, iteration_duration, http_req_failed, http_req_ko, http_reqs, iterations, dropped_iterations, checks, \
+                     data_received, data_sent"
                 ));
             }
         };
-        if let Some(n) = &name {
-            if !matches!(
-                metric,
-                Metric::ReqDuration
-                    | Metric::ReqServiceTime
-                    | Metric::ReqWaiting
-                    | Metric::ReqConnecting
-                    | Metric::ReqFailed
-                    | Metric::Reqs
-            ) {
-                return Err(format!("{metric_name} cannot be filtered by request name"));
-            }
-            if !names.contains(n) {
+        let per_request = matches!(
+            metric,
+            Metric::ReqDuration
+                | Metric::ReqServiceTime
+                | Metric::ReqWaiting
+                | Metric::ReqConnecting
+                | Metric::ReqFailed
+                | Metric::ReqKo
+                | Metric::Reqs
+                | Metric::DataReceived
+                | Metric::DataSent
+        );
+        let requests = if name.is_some() || method.is_some() || scenario.is_some() {
+            if !per_request {
                 return Err(format!(
-                    "no request is named {n:?} (names: {})",
-                    names.join(", ")
+                    "{metric_name} cannot be filtered by request name, method or scenario"
+                ));
+            }
+            Some(select(scope, &name, &method, &scenario)?)
+        } else {
+            None
+        };
+        if status.is_some() && metric != Metric::Reqs {
+            return Err(format!(
+                "{metric_name} cannot be filtered by status (http_reqs can: squall counts statuses, it keeps no durations per status)"
+            ));
+        }
+        if let Some(c) = &check {
+            if metric != Metric::Checks {
+                return Err(format!(
+                    "{metric_name} cannot be filtered by check (checks can)"
+                ));
+            }
+            if !scope.checks.contains(c) {
+                return Err(format!(
+                    "no check is named {c:?} (checks: {})",
+                    scope.checks.join(", ")
                 ));
             }
         }
@@ -194,6 +303,9 @@ impl Threshold {
             expr,
             metric,
             name,
+            requests,
+            status,
+            check,
             expected_response,
             agg,
             op,
@@ -229,31 +341,56 @@ impl Threshold {
         if self.agg == Agg::Count {
             return true;
         }
-        let requests = match &self.name {
-            Some(n) => total.request(n).map_or(0, |r| r.requests),
-            None => total.overall("all").requests,
-        };
+        let requests = self.selected(total).requests;
         match self.metric {
             Metric::ReqDuration
             | Metric::ReqServiceTime
             | Metric::ReqWaiting
             | Metric::ReqConnecting
-            | Metric::ReqFailed => requests > 0,
+            | Metric::ReqFailed
+            | Metric::ReqKo => requests > 0,
             Metric::IterationDuration => !total.iterations.duration.is_empty(),
             Metric::Checks => {
-                let (p, f) = total.check_totals();
+                let (p, f) = self.checks(total);
                 p + f > 0
             }
-            Metric::Reqs | Metric::Iterations | Metric::DroppedIterations => true,
+            Metric::Reqs
+            | Metric::Iterations
+            | Metric::DroppedIterations
+            | Metric::DataReceived
+            | Metric::DataSent => true,
+        }
+    }
+
+    /// The figures of the requests the tags select, merged.
+    fn selected(&self, total: &Interval) -> RequestStats {
+        match &self.requests {
+            None => total.overall("all"),
+            Some(names) => {
+                let mut all = RequestStats::new("selected");
+                for r in total.requests.iter().filter(|r| names.contains(&r.name)) {
+                    all.merge(r);
+                }
+                all
+            }
+        }
+    }
+
+    /// Passes and fails of the checks the `check` tag selects.
+    fn checks(&self, total: &Interval) -> (u64, u64) {
+        match &self.check {
+            None => total.check_totals(),
+            Some(c) => total
+                .checks
+                .iter()
+                .filter(|s| s.name == *c)
+                .fold((0, 0), |(p, f), s| (p + s.passes, f + s.fails)),
         }
     }
 
     fn observe(&self, total: &Interval, elapsed: Duration) -> f64 {
         let secs = elapsed.as_secs_f64().max(1e-9);
-        let req: RequestStats = match &self.name {
-            Some(n) => total.request(n).cloned().unwrap_or_default(),
-            None => total.overall("all"),
-        };
+        let req = self.selected(total);
         let requests = req.requests;
         let hist = |h: &LatencyHistogram| match self.agg {
             Agg::Share { lo, hi } => {
@@ -286,15 +423,31 @@ impl Threshold {
             Metric::ReqWaiting => hist(&req.ttfb),
             Metric::ReqConnecting => hist(&req.connect),
             Metric::IterationDuration => hist(&total.iterations.duration),
-            Metric::ReqFailed => match self.agg {
+            // As k6: requests that failed, not failed checks (those are in
+            // `checks`); squall's own error rate (reports, goals'
+            // `error_rate`) counts both.
+            Metric::ReqFailed => {
+                let failed = req.failed() - req.errors[squall_metrics::ErrorKind::Check.index()];
+                match self.agg {
+                    Agg::Count => failed as f64,
+                    _ if requests == 0 => 0.0,
+                    _ => failed as f64 / requests as f64,
+                }
+            }
+            Metric::ReqKo => match self.agg {
                 Agg::Count => req.failed() as f64,
                 _ => req.failure_rate(),
             },
-            Metric::Reqs => counter(req.requests),
+            Metric::Reqs => match self.status {
+                Some(code) => counter(req.statuses.get(&code).copied().unwrap_or(0)),
+                None => counter(req.requests),
+            },
+            Metric::DataReceived => counter(req.bytes_in),
+            Metric::DataSent => counter(req.bytes_out),
             Metric::Iterations => counter(total.iterations.completed),
             Metric::DroppedIterations => counter(total.iterations.dropped),
             Metric::Checks => {
-                let (p, f) = total.check_totals();
+                let (p, f) = self.checks(total);
                 match self.agg {
                     Agg::Count => p as f64,
                     _ if p + f == 0 => 1.0,
@@ -319,7 +472,7 @@ pub fn display_observed(metric_key: &str, expr: &str, observed: f64) -> String {
             | "http_req_connecting"
             | "iteration_duration"
     );
-    let is_share_metric = matches!(metric, "http_req_failed" | "checks");
+    let is_share_metric = matches!(metric, "http_req_failed" | "http_req_ko" | "checks");
     if agg.starts_with("share(") || (is_share_metric && agg.starts_with("rate")) {
         return format!("{:.2}%", observed * 100.0);
     }
@@ -344,23 +497,33 @@ pub fn display_observed(metric_key: &str, expr: &str, observed: f64) -> String {
 
 /// `metric{name:x,expected_response:true}`: the metric, the request name
 /// and k6's `expected_response` tag, each optional.
-fn split_tag(key: &str) -> Result<(&str, Option<String>, Option<bool>), String> {
+fn split_tag(key: &str) -> Result<(&str, Filters), String> {
     let Some(open) = key.find('{') else {
-        return Ok((key.trim(), None, None));
+        return Ok((key.trim(), Filters::default()));
     };
     let inner = key[open + 1..]
         .strip_suffix('}')
         .ok_or_else(|| format!("unclosed tag filter in {key:?}"))?;
-    let (mut name, mut expected) = (None, None);
+    let mut f = Filters::default();
     for part in inner.split(',') {
         let (tag, value) = part.split_once(':').ok_or_else(|| {
-            format!("a tag filter is {{name:VALUE}} or {{expected_response:true|false}}, got {{{inner}}}")
+            format!("a tag filter is {{TAG:VALUE}} (name, method, scenario, status, check, expected_response), got {{{inner}}}")
         })?;
         let value = value.trim().trim_matches('"');
         match tag.trim() {
-            "name" => name = Some(value.to_string()),
+            "name" => f.name = Some(value.to_string()),
+            "method" => f.method = Some(value.to_ascii_uppercase()),
+            "scenario" => f.scenario = Some(value.to_string()),
+            "check" => f.check = Some(value.to_string()),
+            "status" => {
+                f.status = Some(
+                    value
+                        .parse()
+                        .map_err(|_| format!("status is an HTTP status code, got {value:?}"))?,
+                )
+            }
             "expected_response" => {
-                expected = Some(match value {
+                f.expected_response = Some(match value {
                     "true" => true,
                     "false" => false,
                     other => {
@@ -370,12 +533,53 @@ fn split_tag(key: &str) -> Result<(&str, Option<String>, Option<bool>), String> 
             }
             other => {
                 return Err(format!(
-                    "only the `name` and `expected_response` tags can filter, got {other:?}"
+                    "squall filters on the tags name, method, scenario, status, check and expected_response, got {other:?}"
                 ));
             }
         }
     }
-    Ok((key[..open].trim(), name, expected))
+    Ok((key[..open].trim(), f))
+}
+
+/// The request names a `name`/`method`/`scenario` filter selects; one that
+/// selects nothing is refused, since its threshold could never be judged.
+fn select(
+    scope: &ThresholdScope,
+    name: &Option<String>,
+    method: &Option<String>,
+    scenario: &Option<String>,
+) -> Result<Vec<String>, String> {
+    if let Some(n) = name
+        && !scope.requests.iter().any(|r| r.name == *n)
+    {
+        return Err(format!(
+            "no request is named {n:?} (names: {})",
+            scope.names().join(", ")
+        ));
+    }
+    if let Some(s) = scenario
+        && !scope.requests.iter().any(|r| r.scenario == *s)
+    {
+        let mut all: Vec<&str> = scope.requests.iter().map(|r| r.scenario.as_str()).collect();
+        all.dedup();
+        return Err(format!(
+            "no scenario is named {s:?} (scenarios: {})",
+            all.join(", ")
+        ));
+    }
+    let mut names: Vec<String> = Vec::new();
+    for r in &scope.requests {
+        let keep = name.as_ref().is_none_or(|n| r.name == *n)
+            && method.as_ref().is_none_or(|m| r.method == *m)
+            && scenario.as_ref().is_none_or(|s| r.scenario == *s);
+        if keep && !names.contains(&r.name) {
+            names.push(r.name.clone());
+        }
+    }
+    if names.is_empty() {
+        return Err("no request of the plan has these tags".into());
+    }
+    Ok(names)
 }
 
 /// `share(<800ms)`, `share(>=1200ms)` or `share(800ms..1200ms)` as bounds
@@ -463,7 +667,7 @@ fn parse_expr(expr: &str, metric: Metric) -> Result<(Agg, Op, f64), String> {
             | Metric::ReqConnecting
             | Metric::IterationDuration
     );
-    let is_share = matches!(metric, Metric::ReqFailed | Metric::Checks);
+    let is_share = matches!(metric, Metric::ReqFailed | Metric::ReqKo | Metric::Checks);
     let allowed = match agg {
         Agg::P(_) | Agg::Avg | Agg::Min | Agg::Max | Agg::Med | Agg::Share { .. } => is_hist,
         Agg::Count => true,
@@ -510,7 +714,7 @@ mod tests {
         Threshold::compile(
             key,
             &ThresholdSpec::Plain(expr.into()),
-            &["home".to_string()],
+            &ThresholdScope::of_names(&["home".to_string()]),
         )
         .unwrap()
     }
@@ -592,9 +796,13 @@ mod tests {
         assert!(t(ok, "share(<800ms)>=20%").evaluate(&i, d).passed);
         assert!(!t(ok, "share(<800ms)>=21%").evaluate(&i, d).passed);
         let e = |k: &str, x: &str| {
-            Threshold::compile(k, &ThresholdSpec::Plain(x.into()), &["home".to_string()])
-                .unwrap_err()
-                .0
+            Threshold::compile(
+                k,
+                &ThresholdSpec::Plain(x.into()),
+                &ThresholdScope::of_names(&["home".to_string()]),
+            )
+            .unwrap_err()
+            .0
         };
         assert!(
             e("http_req_failed{expected_response:true}", "rate<1").contains("expected_response")
@@ -602,8 +810,7 @@ mod tests {
         assert!(e(ok, "share(1200ms..800ms)>0").contains("empty range"));
         assert!(e(ok, "share(800)>0").contains("share(...) takes"));
         assert!(
-            e("http_req_duration{status:200}", "p(95)<1")
-                .contains("only the `name` and `expected_response`")
+            e("http_req_duration{status:200}", "p(95)<1").contains("cannot be filtered by status")
         );
     }
 
@@ -662,11 +869,80 @@ mod tests {
     }
 
     #[test]
-    fn errors_are_specific() {
-        let e = |k: &str, x: &str| {
-            Threshold::compile(k, &ThresholdSpec::Plain(x.into()), &["home".into()])
+    fn tags_select_requests_methods_scenarios_statuses_and_checks() {
+        let scope = ThresholdScope {
+            requests: vec![
+                RequestTags {
+                    name: "list".into(),
+                    method: "GET".into(),
+                    scenario: "browse".into(),
+                },
+                RequestTags {
+                    name: "buy".into(),
+                    method: "POST".into(),
+                    scenario: "shop".into(),
+                },
+                RequestTags {
+                    name: "view".into(),
+                    method: "GET".into(),
+                    scenario: "shop".into(),
+                },
+            ],
+            checks: vec!["buy: status == 201".into()],
+        };
+        let mut i = Interval::new(
+            &["list".to_string(), "buy".to_string(), "view".to_string()],
+            &["buy: status == 201".to_string()],
+        );
+        for (r, n, s) in [(0, 10, 200), (1, 4, 201), (2, 6, 200)] {
+            i.requests[r].requests = n;
+            i.requests[r].bytes_in = 100 * n;
+            i.requests[r].statuses.insert(s, n);
+        }
+        // One transport failure and one failed check on `buy`.
+        i.requests[1].errors[squall_metrics::ErrorKind::Connect.index()] = 1;
+        i.requests[1].errors[squall_metrics::ErrorKind::Check.index()] = 1;
+        i.checks[0].passes = 3;
+        i.checks[0].fails = 1;
+        let obs = |k: &str, x: &str| {
+            Threshold::compile(k, &ThresholdSpec::Plain(x.into()), &scope)
+                .unwrap()
+                .evaluate(&i, Duration::from_secs(2))
+                .observed
+        };
+        assert_eq!(obs("http_reqs{method:GET}", "count>0"), 16.0);
+        assert_eq!(obs("http_reqs{scenario:shop}", "count>0"), 10.0);
+        assert_eq!(obs("http_reqs{scenario:shop,method:get}", "count>0"), 6.0);
+        assert_eq!(obs("http_reqs{status:201}", "count>0"), 4.0);
+        assert_eq!(obs("http_reqs{status:200}", "rate>0"), 8.0);
+        assert_eq!(obs("data_received{method:POST}", "count>0"), 400.0);
+        assert_eq!(obs("data_received", "rate>0"), 1000.0);
+        // k6's http_req_failed: the connect failure, not the failed check.
+        assert_eq!(obs("http_req_failed{name:buy}", "rate<1"), 0.25);
+        assert_eq!(obs("http_req_failed", "count<9"), 1.0);
+        assert_eq!(obs("checks{check:buy: status == 201}", "rate>0"), 0.75);
+        let e = |k: &str| {
+            Threshold::compile(k, &ThresholdSpec::Plain("count>0".into()), &scope)
                 .unwrap_err()
                 .0
+        };
+        assert!(e("http_reqs{scenario:nope}").contains("scenarios: browse, shop"));
+        assert!(e("http_reqs{method:DELETE}").contains("no request of the plan"));
+        assert!(e("http_req_duration{status:200}").contains("cannot be filtered by status"));
+        assert!(e("checks{check:nope}").contains("no check is named"));
+        assert!(e("http_reqs{region:eu}").contains("name, method, scenario, status, check"));
+    }
+
+    #[test]
+    fn errors_are_specific() {
+        let e = |k: &str, x: &str| {
+            Threshold::compile(
+                k,
+                &ThresholdSpec::Plain(x.into()),
+                &ThresholdScope::of_names(&["home".to_string()]),
+            )
+            .unwrap_err()
+            .0
         };
         assert!(e("http_req_durations", "p(95)<1").contains("unknown metric"));
         assert!(e("http_req_duration", "p(95)<1kg").contains("unit"));

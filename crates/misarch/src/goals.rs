@@ -6,8 +6,8 @@
 //! | percentage reqs with resp. time t < 800 ms | `http_req_duration{expected_response:true}` `share(<800ms)` |
 //! | percentage reqs with resp. time 800 ms < t < 1200 ms | ... `share(800ms..1200ms)` |
 //! | percentage reqs with resp. time t > 1200 ms | ... `share(>=1200ms)` |
-//! | percentage failed requests, percentage mean requests/sec ko | `http_req_failed` `rate` |
-//! | percentage mean requests/sec ok | `http_req_failed` `rate` (ok = 100 − failed) |
+//! | percentage failed requests, percentage mean requests/sec ko | `http_req_ko` `rate` |
+//! | percentage mean requests/sec ok | `http_req_ko` `rate` (ok = 100 − failed) |
 //! | min / mean / max response time [ok / ko] | `http_req_duration[{expected_response:...}]` `min` / `avg` / `max` |
 //! | 50th / 75th / 95th / 99th percentile response time [ok / ko] | ... `p(50)` ... `p(99)` |
 //!
@@ -84,9 +84,9 @@ pub fn figure(label: &str) -> Option<Figure> {
         }
         "percentage reqs with resp. time t > 1200 ms" => pct(ok, "share(>=1200ms)", false, false),
         "percentage failed requests" | "percentage mean requests/sec ko" => {
-            pct("http_req_failed", "rate", false, false)
+            pct("http_req_ko", "rate", false, false)
         }
-        "percentage mean requests/sec ok" => pct("http_req_failed", "rate", true, true),
+        "percentage mean requests/sec ok" => pct("http_req_ko", "rate", true, true),
         _ => {
             let (base, tag) = match label.rsplit_once(' ') {
                 Some((b, "ok")) => (b, Some(true)),
@@ -219,7 +219,7 @@ mod tests {
         assert_eq!(g[1]["metric"], "http_req_duration{expected_response:true}");
         assert_eq!(
             g[2],
-            json!({"name": "percentage mean requests/sec ok", "metric": "http_req_failed", "condition": "rate<=1%"})
+            json!({"name": "percentage mean requests/sec ok", "metric": "http_req_ko", "condition": "rate<=1%"})
         );
         assert_eq!(g.len(), 3);
         assert!(w[0].contains("no threshold"));

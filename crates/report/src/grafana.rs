@@ -157,7 +157,7 @@ fn main_panels(r: &RunReport, y: u32) -> Vec<Value> {
                 "squall_http",
                 all,
             )],
-            &bounds(r, "http_req_failed"),
+            &[bounds(r, "http_req_failed"), bounds(r, "http_req_ko")].concat(),
             (0, y + 8, 12),
         ),
         panel(
