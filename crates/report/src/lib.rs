@@ -23,6 +23,7 @@ pub mod prometheus;
 mod record;
 pub mod run_report;
 pub mod summary;
+pub mod summary_export;
 
 pub use record::{PercentilesMs, SecondRecord};
 /// The plain record types outputs are made of.

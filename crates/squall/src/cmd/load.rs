@@ -93,6 +93,10 @@ pub(crate) struct LoadArgs {
     #[arg(long = "out")]
     pub outputs: Vec<String>,
 
+    /// Write k6's end-of-test summary file (its `--summary-export` shape) here.
+    #[arg(long, value_name = "FILE")]
+    pub summary_export: Option<PathBuf>,
+
     #[command(flatten)]
     pub metrics: crate::metrics_server::MetricsArgs,
 
@@ -222,6 +226,11 @@ pub(crate) async fn run(args: LoadArgs) -> Result<u8> {
     let built = build_plan(&args).await?;
     let (plan, label) = (Arc::new(built.plan), built.label);
     let mut sinks = open_outputs(&args.outputs, plan.as_ref())?;
+    if let Some(path) = &args.summary_export {
+        sinks.push(Box::new(
+            squall_report::summary_export::SummaryExportSink::new(path, plan.load.peak_vus()),
+        ));
+    }
     let live: LiveState = Arc::new(Mutex::new(squall_report::prometheus::LiveFigures::new(
         Interval::new(&plan.request_names, &plan.check_names),
         run_id(),

@@ -347,3 +347,51 @@ fn thresholds_as_junit_for_ci() {
     );
     assert_eq!(read.trim(), "2 http_req_duration: p(95)<0.001ms", "{read}");
 }
+
+/// `--summary-export` writes k6's end-of-test summary: read back as k6's
+/// readers read it, its counts are the server's, a failed threshold is
+/// `true`, tag-filtered thresholds judge what they select, and `vus_max`
+/// is the plan's peak (quick mode: 50 connections).
+#[test]
+fn summary_export_in_k6_shape_with_tag_filters() {
+    let srv = TestServer::start(Behaviour::default());
+    let dir = tempdir();
+    let summary = dir.path().join("summary.json");
+    let out = run(
+        &[
+            "load",
+            &srv.url("/"),
+            "--rate",
+            "40",
+            "-d",
+            "2s",
+            "-q",
+            "--threshold",
+            "http_reqs{status:200}=count>0",
+            "--threshold",
+            "http_reqs{method:GET}=count<1",
+            "--threshold",
+            "http_req_failed=rate<0.01",
+            "--summary-export",
+            summary.to_str().unwrap(),
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(99), "{}", text(&out));
+    let read = python_ok(
+        "import sys,json\n\
+         m=json.load(open(sys.argv[1]))['metrics']\n\
+         d=m['http_req_duration']\n\
+         assert all(k in d for k in ('avg','min','med','max','p(90)','p(95)')), d\n\
+         print(m['http_reqs']['count'], m['http_req_failed']['value'], m['vus_max']['value'],\n\
+         \x20     m['http_reqs{method:GET}']['thresholds'], m['http_reqs{status:200}']['thresholds'],\n\
+         \x20     m['http_req_failed']['thresholds'], m['data_sent']['count'] > 0)",
+        &[summary.to_str().unwrap()],
+    );
+    let n = srv.requests();
+    assert_eq!(
+        read.trim(),
+        format!("{n} 0.0 50 {{'count<1': True}} {{'count>0': False}} {{'rate<0.01': False}} True"),
+        "{read}"
+    );
+}
