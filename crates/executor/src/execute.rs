@@ -247,7 +247,16 @@ pub async fn execute(
         outputs
             .iter()
             .map(|(k, name, _)| {
-                squall_report::open(*k, &sink_dir.join(name), start_unix).map_err(|e| e.to_string())
+                let path = sink_dir.join(name);
+                // The run's CSV also says each second's phase and faults in force.
+                if *k == OutputKind::Csv {
+                    return squall_report::csv_out::CsvSink::create_for_experiment(
+                        &path, start_unix,
+                    )
+                    .map(|s| Box::new(s) as Box<dyn Sink>)
+                    .map_err(|e| e.to_string());
+                }
+                squall_report::open(*k, &path, start_unix).map_err(|e| e.to_string())
             })
             .collect()
     };
@@ -535,8 +544,13 @@ fn grafana_files(
         }
     }
     let root = runs_dir.join("grafana");
+    let dashboards = root.join("dashboards");
+    std::fs::create_dir_all(&dashboards).map_err(io(&dashboards))?;
+    let absolute = dashboards.canonicalize().map_err(io(&dashboards))?;
     let prometheus = prepared.prometheus.as_ref().map(|p| p.url.as_str());
-    for (name, text) in squall_report::grafana::provisioning("http://127.0.0.1:8086", prometheus) {
+    for (name, text) in
+        squall_report::grafana::provisioning("http://127.0.0.1:8086", prometheus, &absolute)
+    {
         let path = root.join(name);
         // A datasource file that names a Prometheus is kept for runs without one.
         if prometheus.is_none()
@@ -550,8 +564,6 @@ fn grafana_files(
         }
         write_atomic(&path, &text)?;
     }
-    let dashboards = root.join("dashboards");
-    std::fs::create_dir_all(&dashboards).map_err(io(&dashboards))?;
     let from = dir.join("grafana-dashboard.json");
     let to = dashboards.join(format!("{}.json", run_id(dir)));
     std::fs::copy(&from, &to).map_err(io(&to))?;

@@ -77,6 +77,32 @@ impl PhaseBook {
         (iv, *len)
     }
 
+    /// The schedule's phase at `t` seconds (a second's midpoint), for the
+    /// CSV: `during NAME[;NAME]` inside planned windows, `before` until the
+    /// first fault, `after` once every fault ended, `between` otherwise,
+    /// `main` without faults.
+    pub fn schedule_phase(&self, t: f64) -> String {
+        if self.windows.is_empty() {
+            return "main".into();
+        }
+        let during: Vec<&str> = self
+            .windows
+            .iter()
+            .filter(|(s, e, _)| t >= *s && t < *e)
+            .map(|(_, _, n)| n.as_str())
+            .collect();
+        if !during.is_empty() {
+            return format!("during {}", during.join(";"));
+        }
+        if self.windows.iter().all(|(s, _, _)| t < *s) {
+            "before".into()
+        } else if self.windows.iter().all(|(_, e, _)| t >= *e) {
+            "after".into()
+        } else {
+            "between".into()
+        }
+    }
+
     /// Which faults are in force at `t` seconds, for the progress line.
     pub fn phase_at(&self, t: f64) -> String {
         let active: Vec<&str> = self

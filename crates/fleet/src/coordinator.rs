@@ -913,6 +913,7 @@ mod tests {
                     timeout: Duration::from_secs(1),
                     http2: false,
                     insecure: false,
+                    max_redirects: None,
                     thresholds: Default::default(),
                 },
             },

@@ -48,7 +48,14 @@ pub struct CompiledPlan {
     pub thresholds: Vec<Threshold>,
     /// What thresholds and goals can filter on (names, methods, scenarios, checks).
     pub scope: ThresholdScope,
+    /// Redirects followed per request (0: none).
+    pub max_redirects: u32,
+    /// Whether each user keeps a cookie jar.
+    pub cookies: bool,
 }
+
+/// Redirects a plan may ask to follow.
+pub const MAX_REDIRECTS: u32 = 100;
 
 /// The validated injection profile.
 #[derive(Debug)]
@@ -217,6 +224,9 @@ pub enum Feeders<'a> {
 pub fn load_profile(plan: &Plan, file: &Path) -> Result<LoadProfile, PlanError> {
     let mut cx = Ctx::new(file);
     let load = compile_load(&mut cx, &plan.load, &plan.scenarios);
+    if plan.max_redirects.is_some_and(|n| n > MAX_REDIRECTS) {
+        cx.err("max_redirects", format!("at most {MAX_REDIRECTS}"));
+    }
     match cx.errors.is_empty() {
         true => Ok(load),
         false => Err(PlanError::Invalid {
@@ -345,6 +355,8 @@ pub fn compile_with(
         .any(|o| o.scheme == "https")
         .then(|| crate::http::Tls::new(plan.insecure));
     Ok(CompiledPlan {
+        max_redirects: plan.max_redirects.unwrap_or(10),
+        cookies: plan.cookies.unwrap_or(true),
         tls,
         scenarios,
         request_names: cx.request_names,

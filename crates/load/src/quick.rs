@@ -36,6 +36,9 @@ pub struct QuickSpec {
     pub insecure: bool,
     /// Thresholds, `metric:expr` pairs.
     pub thresholds: BTreeMap<String, Vec<String>>,
+    /// Redirects followed (default 10; 0: none).
+    #[serde(default)]
+    pub max_redirects: Option<u32>,
 }
 
 /// Builds the equivalent plan.
@@ -79,6 +82,9 @@ pub fn plan(q: &QuickSpec) -> Plan {
         defaults: Defaults::default(),
         http2: q.http2,
         insecure: q.insecure,
+        max_redirects: q.max_redirects,
+        // One URL hit again and again: no session to keep.
+        cookies: Some(false),
         vars: BTreeMap::new(),
         scenarios: vec![Scenario {
             name: "default".into(),

@@ -16,25 +16,55 @@ bytes_in,bytes_out,latency_p50_ms,latency_p90_ms,latency_p95_ms,latency_p99_ms,l
 service_p50_ms,service_p99_ms,iterations_started,iterations_completed,iterations_late,iterations_dropped,vus,in_flight,utilization,\
 latency_min_ms,latency_mean_ms,latency_stddev_ms,unix_ms,time";
 
+/// The two columns `squall run` adds: the second's phase of the fault
+/// schedule, and the faults in force at its end (`;`-separated).
+pub const EXPERIMENT_COLUMNS: &str = "phase,faults";
+
 /// Streams per-second rows.
 pub struct CsvSink {
     path: PathBuf,
     out: BufWriter<File>,
     start_unix_ms: u64,
+    /// `Some` in an experiment run: the next row's phase and faults.
+    experiment: Option<(String, String)>,
 }
 
 impl CsvSink {
     /// Creates the file and writes the header; `start_unix` (seconds since
     /// the epoch) dates each row.
     pub fn create(path: &Path, start_unix: f64) -> Result<Self, OutputError> {
+        Self::open(path, start_unix, false)
+    }
+
+    /// [`CsvSink::create`] with the experiment's columns (`phase`, `faults`).
+    pub fn create_for_experiment(path: &Path, start_unix: f64) -> Result<Self, OutputError> {
+        Self::open(path, start_unix, true)
+    }
+
+    fn open(path: &Path, start_unix: f64, experiment: bool) -> Result<Self, OutputError> {
         let file = File::create(path).map_err(OutputError::at(path))?;
         let mut out = BufWriter::new(file);
-        writeln!(out, "{HEADER}").map_err(OutputError::at(path))?;
+        if experiment {
+            writeln!(out, "{HEADER},{EXPERIMENT_COLUMNS}")
+        } else {
+            writeln!(out, "{HEADER}")
+        }
+        .map_err(OutputError::at(path))?;
         Ok(Self {
             path: path.to_path_buf(),
             out,
             start_unix_ms: (start_unix * 1000.0) as u64,
+            experiment: experiment.then(Default::default),
         })
+    }
+}
+
+/// A CSV cell: quoted when it holds a comma, a quote or a line break.
+fn cell(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
     }
 }
 
@@ -103,9 +133,18 @@ impl Sink for CsvSink {
     fn second(&mut self, snap: &Snapshot) -> Result<(), OutputError> {
         let line = row(&snap.into());
         let tail = tail(snap, self.start_unix_ms);
-        writeln!(self.out, "{line},{tail}")
-            .and_then(|_| self.out.flush())
-            .map_err(OutputError::at(&self.path))
+        match &self.experiment {
+            Some((phase, faults)) => writeln!(self.out, "{line},{tail},{phase},{faults}"),
+            None => writeln!(self.out, "{line},{tail}"),
+        }
+        .and_then(|_| self.out.flush())
+        .map_err(OutputError::at(&self.path))
+    }
+
+    fn experiment(&mut self, phase: &str, faults: &[String]) {
+        if let Some(e) = self.experiment.as_mut() {
+            *e = (cell(phase), cell(&faults.join(";")));
+        }
     }
 
     fn finish(&mut self, _summary: &Summary) -> Result<(), OutputError> {

@@ -516,8 +516,13 @@ fn field(s: &str) -> String {
 
 /// The files of a provisioning directory a stock Grafana mounts: the
 /// datasources (InfluxDB database `squall` at `influx_url`, and Prometheus
-/// when given) and a dashboard provider reading `/var/lib/grafana/dashboards`.
-pub fn provisioning(influx_url: &str, prometheus_url: Option<&str>) -> Vec<(&'static str, String)> {
+/// when given) and a dashboard provider reading `dashboards` (an absolute
+/// path: a container mounts the directory at the same path).
+pub fn provisioning(
+    influx_url: &str,
+    prometheus_url: Option<&str>,
+    dashboards: &std::path::Path,
+) -> Vec<(&'static str, String)> {
     let mut ds = format!(
         "# Written by squall. Load a run's metrics with:\n\
          #   curl -XPOST '{influx_url}/query' --data-urlencode 'q=CREATE DATABASE squall'\n\
@@ -543,18 +548,20 @@ pub fn provisioning(influx_url: &str, prometheus_url: Option<&str>) -> Vec<(&'st
         ("provisioning/datasources/squall.yaml", ds),
         (
             "provisioning/dashboards/squall.yaml",
-            "# Written by squall: every run's dashboard, from the dashboards directory.\n\
-             apiVersion: 1\n\
-             providers:\n\
-             \x20 - name: squall\n\
-             \x20   folder: squall\n\
-             \x20   type: file\n\
-             \x20   disableDeletion: false\n\
-             \x20   updateIntervalSeconds: 10\n\
-             \x20   allowUiUpdates: true\n\
-             \x20   options:\n\
-             \x20     path: /var/lib/grafana/dashboards\n"
-                .to_string(),
+            format!(
+                "# Written by squall: every run's dashboard, from the dashboards directory.\n\
+                 apiVersion: 1\n\
+                 providers:\n\
+                 \x20 - name: squall\n\
+                 \x20   folder: squall\n\
+                 \x20   type: file\n\
+                 \x20   disableDeletion: false\n\
+                 \x20   updateIntervalSeconds: 10\n\
+                 \x20   allowUiUpdates: true\n\
+                 \x20   options:\n\
+                 \x20     path: {}\n",
+                serde_json::to_string(&dashboards.display().to_string()).expect("a string")
+            ),
         ),
     ]
 }

@@ -66,6 +66,10 @@ pub trait Sink: Send {
     fn outcome(&self) -> Option<String> {
         None
     }
+    /// Before each `second` of an experiment run: the phase of the
+    /// schedule the second is in and the faults in force at its end.
+    /// Outputs that show them keep it; the others ignore it.
+    fn experiment(&mut self, _phase: &str, _faults: &[String]) {}
 }
 
 /// The kinds of file output, as named on the command line (`--out KIND=FILE`).

@@ -243,7 +243,16 @@ pub async fn run(
             l.last = Some(snap.clone());
             show_faults(&mut l);
         }
+        let phase = book.schedule_phase((row.start_s + row.end_s) / 2.0);
+        let held: Vec<String> = p
+            .faults
+            .iter()
+            .zip(&in_force)
+            .filter(|(_, a)| a.load(Ordering::SeqCst))
+            .map(|(f, _)| f.name.clone())
+            .collect();
         for s in sinks.iter_mut() {
+            s.experiment(&phase, &held);
             if let Err(e) = s.second(snap) {
                 sink_errors.push(e.to_string());
             }

@@ -297,6 +297,11 @@ fn head_info(
             } else if v.windows(10).any(|w| w.eq_ignore_ascii_case(b"keep-alive")) {
                 conn_close = false;
             }
+        } else if h.name.eq_ignore_ascii_case("location") {
+            resp.location = Some(String::from_utf8_lossy(h.value).into_owned());
+        } else if h.name.eq_ignore_ascii_case("set-cookie") {
+            resp.set_cookies
+                .push(String::from_utf8_lossy(h.value).into_owned());
         }
         if want.headers {
             resp.headers.push((

@@ -70,6 +70,12 @@ impl H2Conn {
         };
         for (k, v) in res.headers() {
             resp.bytes_in += (k.as_str().len() + v.len()) as u64;
+            if k == http::header::LOCATION {
+                resp.location = Some(String::from_utf8_lossy(v.as_bytes()).into_owned());
+            } else if k == http::header::SET_COOKIE {
+                resp.set_cookies
+                    .push(String::from_utf8_lossy(v.as_bytes()).into_owned());
+            }
             if want.headers {
                 resp.headers.push((
                     k.as_str().to_string(),

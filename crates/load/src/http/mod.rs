@@ -6,10 +6,12 @@
 //! what lets one core keep up with wrk (which does the same in C). HTTP/2
 //! uses hyper's connection-level client ([`h2`]).
 
+pub mod cookies;
 pub mod h1;
 pub mod h2;
 mod origin;
 mod prepared;
+pub mod redirect;
 mod stream;
 mod tls;
 
@@ -46,6 +48,10 @@ pub struct Response {
     pub first_byte: Option<Instant>,
     /// Whether the connection can carry another request.
     pub keep_alive: bool,
+    /// The `Location` header, always kept (redirects).
+    pub location: Option<String>,
+    /// The `Set-Cookie` headers, always kept (the cookie jar).
+    pub set_cookies: Vec<String>,
 }
 
 /// Why an exchange failed, already sorted into the reporting buckets.

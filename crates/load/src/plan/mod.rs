@@ -38,6 +38,13 @@ pub struct Plan {
     /// Accept any TLS certificate (self-signed test servers).
     #[serde(default)]
     pub insecure: bool,
+    /// Redirects followed per request on the same origin (default 10, as
+    /// k6; 0 turns following off).
+    #[serde(default)]
+    pub max_redirects: Option<u32>,
+    /// A cookie jar per virtual user (default on).
+    #[serde(default)]
+    pub cookies: Option<bool>,
     /// Variables every virtual user starts with.
     #[serde(default)]
     pub vars: BTreeMap<String, String>,

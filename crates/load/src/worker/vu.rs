@@ -15,6 +15,8 @@ use tokio::time::Instant;
 
 use super::WorkerCtx;
 use crate::compiled;
+use crate::http::cookies::CookieJar;
+use crate::http::redirect;
 use crate::http::{Conn, ExchangeError, PreparedRequest, Response};
 use crate::plan::Think;
 use crate::template::Vars;
@@ -30,6 +32,8 @@ pub(crate) struct Vu {
     /// Index used by the closed model to decide who stops on a ramp-down.
     pub slot: u64,
     conns: Vec<Option<Conn>>,
+    /// Cookies the origins set, sent back to them (when the plan keeps them).
+    jar: CookieJar,
     vars: Vars,
     iterations: u64,
     rng: SmallRng,
@@ -46,6 +50,7 @@ impl Vu {
         Self {
             slot,
             conns: (0..ctx.plan.origins.len()).map(|_| None).collect(),
+            jar: CookieJar::default(),
             vars,
             iterations: 0,
             rng: SmallRng::seed_from_u64(seed),
@@ -180,35 +185,77 @@ impl Vu {
     }
 
     async fn request(&mut self, ctx: &WorkerCtx, r: &compiled::Request) {
-        let prepared = match &r.fixed {
+        let mut prepared = match &r.fixed {
             Some(p) => Cow::Borrowed(p),
             None => Cow::Owned(self.render(ctx, r)),
         };
+        if ctx.plan.cookies
+            && let Some(c) = self.jar.header(r.origin)
+        {
+            prepared = Cow::Owned(with_cookies(&prepared, &c));
+        }
         let t_ref = self.pending_intended.take().unwrap_or_else(Instant::now);
         ctx.in_flight.set(ctx.in_flight.get() + 1);
         let mut send_start = Instant::now();
         let mut connect_time = None;
+        let mut bytes_out = 0u64;
+        let mut off_origin = None;
         let outcome = {
             let slot = &mut self.conns[r.origin];
+            let jar = &mut self.jar;
             let origin = &ctx.plan.origins[r.origin];
             let http2 = ctx.plan.http2;
             let tls = ctx.plan.tls.as_ref();
             let want = r.want;
+            let (max_redirects, cookies) = (ctx.plan.max_redirects, ctx.plan.cookies);
             let exchange = async {
                 let mut retried = false;
+                let mut hops = 0u32;
+                let mut earlier_bytes_in = 0u64;
                 loop {
                     if slot.is_none() {
                         let t = Instant::now();
                         *slot = Some(Conn::connect(origin, http2, tls).await?);
-                        connect_time = Some(t.elapsed());
+                        if hops == 0 {
+                            connect_time = Some(t.elapsed());
+                        }
                     }
-                    send_start = Instant::now();
+                    if hops == 0 {
+                        send_start = Instant::now();
+                    }
                     let conn = slot.as_mut().expect("connection set above");
                     match conn.exchange(&prepared, want).await {
-                        Ok(resp) => {
+                        Ok(mut resp) => {
+                            bytes_out += prepared.wire.len() as u64;
                             if !resp.keep_alive {
                                 *slot = None;
                             }
+                            if cookies {
+                                jar.store(r.origin, &resp.set_cookies);
+                            }
+                            // The same request again at its new place: one
+                            // request in the figures, its latency the whole chain.
+                            if hops < max_redirects
+                                && redirect::is_redirect(resp.status)
+                                && let Some(loc) = &resp.location
+                            {
+                                match redirect::same_origin_path(loc, origin, &prepared.path) {
+                                    Some(path) => {
+                                        hops += 1;
+                                        retried = false;
+                                        earlier_bytes_in += resp.bytes_in;
+                                        prepared = Cow::Owned(next_hop(
+                                            &prepared,
+                                            resp.status,
+                                            &path,
+                                            cookies.then(|| jar.header(r.origin)).flatten(),
+                                        ));
+                                        continue;
+                                    }
+                                    None => off_origin = Some(loc.clone()),
+                                }
+                            }
+                            resp.bytes_in += earlier_bytes_in;
                             return Ok(resp);
                         }
                         Err(e) => {
@@ -237,8 +284,13 @@ impl Vu {
         };
         ctx.in_flight.set(ctx.in_flight.get().saturating_sub(1));
         let end = Instant::now();
-        let bytes_out = prepared.wire.len() as u64;
         drop(prepared);
+        if let Some(loc) = off_origin {
+            ctx.note_error(&format!(
+                "{}: a redirect to another origin is not followed ({loc}); its 3xx is the response",
+                ctx.plan.request_names[r.id]
+            ));
+        }
         let mut rec = ctx.rec.borrow_mut();
         let stats = &mut rec.requests[r.id];
         stats.requests += 1;
@@ -323,6 +375,49 @@ impl Vu {
                 .unwrap_or_default(),
         )
     }
+}
+
+/// `p` with the jar's cookies after any `Cookie` header of its own.
+fn with_cookies(p: &PreparedRequest, jar: &str) -> PreparedRequest {
+    let mut headers = p.headers.clone();
+    match headers
+        .iter_mut()
+        .find(|(k, _)| k.eq_ignore_ascii_case("cookie"))
+    {
+        Some((_, v)) => *v = format!("{v}; {jar}"),
+        None => headers.push(("Cookie".into(), jar.to_string())),
+    }
+    PreparedRequest::new(
+        p.method.clone(),
+        &p.authority,
+        &p.path,
+        headers,
+        p.body.clone(),
+    )
+}
+
+/// The request a redirect leads to: `path` on the same origin, the method
+/// and body the status says, the request's own headers (without its body's
+/// when the body is dropped), and the jar's cookies as they are now (a
+/// `Cookie` header the request set itself is not carried to the next hop,
+/// as k6 does with a request's own cookies).
+fn next_hop(p: &PreparedRequest, status: u16, path: &str, jar: Option<String>) -> PreparedRequest {
+    let (method, body) = redirect::next_method(status, &p.method, &p.body);
+    let mut headers: Vec<(String, String)> = p
+        .headers
+        .iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("cookie"))
+        .filter(|(k, _)| {
+            !body.is_empty()
+                || !(k.eq_ignore_ascii_case("content-type")
+                    || k.eq_ignore_ascii_case("content-length"))
+        })
+        .cloned()
+        .collect();
+    if let Some(c) = jar {
+        headers.push(("Cookie".into(), c));
+    }
+    PreparedRequest::new(method, &p.authority, path, headers, body)
 }
 
 fn json_body(resp: &Response) -> Option<serde_json::Value> {

@@ -81,6 +81,14 @@ pub(crate) struct LoadArgs {
     #[arg(short = 'k', long)]
     pub insecure: bool,
 
+    /// Redirects to follow per request, on the same origin (default 10, as k6; a URL only: a plan says `max_redirects`).
+    #[arg(long, value_name = "N", conflicts_with = "no_redirects")]
+    pub max_redirects: Option<u32>,
+
+    /// Do not follow redirects: a 3xx is the response (a URL only: a plan says `max_redirects: 0`).
+    #[arg(long)]
+    pub no_redirects: bool,
+
     /// Run only segment i of n of the plan (fleets), e.g. 2/4.
     #[arg(long, default_value = "1/1")]
     pub segment: squall_load::Segment,
@@ -490,6 +498,11 @@ async fn build_plan(args: &LoadArgs) -> Result<Built> {
             http2: args.http2,
             insecure: args.insecure,
             thresholds: Default::default(),
+            max_redirects: if args.no_redirects {
+                Some(0)
+            } else {
+                args.max_redirects
+            },
         };
         let mut p = quick::plan(&q);
         let payload = squall_fleet::PlanPayload::Quick { spec: q };
@@ -515,6 +528,14 @@ async fn build_plan(args: &LoadArgs) -> Result<Built> {
         return Err(InvalidInput(format!(
             "{target:?} is neither a URL nor a plan file; for a URL, write \"http://{target}\""
         ))
+        .into());
+    }
+    if args.no_redirects || args.max_redirects.is_some() {
+        // Generators get the plan's text: a flag would not reach them.
+        return Err(InvalidInput(
+            "--max-redirects/--no-redirects go with a URL; a plan says `max_redirects: N` (0: none)"
+                .into(),
+        )
         .into());
     }
     let text = std::fs::read_to_string(&path)

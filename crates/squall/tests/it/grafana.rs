@@ -86,12 +86,17 @@ fn the_dashboard_reads_its_run_and_compares_with_the_one_before() {
          ds=yaml.safe_load(open(sys.argv[1])); pr=yaml.safe_load(open(sys.argv[2]))\n\
          assert ds['apiVersion']==1 and ds['datasources'][0]['type']=='influxdb', ds\n\
          assert ds['datasources'][0]['jsonData']['dbName']=='squall', ds\n\
-         assert pr['providers'][0]['options']['path']=='/var/lib/grafana/dashboards', pr",
+         assert pr['providers'][0]['options']['path']==sys.argv[3], pr",
         &[
             g.join("provisioning/datasources/squall.yaml")
                 .to_str()
                 .unwrap(),
             g.join("provisioning/dashboards/squall.yaml")
+                .to_str()
+                .unwrap(),
+            g.join("dashboards")
+                .canonicalize()
+                .unwrap()
                 .to_str()
                 .unwrap(),
         ],

@@ -17,6 +17,7 @@ mod load_errors;
 mod load_model;
 mod load_outputs;
 mod load_plan;
+mod load_redirects;
 mod misarch;
 mod misarch_frontend;
 mod proxy;

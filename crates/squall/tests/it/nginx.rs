@@ -14,6 +14,11 @@ pub(crate) struct Nginx {
 
 impl Nginx {
     pub(crate) fn start(dir: &Path) -> Nginx {
+        Self::start_with(dir, "location / { return 200 \"ok\"; }")
+    }
+
+    /// nginx with `locations` as its server's body.
+    pub(crate) fn start_with(dir: &Path, locations: &str) -> Nginx {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -32,7 +37,7 @@ impl Nginx {
                fastcgi_temp_path {d}/fastcgi;\n\
                uwsgi_temp_path {d}/uwsgi;\n\
                scgi_temp_path {d}/scgi;\n\
-               server {{ listen 127.0.0.1:{port}; location / {{ return 200 \"ok\"; }} }}\n\
+               server {{ listen 127.0.0.1:{port}; {locations} }}\n\
              }}\n"
         );
         let conf_path = dir.join("nginx.conf");
@@ -60,6 +65,13 @@ impl Nginx {
     pub(crate) fn served(&self) -> usize {
         std::fs::read_to_string(&self.log)
             .map(|t| t.lines().count())
+            .unwrap_or(0)
+    }
+
+    /// Requests served whose request line holds `needle` (`"GET /new "`).
+    pub(crate) fn served_matching(&self, needle: &str) -> usize {
+        std::fs::read_to_string(&self.log)
+            .map(|t| t.lines().filter(|l| l.contains(needle)).count())
             .unwrap_or(0)
     }
 }
