@@ -7,6 +7,8 @@
 use squall_load::threshold::Op;
 use squall_report::run_report::{QueryRecord, QuerySeries};
 
+use crate::goals::GoalResult;
+
 /// How the samples of a phase are reduced to one number.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum SeriesAgg {
@@ -126,21 +128,6 @@ impl Window {
     }
 }
 
-/// What a series goal found.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SeriesOutcome {
-    /// The worst series' value.
-    pub observed: Option<f64>,
-    /// The bound it was compared with.
-    pub bound: f64,
-    /// Whether every series held.
-    pub passed: bool,
-    /// Nothing to judge.
-    pub no_data: bool,
-    /// How to read it.
-    pub detail: String,
-}
-
 fn holds(op: Op, v: f64, bound: f64) -> bool {
     match op {
         Op::Lt => v < bound,
@@ -160,8 +147,8 @@ pub fn evaluate(
     record: Option<&QueryRecord>,
     window: Window,
     baseline: Option<Window>,
-) -> SeriesOutcome {
-    let none = |detail: String| SeriesOutcome {
+) -> GoalResult {
+    let none = |detail: String| GoalResult {
         observed: None,
         bound: c.bound,
         passed: false,
@@ -219,7 +206,7 @@ pub fn evaluate(
             .min_by(|a, b| (a.1 - a.0).abs().total_cmp(&(b.1 - b.0).abs()))
             .expect("not empty")
     });
-    SeriesOutcome {
+    GoalResult {
         observed: Some(worst.0),
         bound: worst.1,
         passed: failing.is_empty(),

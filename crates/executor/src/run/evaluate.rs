@@ -165,6 +165,20 @@ impl Context<'_> {
     }
 }
 
+/// A goal's outcome as the report writes it.
+fn record(name: &str, phase: String, condition: String, r: goals::GoalResult) -> GoalRecord {
+    GoalRecord {
+        name: name.to_string(),
+        phase,
+        condition,
+        observed: r.observed,
+        bound: r.bound,
+        passed: r.passed,
+        no_data: r.no_data,
+        detail: r.detail,
+    }
+}
+
 fn goal(g: &Goal, ctx: &Context<'_>) -> GoalRecord {
     let Context {
         book,
@@ -184,25 +198,16 @@ fn goal(g: &Goal, ctx: &Context<'_>) -> GoalRecord {
             relative,
             written,
         } => {
-            let record = ctx.queries.iter().find(|q| q.name == *query);
+            let series = ctx.queries.iter().find(|q| q.name == *query);
             let baseline_window = relative.map(|_| ctx.window(Phase::Warmup));
             let r = series_goal::evaluate(
                 condition,
                 *relative,
-                record,
+                series,
                 ctx.window(*phase),
                 baseline_window,
             );
-            GoalRecord {
-                name: name.clone(),
-                phase: phase.label(names),
-                condition: written.clone(),
-                observed: r.observed,
-                bound: r.bound,
-                passed: r.passed,
-                no_data: r.no_data,
-                detail: r.detail,
-            }
+            record(name, phase.label(names), written.clone(), r)
         }
         Goal::Condition {
             name,
@@ -223,16 +228,7 @@ fn goal(g: &Goal, ctx: &Context<'_>) -> GoalRecord {
                 len,
                 baseline.map(|(i, l)| (i, *l)),
             );
-            GoalRecord {
-                name: name.clone(),
-                phase: phase.label(names),
-                condition: written.clone(),
-                observed: r.observed,
-                bound: r.bound,
-                passed: r.passed,
-                no_data: r.no_data,
-                detail: r.detail,
-            }
+            record(name, phase.label(names), written.clone(), r)
         }
         Goal::Recovery {
             name,
@@ -254,16 +250,12 @@ fn goal(g: &Goal, ctx: &Context<'_>) -> GoalRecord {
                 *band,
                 *within,
             );
-            GoalRecord {
-                name: name.clone(),
-                phase: format!("recovery after {}", f.name),
-                condition: format!("within {}", humantime::format_duration(*within)),
-                observed: r.observed,
-                bound: r.bound,
-                passed: r.passed,
-                no_data: r.no_data,
-                detail: r.detail,
-            }
+            record(
+                name,
+                format!("recovery after {}", f.name),
+                format!("within {}", humantime::format_duration(*within)),
+                r,
+            )
         }
     }
 }

@@ -9,6 +9,22 @@ use std::time::Duration;
 use crate::nginx::Nginx;
 use crate::util::*;
 
+/// Runs `squall load PLAN -q` and answers the JSON output's summary.
+fn load_plan(plan: &std::path::Path, json: &std::path::Path) -> serde_json::Value {
+    let out = run(
+        &[
+            "load",
+            plan.to_str().unwrap(),
+            "-q",
+            "--out",
+            &format!("json={}", json.display()),
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    stats_of(json)
+}
+
 /// The JSON output's summary.
 fn stats_of(json: &std::path::Path) -> serde_json::Value {
     read_json(json)["summary"].clone()
@@ -39,18 +55,7 @@ fn redirects_are_followed_and_cookies_kept_per_user() {
     let nginx = Nginx::start_with(dir.path(), SITE);
     let json = dir.path().join("out.json");
     let p = write(dir.path(), "plan.yaml", &plan(&nginx.url, ""));
-    let out = run(
-        &[
-            "load",
-            p.to_str().unwrap(),
-            "-q",
-            "--out",
-            &format!("json={}", json.display()),
-        ],
-        Duration::from_secs(60),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let s = stats_of(&json);
+    let s = load_plan(&p, &json);
     // Three requests per iteration in the figures, five hops in nginx's log.
     assert_eq!(s["overall"]["requests"], 15, "{s}");
     assert_eq!(s["overall"]["failed"], 0, "{s}");
@@ -76,18 +81,7 @@ fn redirects_are_followed_and_cookies_kept_per_user() {
         "nojar.yaml",
         &plan(&nginx.url, "cookies: false\n"),
     );
-    let out = run(
-        &[
-            "load",
-            p.to_str().unwrap(),
-            "-q",
-            "--out",
-            &format!("json={}", json.display()),
-        ],
-        Duration::from_secs(60),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let s = stats_of(&json);
+    let s = load_plan(&p, &json);
     assert_eq!(
         s["overall"]["errors"]["status"], 10,
         "home answers 401: {s}"
@@ -103,19 +97,9 @@ fn redirects_are_followed_and_cookies_kept_per_user() {
         ),
     );
     let before = nginx.served();
-    let out = run(
-        &[
-            "load",
-            p.to_str().unwrap(),
-            "-q",
-            "--out",
-            &format!("json={}", json.display()),
-        ],
-        Duration::from_secs(60),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let s = load_plan(&p, &json);
     assert_eq!(nginx.served() - before, 8, "the request and 3 hops, twice");
-    assert_eq!(stats_of(&json)["overall"]["statuses"]["302"], 2);
+    assert_eq!(s["overall"]["statuses"]["302"], 2);
 }
 
 #[test]
