@@ -51,8 +51,7 @@ impl PhaseBook {
         let mid = (s + e) / 2.0;
         let len = Duration::from_millis(snap.length_ms);
         for (i, (start, end, _)) in self.windows.iter().enumerate() {
-            let overlap = (e.min(*end) - s.max(*start)).max(0.0);
-            let k = if overlap > 0.0 && overlap >= 0.5 * (e - s).min(end - start) {
+            let k = if overlaps(s, e, *start, *end) {
                 1
             } else if mid < *start {
                 0
@@ -77,26 +76,28 @@ impl PhaseBook {
         (iv, *len)
     }
 
-    /// The schedule's phase at `t` seconds (a second's midpoint), for the
-    /// CSV: `during NAME[;NAME]` inside planned windows, `before` until the
-    /// first fault, `after` once every fault ended, `between` otherwise,
-    /// `main` without faults.
-    pub fn schedule_phase(&self, t: f64) -> String {
+    /// The schedule's phase of the second `[s, e]` (seconds since t0), for
+    /// the CSV, by the rule of [`PhaseBook::add`]: `during NAME[;NAME]` when
+    /// it overlaps planned windows enough, else by its midpoint `before`
+    /// the first fault, `after` the last, `between` them; `main` without
+    /// faults.
+    pub fn schedule_phase(&self, s: f64, e: f64) -> String {
         if self.windows.is_empty() {
             return "main".into();
         }
         let during: Vec<&str> = self
             .windows
             .iter()
-            .filter(|(s, e, _)| t >= *s && t < *e)
+            .filter(|(start, end, _)| overlaps(s, e, *start, *end))
             .map(|(_, _, n)| n.as_str())
             .collect();
         if !during.is_empty() {
             return format!("during {}", during.join(";"));
         }
-        if self.windows.iter().all(|(s, _, _)| t < *s) {
+        let mid = (s + e) / 2.0;
+        if self.windows.iter().all(|(start, _, _)| mid < *start) {
             "before".into()
-        } else if self.windows.iter().all(|(_, e, _)| t >= *e) {
+        } else if self.windows.iter().all(|(_, end, _)| mid >= *end) {
             "after".into()
         } else {
             "between".into()
@@ -117,4 +118,11 @@ impl PhaseBook {
             format!("during {}", active.join(", "))
         }
     }
+}
+
+/// Whether the second `[s, e]` is `during` the window `[start, end]`: they
+/// overlap for at least half of the shorter of the two.
+pub(crate) fn overlaps(s: f64, e: f64, start: f64, end: f64) -> bool {
+    let overlap = (e.min(end) - s.max(start)).max(0.0);
+    overlap > 0.0 && overlap >= 0.5 * (e - s).min(end - start)
 }

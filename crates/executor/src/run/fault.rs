@@ -3,7 +3,6 @@
 //! cancelled, and entered in the agent's lease table so the ledger knows it.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use squall_report::run_report::{EntryKind, FaultRecord, TimelineEntry};
@@ -13,6 +12,40 @@ use tokio::time::Instant;
 use crate::event::Event;
 use crate::inject::{self, HttpClient};
 use crate::prepare::{PreparedFault, Via};
+
+/// When a fault was really in force, as its task learns it: from the
+/// injector's confirmation to the confirmed revert (seconds since t0).
+#[derive(Debug, Default)]
+pub(super) struct FaultWatch {
+    window: std::sync::Mutex<(Option<f64>, Option<f64>)>,
+}
+
+impl FaultWatch {
+    fn applied(&self, t: f64) {
+        self.window.lock().expect("fault window").0 = Some(t);
+    }
+
+    fn reverted(&self, t: f64) {
+        self.window.lock().expect("fault window").1 = Some(t);
+    }
+
+    /// Applied and not confirmed reverted.
+    pub(super) fn in_force(&self) -> bool {
+        matches!(*self.window.lock().expect("fault window"), (Some(_), None))
+    }
+
+    /// Whether the fault was in force for a real part of `[s, e]`: at
+    /// least half of the shorter of the second and the fault's window (the
+    /// rule the phases use), so a revert a few ms into the next second
+    /// does not name the fault there. A fault not reverted yet is taken to
+    /// last until `planned_end`.
+    pub(super) fn held_during(&self, s: f64, e: f64, planned_end: f64) -> bool {
+        let (Some(a), b) = *self.window.lock().expect("fault window") else {
+            return false;
+        };
+        crate::phases::overlaps(s, e, a, b.unwrap_or(planned_end.max(e)))
+    }
+}
 
 /// Injects one fault at its offset and reverts it at its end, or at once
 /// when the run is cancelled. The lease given to the injector ends at the
@@ -24,7 +57,7 @@ pub(super) async fn run_fault(
     agent: Arc<squall_faults::Agent>,
     mut cancel: watch::Receiver<bool>,
     events: mpsc::UnboundedSender<Event>,
-    in_force: Arc<AtomicBool>,
+    watch: Arc<FaultWatch>,
 ) -> FaultRecord {
     let mut rec = planned(&f);
     let since = |t0: Instant| Instant::now().saturating_duration_since(t0).as_secs_f64();
@@ -49,7 +82,7 @@ pub(super) async fn run_fault(
         }
     };
     rec.injected_s = Some(since(t0));
-    in_force.store(true, Ordering::SeqCst);
+    watch.applied(rec.injected_s.unwrap_or_default());
     let _ = events.send(Event::Fault {
         t: since(t0),
         fault: rec.clone(),
@@ -62,7 +95,7 @@ pub(super) async fn run_fault(
     match undo(&f, &client, &agent, held).await {
         Ok(()) => {
             rec.reverted_s = Some(since(t0));
-            in_force.store(false, Ordering::SeqCst);
+            watch.reverted(rec.reverted_s.unwrap_or_default());
             // Only a confirmed revert closes the fault's window.
             let _ = events.send(Event::Fault {
                 t: since(t0),

@@ -13,7 +13,7 @@ mod evaluate;
 mod fault;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use squall_fleet::LoadSource;
@@ -201,12 +201,12 @@ pub async fn run(
     };
     let (cancel_tx, cancel_rx) = watch::channel(false);
     // Whether each fault is in force, for the live gauge.
-    let in_force: Vec<Arc<AtomicBool>> = p.faults.iter().map(|_| Arc::default()).collect();
+    let watches: Vec<Arc<fault::FaultWatch>> = p.faults.iter().map(|_| Arc::default()).collect();
     let fault_tasks: Vec<_> = p
         .faults
         .iter()
-        .zip(&in_force)
-        .map(|(f, active)| {
+        .zip(&watches)
+        .map(|(f, watch)| {
             tokio::spawn(fault::run_fault(
                 f.clone(),
                 t0,
@@ -214,13 +214,13 @@ pub async fn run(
                 agent.clone(),
                 cancel_rx.clone(),
                 events.clone(),
-                active.clone(),
+                watch.clone(),
             ))
         })
         .collect();
     let show_faults = |l: &mut squall_report::prometheus::LiveFigures| {
-        for (g, a) in l.faults.iter_mut().zip(&in_force) {
-            g.active = a.load(Ordering::SeqCst);
+        for (g, w) in l.faults.iter_mut().zip(&watches) {
+            g.active = w.in_force();
         }
     };
     let chaos_watch = Arc::new(chaos_part::Watch::default());
@@ -243,12 +243,12 @@ pub async fn run(
             l.last = Some(snap.clone());
             show_faults(&mut l);
         }
-        let phase = book.schedule_phase((row.start_s + row.end_s) / 2.0);
+        let phase = book.schedule_phase(row.start_s, row.end_s);
         let held: Vec<String> = p
             .faults
             .iter()
-            .zip(&in_force)
-            .filter(|(_, a)| a.load(Ordering::SeqCst))
+            .zip(&watches)
+            .filter(|(f, w)| w.held_during(row.start_s, row.end_s, f.end().as_secs_f64()))
             .map(|(f, _)| f.name.clone())
             .collect();
         for s in sinks.iter_mut() {

@@ -334,7 +334,8 @@ fn faults_start_and_end_on_schedule_seen_from_the_simulator() {
         .unwrap();
     assert_eq!(before["failed"], 0, "{before}");
     // The CSV says each second's phase of the schedule and the faults the
-    // injector held at its end, read back with Python's csv module.
+    // injector held for a real part of it (not the 3 ms of a revert that
+    // lands in the next second), read back with Python's csv module.
     let csv = python_ok(
         "import csv,sys\n\
          rows=list(csv.DictReader(open(sys.argv[1])))\n\
@@ -346,14 +347,15 @@ fn faults_start_and_end_on_schedule_seen_from_the_simulator() {
         .split('|')
         .map(|r| r.split_once('=').unwrap())
         .collect();
-    assert_eq!(rows.len(), 4, "{csv}");
-    assert_eq!(rows[0], ("before", ""), "{csv}");
-    assert_eq!(rows[1].0, "during one", "{csv}");
-    assert_eq!(rows[2].0, "during two", "{csv}");
-    assert_eq!(rows[3], ("after", ""), "{csv}");
-    assert!(
-        rows[2].1 == "two" || rows[1].1 == "one",
-        "a fault in force at a second's end is named: {csv}"
+    assert_eq!(
+        rows,
+        vec![
+            ("before", ""),
+            ("during one", "one"),
+            ("during two", "two"),
+            ("after", "")
+        ],
+        "{csv}"
     );
 }
 
