@@ -490,20 +490,28 @@ fn grafana_context(
         title: String,
         started_unix_ms: u64,
     }
-    let mut earlier: Vec<(String, u64)> = std::fs::read_dir(runs_dir)
+    // Only directories named after this experiment (`<slug>-<time>`), the
+    // latest first, and a bounded number of them: a server's runs
+    // directory holds every run of every experiment.
+    let prefix = format!("{}-", slug(&report.title));
+    let mut candidates: Vec<PathBuf> = std::fs::read_dir(runs_dir)
         .into_iter()
         .flatten()
         .flatten()
-        .filter(|e| e.path() != dir)
-        .filter_map(|e| {
-            let text = std::fs::read(e.path().join("report.json")).ok()?;
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|e| e.path())
+        .filter(|p| p != dir)
+        .collect();
+    candidates.sort_by(|a, b| b.cmp(a));
+    let mut earlier: Vec<(String, u64)> = candidates
+        .iter()
+        .take(50)
+        .filter_map(|p| {
+            let text = std::fs::read(p.join("report.json")).ok()?;
             let h: Head = serde_json::from_slice(&text).ok()?;
-            (h.title == report.title && h.started_unix_ms < report.started_unix_ms).then(|| {
-                (
-                    e.file_name().to_string_lossy().into_owned(),
-                    h.started_unix_ms,
-                )
-            })
+            let name = p.file_name()?.to_string_lossy().into_owned();
+            (h.title == report.title && h.started_unix_ms < report.started_unix_ms)
+                .then_some((name, h.started_unix_ms))
         })
         .collect();
     earlier.sort_by_key(|(_, ms)| std::cmp::Reverse(*ms));

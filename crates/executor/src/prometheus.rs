@@ -119,26 +119,41 @@ fn encode(pairs: &[(&str, &str)]) -> String {
     f.finish()
 }
 
-/// Prometheus' answer: its data, or its own error text.
-async fn get(c: &HttpClient, url: &str) -> Result<serde_json::Value, String> {
+/// Why a query got no data.
+#[derive(Debug, thiserror::Error)]
+enum PromError {
+    /// No Prometheus answered (not there, not Prometheus).
+    #[error("{0}")]
+    NoServer(String),
+    /// Prometheus answered and refused the query.
+    #[error("Prometheus refused it ({status} {kind}): {message}")]
+    Refused {
+        status: u16,
+        kind: String,
+        message: String,
+    },
+}
+
+/// Prometheus' answer: its data, or why there is none.
+async fn get(c: &HttpClient, url: &str) -> Result<serde_json::Value, PromError> {
     let (status, text) =
         squall_http::client::call_as(c, Method::GET, url, None, Duration::from_secs(10), None)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| PromError::NoServer(e.to_string()))?;
     let v: serde_json::Value = serde_json::from_str(&text).map_err(|_| {
-        format!(
+        PromError::NoServer(format!(
             "answered {status} with something that is not Prometheus' JSON: {}",
             text.chars().take(120).collect::<String>()
-        )
+        ))
     })?;
     if v["status"] == "success" {
         return Ok(v["data"].clone());
     }
-    Err(format!(
-        "Prometheus refused it ({status} {}): {}",
-        v["errorType"].as_str().unwrap_or("error"),
-        v["error"].as_str().unwrap_or(&text)
-    ))
+    Err(PromError::Refused {
+        status,
+        kind: v["errorType"].as_str().unwrap_or("error").to_string(),
+        message: v["error"].as_str().unwrap_or(&text).to_string(),
+    })
 }
 
 /// Sends each query once before the run: problems (the server does not
@@ -153,12 +168,12 @@ pub async fn check(p: &PreparedPrometheus, c: &HttpClient) -> (Vec<Problem>, Vec
             encode(&[("query", q.query.as_str())])
         );
         match get(c, &url).await {
-            Err(e) if e.starts_with("Prometheus refused") => problems.push(Problem::at(
+            Err(e @ PromError::Refused { .. }) => problems.push(Problem::at(
                 format!("prometheus.queries[{i}].query"),
-                e,
+                e.to_string(),
             )),
-            Err(e) => {
-                problems.push(Problem::at("prometheus.url", e));
+            Err(e @ PromError::NoServer(_)) => {
+                problems.push(Problem::at("prometheus.url", e.to_string()));
                 // The server is not there: the other queries would say the same.
                 break;
             }
@@ -219,7 +234,7 @@ pub async fn query_range(
         };
         match get(c, &url).await {
             Ok(data) => rec.series = matrix(&data, zero),
-            Err(e) => rec.error = Some(e),
+            Err(e) => rec.error = Some(e.to_string()),
         }
         out.push(rec);
     }

@@ -122,7 +122,7 @@ fn row(title: &str, y: u32, collapsed: bool, panels: Vec<Value>) -> Value {
 /// The main panels of the run (latency, throughput, errors, generator), at `y`.
 fn main_panels(r: &RunReport, y: u32) -> Vec<Value> {
     let all = "\"name\" = 'all' AND ";
-    vec![
+    let mut panels = vec![
         panel(
             "Latency (from intended start)",
             "ms",
@@ -216,7 +216,13 @@ fn main_panels(r: &RunReport, y: u32) -> Vec<Value> {
             &[],
             (12, y + 16, 12),
         ),
-    ]
+    ];
+    panels[2]["description"] = json!(
+        "Failed requests over requests, failed checks included (squall's error rate, \
+         http_req_ko). A bound of an http_req_failed goal (k6's meaning: without failed \
+         checks) is drawn on it too."
+    );
+    panels
 }
 
 /// The dashboard JSON for `r`.
