@@ -333,27 +333,21 @@ pub fn dashboard(r: &RunReport, ctx: &DashboardContext) -> Value {
             }
         }
     }
-    let mut variables = vec![json!({
-        "name": "datasource",
-        "label": "InfluxDB",
-        "type": "datasource",
-        "query": "influxdb",
-        "current": {},
-        "hide": 0,
-        "refresh": 1,
-        "options": [],
-    })];
-    if !r.prometheus.is_empty() {
-        variables.push(json!({
-            "name": "prometheus",
-            "label": "Prometheus",
+    let datasource = |name: &str, label: &str, plugin: &str| {
+        json!({
+            "name": name,
+            "label": label,
             "type": "datasource",
-            "query": "prometheus",
+            "query": plugin,
             "current": {},
             "hide": 0,
             "refresh": 1,
             "options": [],
-        }));
+        })
+    };
+    let mut variables = vec![datasource("datasource", "InfluxDB", "influxdb")];
+    if !r.prometheus.is_empty() {
+        variables.push(datasource("prometheus", "Prometheus", "prometheus"));
     }
     if !ctx.request_names.is_empty() {
         let options: Vec<Value> = ctx

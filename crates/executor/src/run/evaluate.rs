@@ -24,22 +24,14 @@ pub(super) fn goals_and_phases(
     duration_s: f64,
     queries: &[QueryRecord],
 ) -> (Vec<GoalRecord>, Vec<PhaseFigures>) {
-    let names: Vec<String> = p.faults.iter().map(|f| f.name.clone()).collect();
-    let ctx = Context {
-        book,
-        rows,
-        faults: &p.faults,
-        names: &names,
-        baseline,
-        duration_s,
-        queries,
-    };
+    let ctx = Context::new(p, book, rows, baseline, duration_s, queries);
+    let names = &ctx.names;
     let records = p.goals.iter().map(|g| goal(g, &ctx)).collect();
     let mut phases = vec![figures("overall", &book.overall, duration_s)];
     for i in 0..p.faults.len() {
         for ph in [Phase::Before(i), Phase::During(i), Phase::After(i)] {
             let (iv, len) = book.get(ph);
-            phases.push(figures(&ph.label(&names), iv, len.as_secs_f64()));
+            phases.push(figures(&ph.label(names), iv, len.as_secs_f64()));
         }
     }
     (records, phases)
@@ -56,17 +48,8 @@ pub(super) fn goals_so_far(
     baseline: Option<&(Interval, Duration)>,
     t_s: f64,
 ) -> Vec<LiveGoal> {
-    let names: Vec<String> = p.faults.iter().map(|f| f.name.clone()).collect();
-    let ctx = Context {
-        book,
-        rows,
-        faults: &p.faults,
-        names: &names,
-        baseline,
-        duration_s: t_s,
-        // Prometheus is asked once the run is over: such goals are pending.
-        queries: &[],
-    };
+    // Prometheus is asked once the run is over: such goals are pending.
+    let ctx = Context::new(p, book, rows, baseline, t_s, &[]);
     p.goals
         .iter()
         .map(|g| {
@@ -132,14 +115,34 @@ struct Context<'a> {
     book: &'a PhaseBook,
     rows: &'a [SecondRow],
     faults: &'a [PreparedFault],
-    names: &'a [String],
+    /// The faults' names, for phase labels.
+    names: Vec<String>,
     baseline: Option<&'a (Interval, Duration)>,
     /// The main run's length so far.
     duration_s: f64,
     queries: &'a [QueryRecord],
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
+    fn new(
+        p: &'a Prepared,
+        book: &'a PhaseBook,
+        rows: &'a [SecondRow],
+        baseline: Option<&'a (Interval, Duration)>,
+        duration_s: f64,
+        queries: &'a [QueryRecord],
+    ) -> Self {
+        Context {
+            book,
+            rows,
+            faults: &p.faults,
+            names: p.faults.iter().map(|f| f.name.clone()).collect(),
+            baseline,
+            duration_s,
+            queries,
+        }
+    }
+
     /// A phase as a time window, for series sampled at instants.
     fn window(&self, phase: Phase) -> Window {
         let w = |start: f64, end: f64, open_start: bool| Window {
@@ -184,11 +187,11 @@ fn goal(g: &Goal, ctx: &Context<'_>) -> GoalRecord {
         book,
         rows,
         faults,
-        names,
         baseline,
         duration_s,
         ..
     } = *ctx;
+    let names = &ctx.names;
     match g {
         Goal::Series {
             name,
